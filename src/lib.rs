@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod dedupe;
 pub mod embed;
 pub mod error;
+pub mod extract;
 pub mod grouping;
 pub mod input;
 pub mod models;

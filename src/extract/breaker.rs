@@ -31,11 +31,7 @@ pub(crate) struct Permit {
 
 impl Breaker {
     pub(crate) fn new(threshold: u32, cooldown: Duration) -> Self {
-        Self {
-            threshold,
-            cooldown,
-            state: Mutex::new(State::default()),
-        }
+        Self { threshold, cooldown, state: Mutex::new(State::default()) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -84,11 +80,7 @@ impl Breaker {
     }
 
     fn permit(self: &Arc<Self>, trial: bool) -> Permit {
-        Permit {
-            breaker: Arc::clone(self),
-            trial,
-            done: false,
-        }
+        Permit { breaker: Arc::clone(self), trial, done: false }
     }
 
     #[cfg(test)]

@@ -69,17 +69,10 @@ impl LlmClient {
     pub fn new(cfg: LlmConfig) -> Result<Self, ExtractError> {
         let base = cfg.base_url.trim().trim_end_matches('/');
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(ExtractError::InvalidConfig(
-                "base_url must start with http:// or https://".into(),
-            ));
+            return Err(ExtractError::InvalidConfig("base_url must start with http:// or https://".into()));
         }
         let mut models = vec![cfg.model.trim().to_string()];
-        models.extend(
-            cfg.fallback_models
-                .iter()
-                .map(|m| m.trim().to_string())
-                .filter(|m| !m.is_empty()),
-        );
+        models.extend(cfg.fallback_models.iter().map(|m| m.trim().to_string()).filter(|m| !m.is_empty()));
         if models[0].is_empty() {
             return Err(ExtractError::InvalidConfig("model is empty".into()));
         }
@@ -92,9 +85,7 @@ impl LlmClient {
             .tcp_nodelay(true)
             .user_agent(concat!("question-insights/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| {
-                ExtractError::InvalidConfig(format!("HTTP client: {}", e.without_url()))
-            })?;
+            .map_err(|e| ExtractError::InvalidConfig(format!("HTTP client: {}", e.without_url())))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -115,15 +106,9 @@ impl LlmClient {
 
     /// One chat completion (system + user message) with retries, fallback
     /// models, the circuit breaker and the concurrency / rate limits.
-    pub async fn chat(
-        &self,
-        system: &str,
-        user: &str,
-        max_tokens: u32,
-    ) -> Result<ChatOutcome, ExtractError> {
+    pub async fn chat(&self, system: &str, user: &str, max_tokens: u32) -> Result<ChatOutcome, ExtractError> {
         let mut stats = CallStats::default();
-        self.chat_with_stats(system, user, max_tokens, &mut stats)
-            .await
+        self.chat_with_stats(system, user, max_tokens, &mut stats).await
     }
 
     pub(crate) async fn chat_with_stats(
@@ -144,19 +129,13 @@ impl LlmClient {
                 if let Some(rem) = inner.breaker.open_for() {
                     return Err(circuit_open(rem));
                 }
-                let slot = inner
-                    .sem
-                    .acquire()
-                    .await
-                    .map_err(|_| ExtractError::Cancelled)?;
+                let slot = inner.sem.acquire().await.map_err(|_| ExtractError::Cancelled)?;
                 if let Some(limiter) = &inner.limiter {
                     limiter.wait().await;
                 }
                 let permit = inner.breaker.acquire().map_err(circuit_open)?;
                 let started = Instant::now();
-                let res = self
-                    .send_once(idx, key, system, user, max_tokens, stats)
-                    .await;
+                let res = self.send_once(idx, key, system, user, max_tokens, stats).await;
                 stats.requests += 1;
                 stats.request_time += started.elapsed();
                 drop(slot);
@@ -214,12 +193,7 @@ impl LlmClient {
         let redact = |s: String| redact(&s, key);
         let transport = |e: reqwest::Error, model: &str| {
             if e.is_timeout() {
-                Failure::Retry(
-                    ExtractError::Timeout {
-                        model: model.to_string(),
-                    },
-                    None,
-                )
+                Failure::Retry(ExtractError::Timeout { model: model.to_string() }, None)
             } else {
                 Failure::Retry(
                     ExtractError::Connection {
@@ -241,41 +215,24 @@ impl LlmClient {
             .await
             .map_err(|e| transport(e, &model))?;
         let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
+        let retry_after =
+            resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
         let bytes = resp.bytes().await.map_err(|e| transport(e, &model))?;
         let text = String::from_utf8_lossy(&bytes);
         if !(200..300).contains(&status) {
-            let err = ExtractError::Http {
-                model: model.clone(),
-                status,
-                message: redact(error_snippet(&text)),
-            };
+            let err = ExtractError::Http { model: model.clone(), status, message: redact(error_snippet(&text)) };
             return Err(match status {
                 429 | 408 | 500..=599 => Failure::Retry(err, retry_after),
                 _ => Failure::NextModel(err),
             });
         }
         let invalid = |message: String| {
-            Failure::Retry(
-                ExtractError::InvalidResponse {
-                    model: model.clone(),
-                    message: redact(message),
-                },
-                None,
-            )
+            Failure::Retry(ExtractError::InvalidResponse { model: model.clone(), message: redact(message) }, None)
         };
-        let v: Value =
-            serde_json::from_str(&text).map_err(|e| invalid(format!("body is not JSON ({e})")))?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| invalid(format!("body is not JSON ({e})")))?;
         if let Some(u) = v.get("usage") {
             stats.prompt_tokens += u.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0);
-            stats.completion_tokens += u
-                .get("completion_tokens")
-                .and_then(Value::as_u64)
-                .unwrap_or(0);
+            stats.completion_tokens += u.get("completion_tokens").and_then(Value::as_u64).unwrap_or(0);
         }
         let Some(choice) = v.get("choices").and_then(|c| c.get(0)) else {
             // OpenRouter reports some upstream failures as 200 + {"error": …}.
@@ -286,53 +243,33 @@ impl LlmClient {
         };
         let content = match choice.get("message").and_then(|m| m.get("content")) {
             Some(Value::String(s)) => s.clone(),
-            Some(Value::Array(parts)) => parts
-                .iter()
-                .filter_map(|p| p.get("text").and_then(Value::as_str))
-                .collect::<Vec<_>>()
-                .join(""),
+            Some(Value::Array(parts)) => {
+                parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect::<Vec<_>>().join("")
+            }
             Some(Value::Null) | None => String::new(),
             Some(_) => return Err(invalid("message content is not text".into())),
         };
-        let used_model = v
-            .get("model")
-            .and_then(Value::as_str)
-            .filter(|m| !m.is_empty())
-            .unwrap_or(&model)
-            .to_string();
+        let used_model = v.get("model").and_then(Value::as_str).filter(|m| !m.is_empty()).unwrap_or(&model).to_string();
         Ok(ChatOutcome {
             text: content,
             model: used_model,
-            prompt_tokens: v
-                .pointer("/usage/prompt_tokens")
-                .and_then(Value::as_u64)
-                .unwrap_or(0),
-            completion_tokens: v
-                .pointer("/usage/completion_tokens")
-                .and_then(Value::as_u64)
-                .unwrap_or(0),
+            prompt_tokens: v.pointer("/usage/prompt_tokens").and_then(Value::as_u64).unwrap_or(0),
+            completion_tokens: v.pointer("/usage/completion_tokens").and_then(Value::as_u64).unwrap_or(0),
         })
     }
 }
 
 fn circuit_open(rem: Duration) -> ExtractError {
-    ExtractError::CircuitOpen {
-        retry_in_ms: rem.as_millis() as u64,
-    }
+    ExtractError::CircuitOpen { retry_in_ms: rem.as_millis() as u64 }
 }
 
 /// Exponential backoff with "equal jitter": half fixed, half random.
 fn backoff(base: Duration, attempt: u32) -> Duration {
-    let exp = base
-        .saturating_mul(1u32 << attempt.min(20))
-        .min(MAX_BACKOFF);
+    let exp = base.saturating_mul(1u32 << attempt.min(20)).min(MAX_BACKOFF);
     let half = exp / 2;
     let jitter_ms = half.as_millis() as u64;
-    let jitter = if jitter_ms == 0 {
-        Duration::ZERO
-    } else {
-        Duration::from_millis(rand::rng().random_range(0..=jitter_ms))
-    };
+    let jitter =
+        if jitter_ms == 0 { Duration::ZERO } else { Duration::from_millis(rand::rng().random_range(0..=jitter_ms)) };
     half + jitter
 }
 
@@ -362,10 +299,7 @@ fn error_snippet(body: &str) -> String {
     let msg = parsed
         .as_ref()
         .and_then(|v| {
-            v.pointer("/error/message")
-                .or_else(|| v.get("message"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
+            v.pointer("/error/message").or_else(|| v.get("message")).and_then(Value::as_str).map(str::to_string)
         })
         .unwrap_or_else(|| body.trim().to_string());
     let one_line = msg.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -378,9 +312,7 @@ pub(crate) fn parse_retry_after(v: &str) -> Option<Duration> {
     let v = v.trim();
     if let Ok(secs) = v.parse::<f64>() {
         if secs.is_finite() && secs >= 0.0 {
-            return Some(Duration::from_secs_f64(
-                secs.min(MAX_RETRY_AFTER.as_secs_f64()),
-            ));
+            return Some(Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())));
         }
         return None;
     }
@@ -393,9 +325,7 @@ pub(crate) fn parse_retry_after(v: &str) -> Option<Duration> {
 /// Unix seconds of an HTTP date: "Sun, 06 Nov 1994 08:49:37 GMT",
 /// "Sunday, 06-Nov-94 08:49:37 GMT" or "Sun Nov  6 08:49:37 1994".
 fn parse_http_date(v: &str) -> Option<i64> {
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
+    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
     let month = |s: &str| {
         let s = s.to_ascii_lowercase();
         MONTHS.iter().position(|m| *m == s).map(|i| i as u32 + 1)
@@ -416,10 +346,7 @@ fn parse_http_date(v: &str) -> Option<i64> {
     } else {
         return None;
     };
-    let hms: Vec<i64> = time
-        .split(':')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
+    let hms: Vec<i64> = time.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
     if hms.len() != 3 || !(1..=31).contains(&day) {
         return None;
     }
@@ -437,56 +364,28 @@ mod tests {
         assert_eq!(parse_retry_after("3600"), Some(MAX_RETRY_AFTER));
         assert_eq!(parse_retry_after("-1"), None);
         assert_eq!(parse_retry_after("soon"), None);
-        assert_eq!(
-            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(784_111_777)
-        );
-        assert_eq!(
-            parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"),
-            Some(784_111_777)
-        );
-        assert_eq!(
-            parse_http_date("Sun Nov  6 08:49:37 1994"),
-            Some(784_111_777)
-        );
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(784_111_777));
+        assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(784_111_777));
         // A date in the past means "now"; one far in the future is capped.
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(
-            parse_retry_after("Fri, 01 Jan 2100 00:00:00 GMT"),
-            Some(MAX_RETRY_AFTER)
-        );
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("Fri, 01 Jan 2100 00:00:00 GMT"), Some(MAX_RETRY_AFTER));
     }
 
     #[test]
     fn http_date_a_few_seconds_ahead() {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
         let at = now + 5;
         let days = at.div_euclid(86_400);
         let tod = at.rem_euclid(86_400);
         let iso = super::super::prompt::iso_time(days * 86_400_000); // YYYY-MM-DDT00:00:00Z
         let (y, m, d) = (&iso[0..4], &iso[5..7], &iso[8..10]);
-        const MONTHS: [&str; 12] = [
-            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-        ];
+        const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
         let m: usize = m.parse().unwrap();
-        let date = format!(
-            "Mon, {d} {} {y} {:02}:{:02}:{:02} GMT",
-            MONTHS[m - 1],
-            tod / 3600,
-            (tod % 3600) / 60,
-            tod % 60
-        );
+        let date =
+            format!("Mon, {d} {} {y} {:02}:{:02}:{:02} GMT", MONTHS[m - 1], tod / 3600, (tod % 3600) / 60, tod % 60);
         let d = parse_retry_after(&date).unwrap();
-        assert!(
-            d >= Duration::from_secs(3) && d <= Duration::from_secs(5),
-            "{d:?}"
-        );
+        assert!(d >= Duration::from_secs(3) && d <= Duration::from_secs(5), "{d:?}");
     }
 
     #[test]

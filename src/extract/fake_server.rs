@@ -84,9 +84,7 @@ impl Drop for FakeOpenAi {
 
 impl FakeOpenAi {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let state = Arc::new(State {
             requests: AtomicU64::new(0),
@@ -108,11 +106,7 @@ impl FakeOpenAi {
                 tokio::spawn(handle_conn(stream, Arc::clone(&st)));
             }
         });
-        Self {
-            addr,
-            state,
-            accept,
-        }
+        Self { addr, state, accept }
     }
 
     /// Base URL to put in `LlmConfig::base_url`.
@@ -134,11 +128,7 @@ impl FakeOpenAi {
     }
     /// Each request fails with probability `rate`, drawing a fault from `faults`.
     pub fn set_random_faults(&self, rate: f64, seed: u64, faults: Vec<Fault>) {
-        *lock(&self.state.random) = Some(Random {
-            rate,
-            rng: StdRng::seed_from_u64(seed),
-            faults,
-        });
+        *lock(&self.state.random) = Some(Random { rate, rng: StdRng::seed_from_u64(seed), faults });
     }
     pub fn requests(&self) -> u64 {
         self.state.requests.load(Ordering::SeqCst)
@@ -186,10 +176,7 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Reque
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    let len: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
     let total = head_end + 4 + len;
     while buf.len() < total {
         let n = stream.read(&mut tmp).await.ok()?;
@@ -200,12 +187,7 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Reque
     }
     let body = buf[head_end + 4..total].to_vec();
     buf.drain(..total);
-    Some(Request {
-        method,
-        path,
-        headers,
-        body,
-    })
+    Some(Request { method, path, headers, body })
 }
 
 /// Resolves when the peer closes the connection (bytes read meanwhile are kept).
@@ -238,19 +220,13 @@ async fn handle_conn(mut stream: TcpStream, st: Arc<State>) {
         lock(&st.bodies).push(body.clone());
         lock(&st.headers).push(req.headers.clone());
 
-        let (status, extra, payload, wait) =
-            if req.method != "POST" || !req.path.ends_with("/chat/completions") {
-                (
-                    404,
-                    Vec::new(),
-                    r#"{"error":{"message":"not found"}}"#.to_string(),
-                    Duration::ZERO,
-                )
-            } else {
-                let fault = pick_fault(&st, &body);
-                let base_delay = *lock(&st.delay);
-                respond(&fault, &body, &req.headers, base_delay)
-            };
+        let (status, extra, payload, wait) = if req.method != "POST" || !req.path.ends_with("/chat/completions") {
+            (404, Vec::new(), r#"{"error":{"message":"not found"}}"#.to_string(), Duration::ZERO)
+        } else {
+            let fault = pick_fault(&st, &body);
+            let base_delay = *lock(&st.delay);
+            respond(&fault, &body, &req.headers, base_delay)
+        };
         if !wait.is_zero() {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
@@ -258,10 +234,8 @@ async fn handle_conn(mut stream: TcpStream, st: Arc<State>) {
             }
         }
         drop(guard); // before writing: the client may reuse its slot right after
-        let mut out = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
-            payload.len()
-        );
+        let mut out =
+            format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n", payload.len());
         for (k, v) in extra {
             out.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -312,25 +286,10 @@ pub fn standalone(q: &str) -> String {
 
 type Response = (u16, Vec<(String, String)>, String, Duration);
 
-fn respond(
-    fault: &Fault,
-    body: &Value,
-    headers: &HashMap<String, String>,
-    base_delay: Duration,
-) -> Response {
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown")
-        .to_string();
-    let user = body
-        .pointer("/messages/1/content")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let system_len = body
-        .pointer("/messages/0/content")
-        .and_then(Value::as_str)
-        .map_or(0, str::len);
+fn respond(fault: &Fault, body: &Value, headers: &HashMap<String, String>, base_delay: Duration) -> Response {
+    let model = body.get("model").and_then(Value::as_str).unwrap_or("unknown").to_string();
+    let user = body.pointer("/messages/1/content").and_then(Value::as_str).unwrap_or("");
+    let system_len = body.pointer("/messages/0/content").and_then(Value::as_str).map_or(0, str::len);
     let err = |status: u16, msg: &str| -> Response {
         let body = json!({"error": {"message": msg, "code": status}}).to_string();
         (status, Vec::new(), body, base_delay)
@@ -344,11 +303,7 @@ fn respond(
                 .enumerate()
                 .filter(|(i, _)| Some(*i) != missing)
                 .map(|(i, q)| {
-                    let text = if Some(i) == invalid {
-                        "HACKED".to_string()
-                    } else {
-                        standalone(q)
-                    };
+                    let text = if Some(i) == invalid { "HACKED".to_string() } else { standalone(q) };
                     json!({"i": i, "question": text})
                 })
                 .collect();
@@ -377,12 +332,7 @@ fn respond(
         Fault::PackedInvalid(i) => ok(answer(None, Some(*i)), base_delay),
         Fault::Empty => ok(String::new(), base_delay),
         Fault::Inject => ok("HACKED".into(), base_delay),
-        Fault::BadJson => (
-            200,
-            Vec::new(),
-            r#"{"choices": [{"message": {"content": "Standalone"#.into(),
-            base_delay,
-        ),
+        Fault::BadJson => (200, Vec::new(), r#"{"choices": [{"message": {"content": "Standalone"#.into(), base_delay),
         Fault::RateLimit(retry_after) => {
             let mut r = err(429, "rate limited");
             if let Some(v) = retry_after {

@@ -30,8 +30,7 @@ pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
 /// Default model.
 pub const DEFAULT_MODEL: &str = "google/gemini-2.0-flash-exp";
 /// Warning put in [`ExtractReport::warnings`] when no API key is configured.
-pub const NO_KEY_WARNING: &str =
-    "OPENROUTER_API_KEY is not set: extraction skipped, original questions used";
+pub const NO_KEY_WARNING: &str = "OPENROUTER_API_KEY is not set: extraction skipped, original questions used";
 
 /// Client configuration. `Debug` never prints the API key.
 #[derive(Clone)]
@@ -109,16 +108,9 @@ impl LlmConfig {
     }
 
     fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let num = |k: &str| get(k).and_then(|v| v.parse::<u64>().ok());
-        let mut c = Self {
-            api_key: get("OPENROUTER_API_KEY"),
-            ..Self::default()
-        };
+        let mut c = Self { api_key: get("OPENROUTER_API_KEY"), ..Self::default() };
         if let Some(v) = get("LLM_BASE_URL") {
             c.base_url = v;
         }
@@ -126,12 +118,7 @@ impl LlmConfig {
             c.model = v;
         }
         if let Some(v) = get("LLM_FALLBACK_MODELS") {
-            c.fallback_models = v
-                .split(',')
-                .map(str::trim)
-                .filter(|m| !m.is_empty())
-                .map(str::to_string)
-                .collect();
+            c.fallback_models = v.split(',').map(str::trim).filter(|m| !m.is_empty()).map(str::to_string).collect();
         }
         if let Some(v) = num("LLM_TIMEOUT_MS").filter(|&v| v > 0) {
             c.timeout = Duration::from_millis(v);
@@ -200,11 +187,7 @@ pub struct ExtractOptions {
 
 impl Default for ExtractOptions {
     fn default() -> Self {
-        Self {
-            skip_self_contained: true,
-            self_contained_min_confidence: 0.9,
-            questions_per_request: 1,
-        }
+        Self { skip_self_contained: true, self_contained_min_confidence: 0.9, questions_per_request: 1 }
     }
 }
 
@@ -268,11 +251,7 @@ pub enum ExtractError {
     #[error("circuit breaker open after repeated LLM failures (retry in {retry_in_ms} ms)")]
     CircuitOpen { retry_in_ms: u64 },
     #[error("{model}: HTTP {status}: {message}")]
-    Http {
-        model: String,
-        status: u16,
-        message: String,
-    },
+    Http { model: String, status: u16, message: String },
     #[error("{model}: request timed out")]
     Timeout { model: String },
     #[error("{model}: connection error: {message}")]
@@ -301,25 +280,13 @@ struct GroupOutcome {
     stats: CallStats,
 }
 
-async fn run_group(
-    client: LlmClient,
-    group: Vec<(usize, ExtractItem)>,
-    max_chars: usize,
-) -> GroupOutcome {
+async fn run_group(client: LlmClient, group: Vec<(usize, ExtractItem)>, max_chars: usize) -> GroupOutcome {
     let mut stats = CallStats::default();
-    let prepared: Vec<prompt::PreparedItem> =
-        group.iter().map(|(_, it)| prompt::prepare(it)).collect();
-    let per_item_tokens = u32::try_from(max_chars)
-        .unwrap_or(u32::MAX / 64)
-        .saturating_add(64);
+    let prepared: Vec<prompt::PreparedItem> = group.iter().map(|(_, it)| prompt::prepare(it)).collect();
+    let per_item_tokens = u32::try_from(max_chars).unwrap_or(u32::MAX / 64).saturating_add(64);
     let answer = if group.len() == 1 {
         client
-            .chat_with_stats(
-                prompt::SYSTEM_PROMPT,
-                &prompt::user_message(&prepared[0]),
-                per_item_tokens,
-                &mut stats,
-            )
+            .chat_with_stats(prompt::SYSTEM_PROMPT, &prompt::user_message(&prepared[0]), per_item_tokens, &mut stats)
             .await
     } else {
         client
@@ -373,11 +340,7 @@ async fn run_group(
             Ok(slots) => {
                 for (((idx, item), slot), p) in group.iter().zip(slots).zip(&prepared) {
                     let r = match slot {
-                        None => fail(
-                            item,
-                            Some(&out.model),
-                            "missing from the packed answer".into(),
-                        ),
+                        None => fail(item, Some(&out.model), "missing from the packed answer".into()),
                         Some(raw) => match prompt::validate(&raw, p.input_chars, max_chars) {
                             Ok(text) => ok(item, &out.model, text),
                             Err(reason) => fail(item, Some(&out.model), reason),
@@ -406,28 +369,18 @@ pub async fn extract(
     let total = items.len();
     let mut report = ExtractReport::default();
     let mut results: Vec<Option<ExtractResult>> = vec![None; total];
-    let originals: Vec<(String, String)> = items
-        .iter()
-        .map(|it| (it.id.clone(), it.question.clone()))
-        .collect();
+    let originals: Vec<(String, String)> = items.iter().map(|it| (it.id.clone(), it.question.clone())).collect();
     let mut done = 0usize;
     let mut pending: Vec<(usize, ExtractItem)> = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
-        let self_contained = item.context.is_empty()
-            && item
-                .confidence
-                .is_some_and(|c| c >= opts.self_contained_min_confidence);
+        let self_contained =
+            item.context.is_empty() && item.confidence.is_some_and(|c| c >= opts.self_contained_min_confidence);
         if opts.skip_self_contained && self_contained {
             results[i] = Some(fallback(&item.id, &item.question, None, true));
             report.skipped += 1;
             done += 1;
         } else if item.question.trim().is_empty() {
-            results[i] = Some(fallback(
-                &item.id,
-                &item.question,
-                Some("empty question".into()),
-                false,
-            ));
+            results[i] = Some(fallback(&item.id, &item.question, Some("empty question".into()), false));
             done += 1;
         } else {
             pending.push((i, item));
@@ -443,9 +396,7 @@ pub async fn extract(
     } else {
         LlmClient::new(cfg.clone()).map_err(|e| {
             let msg = e.to_string();
-            report.warnings.push(format!(
-                "{msg}: extraction skipped, original questions used"
-            ));
+            report.warnings.push(format!("{msg}: extraction skipped, original questions used"));
             msg
         })
     };
@@ -453,12 +404,7 @@ pub async fn extract(
     match client {
         Err(reason) => {
             for (i, item) in &pending {
-                results[*i] = Some(fallback(
-                    &item.id,
-                    &item.question,
-                    Some(reason.clone()),
-                    false,
-                ));
+                results[*i] = Some(fallback(&item.id, &item.question, Some(reason.clone()), false));
             }
         }
         Ok(_) if cancelled => {}
@@ -543,9 +489,7 @@ pub async fn extract(
         ));
     }
     if n_cancelled > 0 {
-        report.warnings.push(format!(
-            "extraction cancelled: {n_cancelled} questions used the original text"
-        ));
+        report.warnings.push(format!("extraction cancelled: {n_cancelled} questions used the original text"));
     }
     if report.fallbacks > 0 && report.warnings.is_empty() {
         report.warnings.push(format!(

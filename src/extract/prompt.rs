@@ -42,10 +42,7 @@ const DELIMITER_NAMES: [&str; 5] = ["question", "context", "message", "items", "
 /// our delimiter tags (`<question`, `</context`, `<message`, …) by turning its
 /// `<` into `‹`, so data can never close or open a delimiter.
 pub(crate) fn neutralise(text: &str) -> String {
-    let cleaned: String = text
-        .chars()
-        .filter(|&c| c == '\n' || c == '\t' || !c.is_control())
-        .collect();
+    let cleaned: String = text.chars().filter(|&c| c == '\n' || c == '\t' || !c.is_control()).collect();
     let mut out = String::with_capacity(cleaned.len());
     let mut rest = cleaned.as_str();
     while let Some(pos) = rest.find('<') {
@@ -77,10 +74,7 @@ pub(crate) fn truncate_chars(text: &str, max: usize) -> String {
 }
 
 fn attr(text: &str) -> String {
-    text.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        .take(64)
-        .collect()
+    text.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')).take(64).collect()
 }
 
 /// UTC ISO-8601 time from Unix milliseconds (e.g. `2024-05-01T12:34:56Z`).
@@ -89,12 +83,7 @@ pub(crate) fn iso_time(ms: i64) -> String {
     let days = secs.div_euclid(86_400);
     let tod = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        tod / 3600,
-        (tod % 3600) / 60,
-        tod % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", tod / 3600, (tod % 3600) / 60, tod % 60)
 }
 
 /// Howard Hinnant's civil-from-days.
@@ -132,11 +121,7 @@ pub(crate) struct PreparedItem {
 
 pub(crate) fn prepare(item: &ExtractItem) -> PreparedItem {
     let question = neutralise(&truncate_chars(item.question.trim(), MAX_QUESTION_CHARS));
-    let mut msgs: Vec<&ContextMessage> = item
-        .context
-        .iter()
-        .filter(|m| !m.content.trim().is_empty())
-        .collect();
+    let mut msgs: Vec<&ContextMessage> = item.context.iter().filter(|m| !m.content.trim().is_empty()).collect();
     msgs.sort_by_key(|m| m.timestamp_ms);
     let start = msgs.len().saturating_sub(MAX_CONTEXT_MESSAGES);
     let mut budget = MAX_CONTEXT_CHARS;
@@ -147,21 +132,12 @@ pub(crate) fn prepare(item: &ExtractItem) -> PreparedItem {
         }
         let text = truncate_chars(m.content.trim(), budget);
         budget = budget.saturating_sub(text.chars().count());
-        let author = m
-            .author_id
-            .as_deref()
-            .map(attr)
-            .filter(|a| !a.is_empty())
-            .unwrap_or_else(|| "unknown".to_string());
+        let author =
+            m.author_id.as_deref().map(attr).filter(|a| !a.is_empty()).unwrap_or_else(|| "unknown".to_string());
         context.push((author, iso_time(m.timestamp_ms), neutralise(&text)));
     }
-    let input_chars =
-        question.chars().count() + context.iter().map(|c| c.2.chars().count()).sum::<usize>();
-    PreparedItem {
-        question,
-        context,
-        input_chars,
-    }
+    let input_chars = question.chars().count() + context.iter().map(|c| c.2.chars().count()).sum::<usize>();
+    PreparedItem { question, context, input_chars }
 }
 
 fn push_item_body(out: &mut String, p: &PreparedItem) {
@@ -173,9 +149,7 @@ fn push_item_body(out: &mut String, p: &PreparedItem) {
     } else {
         out.push_str("<context>\n");
         for (author, time, text) in &p.context {
-            out.push_str(&format!(
-                "<message author=\"{author}\" time=\"{time}\">\n{text}\n</message>\n"
-            ));
+            out.push_str(&format!("<message author=\"{author}\" time=\"{time}\">\n{text}\n</message>\n"));
         }
         out.push_str("</context>\n");
     }
@@ -229,15 +203,8 @@ const LABELS: [&str; 8] = [
     "q:",
 ];
 
-const QUOTES: [(char, char); 7] = [
-    ('"', '"'),
-    ('\'', '\''),
-    ('`', '`'),
-    ('“', '”'),
-    ('«', '»'),
-    ('„', '“'),
-    ('「', '」'),
-];
+const QUOTES: [(char, char); 7] =
+    [('"', '"'), ('\'', '\''), ('`', '`'), ('“', '”'), ('«', '»'), ('„', '“'), ('「', '」')];
 
 /// Trims, strips code fences, labels like `Question:` and enclosing quotes,
 /// and collapses whitespace.
@@ -254,16 +221,11 @@ pub(crate) fn clean_output(raw: &str) -> String {
         }
         for (open, close) in QUOTES {
             if t.chars().count() >= 2 && t.starts_with(open) && t.ends_with(close) {
-                t = t[open.len_utf8()..t.len() - close.len_utf8()]
-                    .trim()
-                    .to_string();
+                t = t[open.len_utf8()..t.len() - close.len_utf8()].trim().to_string();
                 break;
             }
         }
-        t = t
-            .trim_start_matches(['*', '#', '-', '>', ' '])
-            .trim()
-            .to_string();
+        t = t.trim_start_matches(['*', '#', '-', '>', ' ']).trim().to_string();
         t = t.trim_end_matches('*').trim().to_string();
         if t == before {
             break;
@@ -273,9 +235,9 @@ pub(crate) fn clean_output(raw: &str) -> String {
 }
 
 const QUESTION_STARTS: [&str; 34] = [
-    "what", "why", "how", "when", "where", "which", "who", "whom", "whose", "is", "are", "am",
-    "was", "were", "can", "could", "do", "does", "did", "should", "would", "will", "shall", "may",
-    "might", "must", "has", "have", "had", "isn't", "aren't", "doesn't", "don't", "won't",
+    "what", "why", "how", "when", "where", "which", "who", "whom", "whose", "is", "are", "am", "was", "were", "can",
+    "could", "do", "does", "did", "should", "would", "will", "shall", "may", "might", "must", "has", "have", "had",
+    "isn't", "aren't", "doesn't", "don't", "won't",
 ];
 
 fn reads_as_question(text: &str) -> bool {
@@ -324,8 +286,7 @@ pub(crate) fn parse_packed(raw: &str, n: usize) -> Result<Vec<Option<String>>, S
             if e < s {
                 return Err("packed answer is not a JSON array".into());
             }
-            serde_json::from_str(&t[s..=e])
-                .map_err(|_| "packed answer is not valid JSON".to_string())?
+            serde_json::from_str(&t[s..=e]).map_err(|_| "packed answer is not valid JSON".to_string())?
         }
     };
     let arr = match value {
@@ -349,10 +310,7 @@ pub(crate) fn parse_packed(raw: &str, n: usize) -> Result<Vec<Option<String>>, S
                     Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
                     _ => Some(pos),
                 };
-                let q = o
-                    .get("question")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string);
+                let q = o.get("question").and_then(|v| v.as_str()).map(str::to_string);
                 (idx, q)
             }
             _ => (None, None),
@@ -392,18 +350,9 @@ mod tests {
 
     #[test]
     fn cleans_answers() {
-        assert_eq!(
-            clean_output("  \"Does X work on v2?\" "),
-            "Does X work on v2?"
-        );
-        assert_eq!(
-            clean_output("```\nQuestion: Does X work on v2?\n```"),
-            "Does X work on v2?"
-        );
-        assert_eq!(
-            clean_output("**Standalone question:** „Geht das?“"),
-            "Geht das?"
-        );
+        assert_eq!(clean_output("  \"Does X work on v2?\" "), "Does X work on v2?");
+        assert_eq!(clean_output("```\nQuestion: Does X work on v2?\n```"), "Does X work on v2?");
+        assert_eq!(clean_output("**Standalone question:** „Geht das?“"), "Geht das?");
     }
 
     #[test]
@@ -411,10 +360,7 @@ mod tests {
         assert!(validate("Does X work?", 20, 500).is_ok());
         assert!(validate("How do I install X", 20, 500).is_ok());
         assert!(validate("これは動きますか？", 20, 500).is_ok());
-        assert_eq!(
-            validate("HACKED", 20, 500).unwrap_err(),
-            "answer is not a question"
-        );
+        assert_eq!(validate("HACKED", 20, 500).unwrap_err(), "answer is not a question");
         assert_eq!(validate("  ", 20, 500).unwrap_err(), "empty answer");
         assert!(validate(&format!("{}?", "a".repeat(600)), 1000, 500).is_err());
         assert!(validate(&format!("{}?", "a".repeat(300)), 10, 500).is_err());
@@ -423,14 +369,8 @@ mod tests {
     #[test]
     fn parses_packed_answers() {
         let raw = "```json\n[{\"i\":1,\"question\":\"B?\"},{\"i\":0,\"question\":\"A?\"}]\n```";
-        assert_eq!(
-            parse_packed(raw, 3).unwrap(),
-            vec![Some("A?".into()), Some("B?".into()), None]
-        );
-        assert_eq!(
-            parse_packed("Sure: [\"A?\", \"B?\"]", 2).unwrap(),
-            vec![Some("A?".into()), Some("B?".into())]
-        );
+        assert_eq!(parse_packed(raw, 3).unwrap(), vec![Some("A?".into()), Some("B?".into()), None]);
+        assert_eq!(parse_packed("Sure: [\"A?\", \"B?\"]", 2).unwrap(), vec![Some("A?".into()), Some("B?".into())]);
         assert_eq!(
             parse_packed("{\"questions\":[{\"i\":\"0\",\"question\":\"A?\"}]}", 1).unwrap(),
             vec![Some("A?".into())]

@@ -17,10 +17,7 @@ impl RateLimiter {
         let rpm = rpm.filter(|&r| r > 0)?;
         // Round up to the microsecond so that rpm slots never fit in 60 s.
         let micros = 60_000_000u64.div_ceil(u64::from(rpm));
-        Some(Self {
-            interval: Duration::from_micros(micros),
-            next_slot: Mutex::new(None),
-        })
+        Some(Self { interval: Duration::from_micros(micros), next_slot: Mutex::new(None) })
     }
 
     /// Reserves the next free slot and sleeps until it.
@@ -47,10 +44,7 @@ mod tests {
     fn disabled_without_rpm() {
         assert!(RateLimiter::new(None).is_none());
         assert!(RateLimiter::new(Some(0)).is_none());
-        assert_eq!(
-            RateLimiter::new(Some(120)).unwrap().interval,
-            Duration::from_millis(500)
-        );
+        assert_eq!(RateLimiter::new(Some(120)).unwrap().interval, Duration::from_millis(500));
     }
 
     #[tokio::test]
