@@ -9,6 +9,25 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** Question or statement, with P(question), for each message, in input order. */
+export declare function classify(messages: Array<ClassifyMessage | string>, options?: ClassifyOptions): Promise<MessageClassification[]>
+
+export interface ClassifyMessage {
+  id: string
+  content: string
+}
+
+export interface ClassifyOptions {
+  /** `isQuestion` is `confidence >= threshold` (default 0.7). */
+  threshold?: number
+  /** Messages per model run (default 32). */
+  batchSize?: number
+  /** Tokens of a message the encoder sees (default 128). */
+  maxTokens?: number
+  /** Let the cheap lexical stage decide clear cases without the encoder (default true). */
+  cascade?: boolean
+}
+
 /** Dedupes (unless told not to) and clusters questions. */
 export declare function cluster(questions: Array<QuestionInput | string>, options?: ClusterCallOptions): Promise<ClusterResult>
 
@@ -103,6 +122,29 @@ export interface LoadModelsOptions {
    * the built-in question head.
    */
   classifierModel?: string
+  /**
+   * With `classifierModel`: the label (name or index) of the question class, when the
+   * model's `id2label` names do not make it clear.
+   */
+  classifierQuestionLabel?: string
+  /**
+   * A question head trained by `npm run train:classifier` (default: the package's
+   * models/classifier/question-head.json).
+   */
+  classifierHead?: string
+}
+
+export interface MessageClassification {
+  id: string
+  isQuestion: boolean
+  /** P(question) in [0, 1]. */
+  confidence: number
+  /** `'question'` or `'statement'`. */
+  label: string
+  /** Why the model was skipped: `'empty'`, `'emoji-only'`, `'links-or-mentions-only'`, `'bot-command'`. */
+  reason?: string
+  /** What decided: `'rule'`, `'lexical'`, `'encoder'` or `'model'` (classifierModel). */
+  stage: string
 }
 
 /** Loaded models, their paths and versions, and the process RSS. Does not load anything. */
@@ -116,6 +158,9 @@ export interface ModelInfo {
   onnxRuntimeVersion: string
   intraThreads?: number
   models: Array<LoadedModel>
+  /** `'question-head'` (built-in), `'external'` (classifierModel) or `'missing'`. */
+  classifier?: string
+  classifierPath?: string
   rssBytes: number
   peakRssBytes: number
 }
@@ -151,6 +196,26 @@ export interface QuestionRef {
   text: string
   /** Cosine similarity to the cluster centroid. */
   similarity: number
+}
+
+/**
+ * Trains a question head on labelled examples and returns it as JSON (what
+ * `npm run train:classifier` writes to models/classifier/question-head.json).
+ */
+export declare function trainClassifier(examples: TrainingExample[], options?: TrainClassifierOptions): Promise<string>
+
+export interface TrainClassifierOptions {
+  /** Inverse L2 strength (default 1). */
+  c?: number
+  /** Optimiser iterations per stage (default 1500). */
+  iterations?: number
+  /** Stage-1 probabilities outside `[low, high]` skip the encoder (default [0.02, 0.98]). */
+  band?: Array<number>
+}
+
+export interface TrainingExample {
+  text: string
+  isQuestion: boolean
 }
 
 export interface UniqueQuestion {

@@ -835,8 +835,10 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.classify = nativeBinding.classify
 module.exports.cluster = nativeBinding.cluster
 module.exports.dedupe = nativeBinding.dedupe
 module.exports.embed = nativeBinding.embed
 module.exports.loadModels = nativeBinding.loadModels
 module.exports.modelInfo = nativeBinding.modelInfo
+module.exports.trainClassifier = nativeBinding.trainClassifier

@@ -152,6 +152,40 @@ pub fn strings(v: &Value, field: &str) -> Result<Vec<String>> {
         .collect()
 }
 
+/// `messages` for classification: `[{id, content}]`, or plain strings (id = index).
+pub fn classify_messages(v: &Value, field: &str) -> Result<Vec<(String, String)>> {
+    array(v, field)?
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let at = format!("{field}[{i}]");
+            match item {
+                Value::String(s) => Ok((i.to_string(), s.clone())),
+                Value::Object(o) => {
+                    let id = id(o.get("id"), &format!("{at}.id"))?;
+                    let content = match o.get("content") {
+                        Some(Value::String(s)) => s.clone(),
+                        None | Some(Value::Null) => {
+                            return Err(Error::invalid_type(format!("{at}.content"), "is required (a string)"))
+                        }
+                        Some(other) => {
+                            return Err(Error::invalid_type(
+                                format!("{at}.content"),
+                                format!("must be a string, got {}", type_name(other)),
+                            ))
+                        }
+                    };
+                    Ok((id, content))
+                }
+                other => Err(Error::invalid_type(
+                    at,
+                    format!("must be an object {{id, content}} or a string, got {}", type_name(other)),
+                )),
+            }
+        })
+        .collect()
+}
+
 /// `questions`: `[{id, text, confidence?, messageIds?}]`, or plain strings (id = index).
 pub fn questions(v: &Value, field: &str) -> Result<Vec<Question>> {
     let items = array(v, field)?;

@@ -72,6 +72,10 @@ pub struct LoadOptions {
     /// A Hugging Face sequence-classification model exported to ONNX, used instead of the
     /// built-in question head.
     pub classifier_model: Option<PathBuf>,
+    /// Label (name or index) of the question class of `classifier_model`, when its names do not say.
+    pub classifier_question_label: Option<String>,
+    /// A question head trained by `npm run train:classifier` (default: models/classifier/question-head.json).
+    pub classifier_head: Option<PathBuf>,
 }
 
 /// Folders searched for the package root: where this library file lives, then the working directory.
@@ -103,7 +107,9 @@ fn this_library_path() -> Option<PathBuf> {
     None
 }
 
-fn find_upwards(relative: &Path) -> Option<PathBuf> {
+/// `relative` under the package root (where this library lives) or the working directory, or
+/// under one of their ancestors.
+pub fn find_upwards(relative: &Path) -> Option<PathBuf> {
     for root in search_roots() {
         for dir in root.ancestors() {
             let candidate = dir.join(relative);
@@ -212,7 +218,13 @@ impl Engine {
             &env,
             &EmbedderConfig { dir: models_dir.join(&minilm.dir), dims: minilm.dims, intra_threads },
         )?;
-        let classifier = Classifier::load(&env, &models_dir, opts.classifier_model.as_deref(), intra_threads)?;
+        let classifier = Classifier::load(
+            &env,
+            opts.classifier_head.as_deref(),
+            opts.classifier_model.as_deref(),
+            opts.classifier_question_label.as_deref(),
+            intra_threads,
+        )?;
         Ok(Engine { _env: env, embedder, classifier, models_dir, ort_lib, intra_threads })
     }
 }

@@ -133,6 +133,12 @@ pub struct LoadModelsOptions {
     /// Folder of a Hugging Face sequence-classification model exported to ONNX, used instead of
     /// the built-in question head.
     pub classifier_model: Option<String>,
+    /// With `classifierModel`: the label (name or index) of the question class, when the
+    /// model's `id2label` names do not make it clear.
+    pub classifier_question_label: Option<String>,
+    /// A question head trained by `npm run train:classifier` (default: the package's
+    /// models/classifier/question-head.json).
+    pub classifier_head: Option<String>,
 }
 
 #[napi(object)]
@@ -153,6 +159,9 @@ pub struct ModelInfo {
     pub onnx_runtime_version: String,
     pub intra_threads: Option<u32>,
     pub models: Vec<LoadedModel>,
+    /// `'question-head'` (built-in), `'external'` (classifierModel) or `'missing'`.
+    pub classifier: Option<String>,
+    pub classifier_path: Option<String>,
     pub rss_bytes: f64,
     pub peak_rss_bytes: f64,
 }
@@ -180,6 +189,8 @@ fn model_info_now() -> ModelInfo {
         onnx_runtime_version: manifest.onnxruntime.version.clone(),
         intra_threads: engine.as_ref().map(|e| e.intra_threads as u32),
         models: list,
+        classifier: engine.as_ref().map(|e| e.classifier.describe().0.to_string()),
+        classifier_path: engine.as_ref().and_then(|e| e.classifier.describe().1),
         rss_bytes: rss as f64,
         peak_rss_bytes: peak as f64,
     }
@@ -203,6 +214,8 @@ pub fn load_models<'env>(
                 ort_lib_path: o.ort_lib_path.map(PathBuf::from),
                 intra_threads: o.intra_threads.map(|n| n as usize),
                 classifier_model: o.classifier_model.map(PathBuf::from),
+                classifier_question_label: o.classifier_question_label,
+                classifier_head: o.classifier_head.map(PathBuf::from),
             }
         }
     };
@@ -527,3 +540,189 @@ fn cluster_result(qs: &[crate::dedupe::Question], g: crate::grouping::Grouping) 
 /// Keeps `Arc` in scope for later stages that share the engine.
 #[allow(dead_code)]
 type SharedEngine = Arc<models::Engine>;
+
+// ---------------------------------------------------------------------------------------------
+// classify
+
+#[napi(object)]
+pub struct ClassifyMessage {
+    pub id: String,
+    pub content: String,
+}
+
+#[napi(object)]
+pub struct ClassifyOptions {
+    /// `isQuestion` is `confidence >= threshold` (default 0.7).
+    pub threshold: Option<f64>,
+    /// Messages per model run (default 32).
+    pub batch_size: Option<u32>,
+    /// Tokens of a message the encoder sees (default 128).
+    pub max_tokens: Option<u32>,
+    /// Let the cheap lexical stage decide clear cases without the encoder (default true).
+    pub cascade: Option<bool>,
+}
+
+#[napi(object)]
+pub struct MessageClassification {
+    pub id: String,
+    pub is_question: bool,
+    /// P(question) in [0, 1].
+    pub confidence: f64,
+    /// `'question'` or `'statement'`.
+    pub label: String,
+    /// Why the model was skipped: `'empty'`, `'emoji-only'`, `'links-or-mentions-only'`, `'bot-command'`.
+    pub reason: Option<String>,
+    /// What decided: `'rule'`, `'lexical'`, `'encoder'` or `'model'` (classifierModel).
+    pub stage: String,
+}
+
+pub(crate) fn classify_options(
+    o: Option<&serde_json::Map<String, Value>>,
+    prefix: &str,
+) -> CoreResult<(f32, crate::classify::ClassifyOptions)> {
+    let d = crate::classify::ClassifyOptions::default();
+    let threshold = input::opt_f64(o, "threshold", prefix, 0.0, 1.0)?
+        .map(|x| x as f32)
+        .unwrap_or(crate::classify::DEFAULT_THRESHOLD);
+    Ok((
+        threshold,
+        crate::classify::ClassifyOptions {
+            batch_size: input::opt_usize(o, "batchSize", prefix, 1, 4096)?.unwrap_or(d.batch_size),
+            max_tokens: input::opt_usize(o, "maxTokens", prefix, 2, 512)?.unwrap_or(d.max_tokens),
+            cascade: input::opt_bool(o, "cascade", prefix)?.unwrap_or(d.cascade),
+        },
+    ))
+}
+
+/// Question or statement, with P(question), for each message, in input order.
+#[napi(
+    ts_args_type = "messages: Array<ClassifyMessage | string>, options?: ClassifyOptions",
+    ts_return_type = "Promise<MessageClassification[]>"
+)]
+pub fn classify<'env>(
+    env: &'env Env,
+    messages: Unknown<'_>,
+    options: Option<Unknown<'_>>,
+) -> napi::Result<PromiseRaw<'env, Vec<MessageClassification>>> {
+    let parsed = (|| {
+        let msgs = input::classify_messages(&required_json(env, messages, "messages")?, "messages")?;
+        let options = arg_json(env, options, "options")?;
+        let (threshold, opts) = classify_options(input::options(options.as_ref(), "options")?, "options")?;
+        Ok((msgs, threshold, opts))
+    })();
+    let (msgs, threshold, opts) = match parsed {
+        Ok(p) => p,
+        Err(e) => return reject(env, e),
+    };
+    spawn(
+        env,
+        blocking(move || {
+            let engine = models::engine()?;
+            let texts: Vec<&str> = msgs.iter().map(|(_, c)| c.as_str()).collect();
+            let out = engine.classifier.classify(&engine.embedder, &texts, &opts, &mut |_, _| Ok(()))?;
+            Ok(msgs
+                .into_iter()
+                .zip(out)
+                .map(|((id, _), c)| {
+                    let is_question = c.confidence >= threshold;
+                    MessageClassification {
+                        id,
+                        is_question,
+                        confidence: c.confidence as f64,
+                        label: if is_question { "question" } else { "statement" }.into(),
+                        reason: c.reason.map(|r| r.as_str().to_string()),
+                        stage: c.stage.as_str().into(),
+                    }
+                })
+                .collect::<Vec<_>>())
+        }),
+        |_, v| Ok(v),
+    )
+}
+
+#[napi(object)]
+pub struct TrainingExample {
+    pub text: String,
+    pub is_question: bool,
+}
+
+#[napi(object)]
+pub struct TrainClassifierOptions {
+    /// Inverse L2 strength (default 1).
+    pub c: Option<f64>,
+    /// Optimiser iterations per stage (default 1500).
+    pub iterations: Option<u32>,
+    /// Stage-1 probabilities outside `[low, high]` skip the encoder (default [0.02, 0.98]).
+    pub band: Option<Vec<f64>>,
+}
+
+/// Trains a question head on labelled examples and returns it as JSON (what
+/// `npm run train:classifier` writes to models/classifier/question-head.json).
+#[napi(
+    ts_args_type = "examples: TrainingExample[], options?: TrainClassifierOptions",
+    ts_return_type = "Promise<string>"
+)]
+pub fn train_classifier<'env>(
+    env: &'env Env,
+    examples: Unknown<'_>,
+    options: Option<Unknown<'_>>,
+) -> napi::Result<PromiseRaw<'env, String>> {
+    let parsed = (|| {
+        let v = required_json(env, examples, "examples")?;
+        let items = input::array(&v, "examples")?;
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let o = item.as_object().ok_or_else(|| {
+                CoreError::invalid_type(format!("examples[{i}]"), "must be an object {text, isQuestion}")
+            })?;
+            let text = input::opt_string(Some(o), "text", &format!("examples[{i}]"))?
+                .ok_or_else(|| CoreError::invalid_type(format!("examples[{i}].text"), "is required (a string)"))?;
+            let is_question = input::opt_bool(Some(o), "isQuestion", &format!("examples[{i}]"))?.ok_or_else(|| {
+                CoreError::invalid_type(format!("examples[{i}].isQuestion"), "is required (a boolean)")
+            })?;
+            out.push(crate::classify::train::Example { text, is_question });
+        }
+        let options = arg_json(env, options, "options")?;
+        let o = input::options(options.as_ref(), "options")?;
+        let d = crate::classify::train::TrainOptions::default();
+        let band = match o.and_then(|m| m.get("band")) {
+            None | Some(Value::Null) => d.band,
+            Some(b) => {
+                let arr = input::array(b, "options.band")?;
+                let lo = arr.first().and_then(Value::as_f64);
+                let hi = arr.get(1).and_then(Value::as_f64);
+                match (lo, hi) {
+                    (Some(lo), Some(hi)) if arr.len() == 2 && 0.0 <= lo && lo < hi && hi <= 1.0 => {
+                        (lo as f32, hi as f32)
+                    }
+                    _ => {
+                        return Err(CoreError::out_of_range(
+                            "options.band",
+                            "must be [low, high] with 0 <= low < high <= 1",
+                        ))
+                    }
+                }
+            }
+        };
+        let opts = crate::classify::train::TrainOptions {
+            c: input::opt_f64(o, "c", "options", 1e-6, 1e6)?.map(|x| x as f32).unwrap_or(d.c),
+            iterations: input::opt_usize(o, "iterations", "options", 1, 100_000)?.unwrap_or(d.iterations),
+            band,
+            max_tokens: d.max_tokens,
+        };
+        Ok((out, opts))
+    })();
+    let (examples, opts) = match parsed {
+        Ok(p) => p,
+        Err(e) => return reject(env, e),
+    };
+    spawn(
+        env,
+        blocking(move || {
+            let engine = models::engine()?;
+            let head = crate::classify::train::train(&engine.embedder, &examples, &opts, &mut |_, _, _| {})?;
+            serde_json::to_string(&head).map_err(|e| CoreError::Internal(e.to_string()))
+        }),
+        |_, v| Ok(v),
+    )
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// `npm run bench`: prints tables of throughput, stage times and peak memory. Each measurement
+// runs in its own process so peak RSS belongs to that measurement alone.
+//   node bench/index.js [embed] [cluster] ...   (default: all)
+'use strict'
+const { execFileSync } = require('node:child_process')
+const os = require('node:os')
+const path = require('node:path')
+
+const mb = (b) => (b / 1024 / 1024).toFixed(0)
+const child = (script, args = []) => JSON.parse(execFileSync(process.execPath, [path.join(__dirname, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 }))
+const only = process.argv.slice(2)
+const want = (name) => only.length === 0 || only.includes(name)
+
+console.log(`machine: ${os.cpus().length} × ${os.cpus()[0].model}, ${mb(os.totalmem())} MB RAM, node ${process.version}\n`)
+
+if (want('embed')) {
+  const e = child('embed-throughput.js')
+  console.log(`Embedding throughput (${e.source}, all-MiniLM-L6-v2 int8 ONNX)`)
+  console.log('batch  texts   seconds   texts/s')
+  for (const r of e.rows) console.log(`${String(r.batchSize).padStart(5)}  ${String(r.texts).padStart(5)}  ${r.seconds.toFixed(2).padStart(8)}  ${r.textsPerSecond.toFixed(0).padStart(8)}`)
+  console.log(`peak RSS ${mb(e.peakRssBytes)} MB\n`)
+}
+
+if (want('cluster')) {
+  console.log('Questions → embed → dedupe → cluster (synthetic questions, default options)')
+  console.log('     n   unique  clusters  two-stage  embed ms  dedupe ms  cluster ms  peak RSS MB')
+  for (const n of [1000, 5000, 25000]) {
+    const r = child('cluster-scale.js', [String(n)])
+    console.log(`${String(n).padStart(6)}  ${String(r.unique).padStart(7)}  ${String(r.clusters).padStart(8)}  ${String(r.twoStage).padStart(9)}  ${r.embedMs.toFixed(0).padStart(8)}  ${r.dedupeMs.toFixed(0).padStart(9)}  ${r.clusterMs.toFixed(0).padStart(10)}  ${mb(r.peakRssBytes).padStart(11)}`)
+  }
+  console.log()
+}
