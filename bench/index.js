@@ -22,6 +22,17 @@ if (want('embed')) {
   console.log(`peak RSS ${mb(e.peakRssBytes)} MB\n`)
 }
 
+if (want('classify')) {
+  const c = child('classify-throughput.js', ['5000'])
+  console.log(`classify() throughput (${c.source}, batch 32, threshold 0.7)`)
+  console.log('cascade  messages  seconds  messages/s  projected 250k  encoder share  questions')
+  for (const r of c.rows) {
+    const enc = (r.stages.encoder || 0) / r.messages
+    console.log(`${String(r.cascade).padStart(7)}  ${String(r.messages).padStart(8)}  ${r.seconds.toFixed(1).padStart(7)}  ${r.perSecond.toFixed(0).padStart(10)}  ${(r.projected250kSeconds / 60).toFixed(1).padStart(10)} min  ${(100 * enc).toFixed(0).padStart(12)}%  ${String(r.questions).padStart(9)}`)
+  }
+  console.log(`peak RSS ${mb(c.peakRssBytes)} MB\n`)
+}
+
 if (want('cluster')) {
   console.log('Questions → embed → dedupe → cluster (synthetic questions, default options)')
   console.log('     n   unique  clusters  two-stage  embed ms  dedupe ms  cluster ms  peak RSS MB')

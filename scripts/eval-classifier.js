@@ -15,7 +15,16 @@ const value = (name, fallback) => {
   return i >= 0 ? args[i + 1] : fallback
 }
 const dataDir = process.env.QUESTION_INSIGHTS_DATA || path.resolve(__dirname, '..', '..', 'shared', 'data')
-const SPLITS = [{ name: 'nps_chat/test.jsonl', filter: (r) => r.act !== 'System' }]
+const { readLabels } = require('./train-classifier')
+const SPLITS = [
+  { name: 'nps_chat/test.jsonl', load: (file) => readJsonl(file).filter((r) => r.act !== 'System') },
+  {
+    name: 'chatlogs (project labels, test split)',
+    file: path.join(__dirname, '..', 'data', 'labels', 'chatlogs-questions.jsonl'),
+    load: (file) => readLabels(file, dataDir).filter((r) => r.split === 'test'),
+  },
+]
+const readJsonl = (file) => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
 
 function scores(truth, predicted) {
   let tp = 0, fp = 0, tn = 0, fn = 0
@@ -37,12 +46,12 @@ async function main() {
   const classifierModel = value('classifier-model', undefined)
   if (classifierModel) await qi.loadModels({ classifierModel })
   for (const split of SPLITS) {
-    const file = path.join(dataDir, split.name)
-    if (!fs.existsSync(file)) {
+    const file = split.file || path.join(dataDir, split.name)
+    if (!fs.existsSync(file) || !fs.existsSync(dataDir)) {
       console.log(`${split.name}: not found under ${dataDir}, skipped`)
       continue
     }
-    const rows = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter(split.filter)
+    const rows = split.load(file)
     const truth = rows.map((r) => r.isQuestion)
     const started = Date.now()
     const out = await qi.classify(rows.map((r, i) => ({ id: String(i), content: r.text })), { cascade: !args.includes('--no-cascade') })

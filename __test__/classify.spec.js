@@ -1,0 +1,124 @@
+'use strict'
+const { execFileSync } = require('node:child_process')
+const os = require('node:os')
+const fs = require('node:fs')
+const path = require('node:path')
+const { qi } = require('./helpers')
+const { writeTinyClassifier } = require('./support/tiny-onnx')
+
+describe('classify', () => {
+  test('tells questions from statements, in input order, with P(question)', async () => {
+    const messages = [
+      { id: 'a', content: 'How do I reset my password?' },
+      { id: 'b', content: 'thanks, that worked' },
+      { id: 'c', content: 'does it work on windows' },
+      { id: 'd', content: 'I pushed the fix to main' },
+      { id: 'e', content: 'anyone know why the container keeps restarting' },
+      { id: 'f', content: 'lol' },
+    ]
+    const out = await qi.classify(messages)
+    expect(out.map((o) => o.id)).toEqual(['a', 'b', 'c', 'd', 'e', 'f'])
+    const q = Object.fromEntries(out.map((o) => [o.id, o]))
+    for (const id of ['a', 'c', 'e']) expect(q[id]).toMatchObject({ isQuestion: true, label: 'question' })
+    for (const id of ['b', 'd', 'f']) expect(q[id]).toMatchObject({ isQuestion: false, label: 'statement' })
+    for (const o of out) {
+      expect(o.confidence).toBeGreaterThanOrEqual(0)
+      expect(o.confidence).toBeLessThanOrEqual(1)
+      expect(o.isQuestion).toBe(o.confidence >= 0.7)
+    }
+  })
+
+  test('the threshold decides isQuestion', async () => {
+    const msgs = ['does it work on windows', 'maybe it works on windows?', 'it works on windows']
+    const base = await qi.classify(msgs)
+    for (const t of [0.01, 0.5, 0.99]) {
+      const out = await qi.classify(msgs, { threshold: t })
+      out.forEach((o, i) => {
+        expect(o.confidence).toBeCloseTo(base[i].confidence, 6)
+        expect(o.isQuestion).toBe(o.confidence >= t)
+      })
+    }
+    expect((await qi.classify(msgs, { threshold: 0 })).every((o) => o.isQuestion)).toBe(true)
+  })
+
+  test('cheap rules skip the model with confidence 0 and a reason', async () => {
+    const out = await qi.classify(['', '🙂🙂🎉', 'https://example.com/a?b=1', '<@123456789>', '!play lofi', 'is this a question?'])
+    expect(out.map((o) => o.reason)).toEqual(['empty', 'emoji-only', 'links-or-mentions-only', 'links-or-mentions-only', 'bot-command', undefined])
+    for (const o of out.slice(0, 5)) expect(o).toMatchObject({ confidence: 0, isQuestion: false, stage: 'rule' })
+    expect(out[5].stage).not.toBe('rule')
+  })
+
+  test('strings are accepted (their index is the id); the cascade changes no decision', async () => {
+    const texts = ['how do I install it?', 'nice', 'where are the docs', 'ok thanks', 'can I run it offline']
+    const cascaded = await qi.classify(texts)
+    expect(cascaded.map((o) => o.id)).toEqual(['0', '1', '2', '3', '4'])
+    const full = await qi.classify(texts, { cascade: false })
+    expect(full.every((o) => o.stage === 'encoder')).toBe(true)
+    expect(full.map((o) => o.isQuestion)).toEqual(cascaded.map((o) => o.isQuestion))
+  })
+
+  test('batching does not change results; 100 kB messages are handled', async () => {
+    const big = 'stack trace line '.repeat(6000) + ' why does this happen?'
+    const texts = ['how do i fix this', big, 'fixed it', 'what version are you on?']
+    const a = await qi.classify(texts, { batchSize: 1 })
+    const b = await qi.classify(texts, { batchSize: 64 })
+    a.forEach((o, i) => expect(o.confidence).toBeCloseTo(b[i].confidence, 4))
+  })
+
+  test('bad input rejects naming the field', async () => {
+    await expect(qi.classify('hello')).rejects.toMatchObject({ name: 'TypeError', field: 'messages' })
+    await expect(qi.classify([{ id: 'a' }])).rejects.toMatchObject({ name: 'TypeError', field: 'messages[0].content' })
+    await expect(qi.classify([{ id: 'a', content: 42 }])).rejects.toMatchObject({ name: 'TypeError', field: 'messages[0].content' })
+    await expect(qi.classify([{ content: 'x' }])).rejects.toMatchObject({ name: 'TypeError', field: 'messages[0].id' })
+    await expect(qi.classify(['x'], { threshold: 1.5 })).rejects.toMatchObject({ name: 'RangeError', field: 'options.threshold' })
+    await expect(qi.classify(['x'], { threshold: NaN })).rejects.toMatchObject({ name: 'RangeError', field: 'options.threshold' })
+    await expect(qi.classify(['x'], { cascade: 'yes' })).rejects.toMatchObject({ name: 'TypeError', field: 'options.cascade' })
+  })
+
+  test('modelInfo names the built-in question head', async () => {
+    await qi.classify(['x'])
+    expect(qi.modelInfo()).toMatchObject({ classifier: 'question-head' })
+    expect(qi.modelInfo().classifierPath).toMatch(/question-head\.json$/)
+  })
+})
+
+describe('classify with a pluggable sequence-classification model', () => {
+  const tokenizerPath = path.join(__dirname, '..', 'models', 'minilm', 'tokenizer.json')
+  const run = (dir, label) => {
+    const args = [path.join(__dirname, 'support', 'classify-with-model.js'), dir]
+    if (label !== undefined) args.push(label)
+    return JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }))
+  }
+  let tmp
+  beforeAll(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qi-tiny-'))
+  })
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
+
+  test('loads model.onnx + tokenizer.json + config.json and finds the question label by name', () => {
+    for (const [labels, questionIndex] of [[['STATEMENT', 'QUESTION'], 1], [['QUESTION', 'STATEMENT'], 0]]) {
+      const dir = writeTinyClassifier(path.join(tmp, labels.join('-')), { tokenizerPath, labels, questionIndex })
+      const { classifier, out, error } = run(dir)
+      expect(error).toBeUndefined()
+      expect(classifier).toBe('external')
+      expect(out.map((o) => o.isQuestion)).toEqual([true, false, false, false, true])
+      expect(out[0].stage).toBe('model')
+      expect(out[2]).toMatchObject({ reason: 'empty', stage: 'rule' })
+      expect(out[3]).toMatchObject({ reason: 'bot-command', stage: 'rule' })
+      expect(out[0].confidence).toBeGreaterThan(0.9)
+      expect(out[1].confidence).toBeLessThan(0.5)
+    }
+  })
+
+  test('labels that do not say which is the question need classifierQuestionLabel', () => {
+    const dir = writeTinyClassifier(path.join(tmp, 'generic'), { tokenizerPath, labels: ['LABEL_0', 'LABEL_1'], questionIndex: 1 })
+    expect(run(dir).error).toMatchObject({ code: 'ERR_MODEL_MISSING' })
+    expect(run(dir).error.message).toMatch(/classifierQuestionLabel/)
+    const { out } = run(dir, 'LABEL_1')
+    expect(out.map((o) => o.isQuestion)).toEqual([true, false, false, false, true])
+  })
+
+  test('a missing model folder is a clear error', () => {
+    expect(run(path.join(tmp, 'nope')).error).toMatchObject({ code: 'ERR_IO' })
+  })
+})
