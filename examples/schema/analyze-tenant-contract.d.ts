@@ -1,0 +1,125 @@
+// The contract of question-insights' analyzeTenant() that the reference backend codes against.
+// The library's generated index.d.ts is the authority once analyzeTenant lands; this file is
+// kept in step with it.
+
+export interface TenantMessage {
+  id: string
+  channelId: string
+  authorId: string
+  content: string
+  /** ISO 8601 string, epoch milliseconds, or Date. */
+  timestamp: string | number | Date
+  threadId?: string | null
+  replyToId?: string | null
+}
+
+export interface LlmOptions {
+  /** Default: $OPENROUTER_API_KEY. Without a key, extraction keeps the original questions. */
+  apiKey?: string
+  /** Default: $LLM_BASE_URL or https://openrouter.ai/api/v1 (any OpenAI-compatible server). */
+  baseUrl?: string
+  /** Default: $LLM_MODEL or google/gemini-2.0-flash-exp. */
+  model?: string
+  fallbackModels?: string[]
+  timeoutMs?: number
+  maxRetries?: number
+  concurrency?: number
+  requestsPerMinute?: number
+}
+
+export interface AnalyzeOptions {
+  /** Messages per classification batch (default 1000). */
+  batchSize?: number
+  /** Question threshold (default 0.7). */
+  threshold?: number
+  /** ±window of the same author's context messages (default 120000 ms). */
+  contextWindowMs?: number
+  /** A question counts as answered when another author replies within this window (default 3600000 ms). */
+  answeredWindowMs?: number
+  /** Return every message's classification, not only the questions' (default false). */
+  includeAllClassifications?: boolean
+  llm?: LlmOptions
+  skipSelfContained?: boolean
+  questionsPerRequest?: number
+  /** Options of the clustering stage (see ClusterCallOptions in index.d.ts). */
+  cluster?: Record<string, unknown>
+  /** Aborts the analysis: the promise rejects with an error named 'AbortError'. */
+  signal?: AbortSignal
+  /** Carried by every log line the library emits (e.g. the BullMQ job's correlation id). */
+  correlationId?: string
+  /** Receives the library's log lines on the JS thread. */
+  onLog?: (line: { level: 'info' | 'warn' | 'error'; message: string; tenantId: string; correlationId?: string; stage?: string }) => void
+}
+
+export interface AnalyzeProgress {
+  stage: 'ingest' | 'classify' | 'context' | 'extract' | 'embed' | 'dedupe' | 'cluster' | 'keywords' | 'done'
+  done: number
+  total: number
+  /** Overall percent, 0–100. */
+  percent: number
+  tenantId: string
+}
+
+export interface TenantAnalysis {
+  tenantId: string
+  month: string
+  stats: {
+    messages: number
+    questions: number
+    extracted: number
+    llmFallbacks: number
+    skippedExtraction: number
+    duplicates: number
+    clusters: number
+    unclustered: number
+    rejected: Array<{ index: number; id?: string; reason: string }>
+    timingsMs: { classify: number; context: number; extract: number; embed: number; dedupe: number; cluster: number; total: number }
+    peakRssBytes: number
+    warnings: string[]
+  }
+  classifications: Array<{ messageId: string; isQuestion: boolean; confidence: number }>
+  questions: Array<{
+    id: string
+    messageIds: string[]
+    original: string
+    extracted: string
+    source: 'llm' | 'original'
+    confidence: number
+    authorId: string
+    channelId: string
+    /** ISO 8601, UTC. */
+    timestamp: string
+    contextMessageIds: string[]
+    answered: boolean
+    /** Index into `clusters`, or null when unclustered. */
+    clusterId: number | null
+  }>
+  /** Largest first. */
+  clusters: Array<{
+    id: number
+    size: number
+    representative: string
+    representativeQuestionId: string
+    samples: string[]
+    memberQuestionIds: string[]
+    messageIds: string[]
+    cohesion: number
+    title?: string | null
+    keywords: string[]
+    unansweredRate: number
+  }>
+}
+
+/**
+ * messages: an array, an async iterable of arrays (pages), or a pull function returning the
+ * next page or null when done.
+ */
+export declare function analyzeTenant(
+  input: {
+    tenantId: string
+    month: string
+    messages: TenantMessage[] | AsyncIterable<TenantMessage[]> | (() => Promise<TenantMessage[] | null>)
+    options?: AnalyzeOptions
+  },
+  onProgress?: (p: AnalyzeProgress) => void,
+): Promise<TenantAnalysis>
