@@ -9,6 +9,79 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** Anything with `aborted` and `addEventListener('abort', …)`, e.g. `AbortController.signal`. */
+export interface AbortSignalLike {
+  aborted: boolean
+}
+
+export interface AnalyzeLogLine {
+  /** `'info' | 'warn' | 'error'` */
+  level: string
+  message: string
+  stage: string
+  tenantId: string
+  correlationId?: string
+}
+
+export interface AnalyzeOptions {
+  /** Messages per classification batch (default 1000). */
+  batchSize?: number
+  /** Question threshold (default 0.7). */
+  threshold?: number
+  /** ± window of the same author's context messages (default 120000 ms). */
+  contextWindowMs?: number
+  /**
+   * A question counts as answered when another author replies (to it, in its thread, or in
+   * the channel) within this window (default 3600000 ms).
+   */
+  answeredWindowMs?: number
+  /** Return every message's classification, not only the questions' (default false). */
+  includeAllClassifications?: boolean
+  /** Let the lexical stage decide clear cases without the encoder (default true). */
+  cascade?: boolean
+  llm?: LlmOptions
+  skipSelfContained?: boolean
+  questionsPerRequest?: number
+  /** Options of the clustering stage. */
+  cluster?: ClusterCallOptionsRef
+  /** Aborts the analysis: the promise rejects with an error named 'AbortError'. */
+  signal?: AbortSignal
+  /** Carried by every log line the library emits (e.g. the job's correlation id). */
+  correlationId?: string
+  /** Receives the library's log lines on the JS thread. */
+  onLog?: (line: AnalyzeLogLine) => void
+}
+
+export interface AnalyzeProgress {
+  /** `'classify' | 'context' | 'extract' | 'embed' | 'dedupe' | 'cluster' | 'keywords' | 'done'` */
+  stage: string
+  done: number
+  total: number
+  /** Overall percent, 0–100. */
+  percent: number
+  tenantId: string
+}
+
+/**
+ * Analyses one tenant's month: classify → context → extract → dedupe → cluster, with keywords,
+ * titles and answered rates. Messages may be streamed page by page; bad messages are reported
+ * in `stats.rejected` and never stop the tenant. `onProgress` runs on the JS thread at most
+ * every 250 ms and at each stage change.
+ */
+export declare function analyzeTenant(input: AnalyzeTenantInput, onProgress?: (progress: AnalyzeProgress) => void): Promise<TenantAnalysis>
+
+export interface AnalyzeTenantInput {
+  tenantId: string
+  /** `YYYY-MM`. */
+  month: string
+  /**
+   * An array, an async iterable of pages (arrays), or a function returning a Promise of the
+   * next page, or of null when done.
+   */
+  messages: TenantMessage[] | AsyncIterable<TenantMessage[]> | (() => Promise<TenantMessage[] | null | undefined>)
+  options?: AnalyzeOptions
+}
+
 /** Question or statement, with P(question), for each message, in input order. */
 export declare function classify(messages: Array<ClassifyMessage | string>, options?: ClassifyOptions): Promise<MessageClassification[]>
 
@@ -52,6 +125,18 @@ export interface ClusterCallOptions {
   batchSize?: number
 }
 
+/** Same as ClusterCallOptions. */
+export interface ClusterCallOptionsRef {
+  dedupe?: boolean
+  duplicateThreshold?: number
+  linkage?: string
+  distanceThreshold?: number
+  maxCentroidDistance?: number
+  minClusterSize?: number
+  maxSamples?: number
+  directLimit?: number
+}
+
 export interface ClusterResult {
   /** Largest first. */
   clusters: Array<QuestionCluster>
@@ -93,6 +178,88 @@ export interface EmbedOptions {
   maxTokens?: number
   /** Texts per model run (default 32). */
   batchSize?: number
+}
+
+/**
+ * Rewrites each question, with its context, into one standalone question through an
+ * OpenAI-compatible chat API (OpenRouter by default). Never drops an item: failures keep the
+ * original text (`source: 'original'`, `error` says why). Without an API key nothing is sent
+ * and `warnings` says so.
+ */
+export declare function extract(items: ExtractItemInput[], options?: ExtractCallOptions, onProgress?: (done: number, total: number) => void): Promise<ExtractOutput>
+
+export interface ExtractCallOptions {
+  llm?: LlmOptions
+  /** Keep questions with no context and high confidence as they are (default true). */
+  skipSelfContained?: boolean
+  /** Confidence from which a question without context counts as self-contained (default 0.9). */
+  selfContainedMinConfidence?: number
+  /** Questions packed into one request (default 1). */
+  questionsPerRequest?: number
+  /** Cancels the remaining requests; their items keep the original text. */
+  signal?: AbortSignalLike
+}
+
+export interface ExtractContextInput {
+  authorId?: string
+  content: string
+  /** ISO 8601 string, epoch ms or Date. */
+  timestamp?: string | number | Date
+}
+
+export interface ExtractedQuestion {
+  id: string
+  extracted: string
+  original: string
+  /** `'llm'` or `'original'` (no key, skipped, or any failure). */
+  source: string
+  model?: string
+  error?: string
+  skipped: boolean
+  latencyMs: number
+}
+
+export interface ExtractItemInput {
+  id: string
+  question: string
+  /** The same author's messages around the question. */
+  context?: Array<ExtractContextInput>
+  /** Classifier confidence; with no context and confidence ≥ 0.9 the item needs no rewrite. */
+  confidence?: number
+}
+
+export interface ExtractOutput {
+  /** One per input item, in input order. */
+  results: Array<ExtractedQuestion>
+  requests: number
+  promptTokens: number
+  completionTokens: number
+  skipped: number
+  fallbacks: number
+  warnings: Array<string>
+}
+
+export interface LlmOptions {
+  /** Default `$OPENROUTER_API_KEY`. Without a key nothing is sent and originals are kept. */
+  apiKey?: string
+  /** Default `$LLM_BASE_URL`, else https://openrouter.ai/api/v1 (any OpenAI-compatible server). */
+  baseUrl?: string
+  /** Default `$LLM_MODEL`, else google/gemini-2.0-flash-exp. */
+  model?: string
+  /** Tried in order when the model fails; also sent as OpenRouter's `models` list. */
+  fallbackModels?: Array<string>
+  /** Per request (default 30000). */
+  timeoutMs?: number
+  /** Retries per model (default 3). */
+  maxRetries?: number
+  /** Requests in flight (default 20). */
+  concurrency?: number
+  /** Default unlimited. */
+  requestsPerMinute?: number
+  /** Consecutive failures that open the circuit breaker (default 5). */
+  breakerThreshold?: number
+  /** How long the open breaker waits before one trial request (default 30000). */
+  breakerCooldownMs?: number
 }
 
 export interface LoadedModel {
@@ -196,6 +363,110 @@ export interface QuestionRef {
   text: string
   /** Cosine similarity to the cluster centroid. */
   similarity: number
+}
+
+export interface RejectedMessage {
+  /** Position in the input, across pages. */
+  index: number
+  id?: string
+  reason: string
+}
+
+export interface StageTimings {
+  classify: number
+  context: number
+  extract: number
+  embed: number
+  dedupe: number
+  cluster: number
+  keywords: number
+  total: number
+}
+
+export interface TenantAnalysis {
+  tenantId: string
+  month: string
+  stats: TenantStats
+  classifications: Array<TenantClassification>
+  questions: Array<TenantQuestion>
+  /** Largest first. */
+  clusters: Array<TenantCluster>
+}
+
+export interface TenantClassification {
+  messageId: string
+  isQuestion: boolean
+  confidence: number
+}
+
+export interface TenantCluster {
+  id: number
+  /** Messages in the cluster (duplicates count). */
+  size: number
+  representative: string
+  representativeQuestionId: string
+  samples: Array<string>
+  memberQuestionIds: Array<string>
+  messageIds: Array<string>
+  cohesion: number
+  /** A short LLM title, when an API key is configured. */
+  title?: string
+  keywords: Array<string>
+  /** Share of the cluster's messages that nobody else answered. */
+  unansweredRate: number
+}
+
+export interface TenantMessage {
+  id: string
+  channelId: string
+  authorId: string
+  content: string
+  /** ISO 8601 string (no zone = UTC), epoch milliseconds, or Date. */
+  timestamp: string | number | Date
+  threadId?: string
+  replyToId?: string
+}
+
+export interface TenantQuestion {
+  /** The id of the question's message (the kept one of a duplicate group). */
+  id: string
+  /** Its message and those of its duplicates. */
+  messageIds: Array<string>
+  original: string
+  extracted: string
+  /** `'llm'` or `'original'`. */
+  source: string
+  confidence: number
+  authorId: string
+  channelId: string
+  /** ISO 8601, UTC. */
+  timestamp: string
+  contextMessageIds: Array<string>
+  answered: boolean
+  /** Index into `clusters`, or null when unclustered. */
+  clusterId?: number
+}
+
+export interface TenantStats {
+  /** Messages received (all pages), including rejected ones and repeated ids. */
+  messages: number
+  /** Distinct valid messages analysed. */
+  analyzed: number
+  repeatedIds: number
+  questions: number
+  /** Questions the LLM rewrote. */
+  extracted: number
+  llmFallbacks: number
+  skippedExtraction: number
+  llmRequests: number
+  duplicates: number
+  clusters: number
+  unclustered: number
+  rejected: Array<RejectedMessage>
+  timingsMs: StageTimings
+  /** Peak resident memory of the process so far. */
+  peakRssBytes: number
+  warnings: Array<string>
 }
 
 /**

@@ -835,10 +835,12 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.analyzeTenant = nativeBinding.analyzeTenant
 module.exports.classify = nativeBinding.classify
 module.exports.cluster = nativeBinding.cluster
 module.exports.dedupe = nativeBinding.dedupe
 module.exports.embed = nativeBinding.embed
+module.exports.extract = nativeBinding.extract
 module.exports.loadModels = nativeBinding.loadModels
 module.exports.modelInfo = nativeBinding.modelInfo
 module.exports.trainClassifier = nativeBinding.trainClassifier

@@ -32,6 +32,9 @@ pub enum Error {
     /// An I/O problem (reading model files, manifest).
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
+    /// The caller's message source (a pull function or async iterator) failed.
+    #[error("messages: the message source failed: {0}")]
+    Source(String),
     /// The work was cancelled through an AbortSignal.
     #[error("The operation was aborted")]
     Aborted,
@@ -63,6 +66,7 @@ impl Error {
             Error::ModelMissing(_) => "ERR_MODEL_MISSING",
             Error::Inference(_) => "ERR_INFERENCE",
             Error::Io { .. } => "ERR_IO",
+            Error::Source(_) => "ERR_MESSAGE_SOURCE",
             Error::Aborted => "ABORT_ERR",
             Error::Internal(_) => "ERR_INTERNAL",
         }

@@ -6,6 +6,7 @@
 
 pub mod classify;
 pub mod cluster;
+pub mod compute;
 pub mod dedupe;
 pub mod embed;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod extract;
 pub mod grouping;
 pub mod input;
 pub mod models;
+pub mod pipeline;
 pub mod similarity;
 
 #[cfg(feature = "node")]

@@ -18,9 +18,10 @@ use crate::input;
 use crate::models::{self, LoadOptions};
 
 mod convert;
+pub mod tenant;
 
 /// A JS argument as JSON for validation; `None` when it is absent.
-fn arg_json(env: &Env, v: Option<Unknown<'_>>, name: &str) -> CoreResult<Option<Value>> {
+pub(crate) fn arg_json(env: &Env, v: Option<Unknown<'_>>, name: &str) -> CoreResult<Option<Value>> {
     match v {
         None => Ok(None),
         Some(u) => {
@@ -29,43 +30,14 @@ fn arg_json(env: &Env, v: Option<Unknown<'_>>, name: &str) -> CoreResult<Option<
     }
 }
 
-fn required_json(env: &Env, v: Unknown<'_>, name: &str) -> CoreResult<Value> {
+pub(crate) fn required_json(env: &Env, v: Unknown<'_>, name: &str) -> CoreResult<Value> {
     unsafe { convert::to_json(env.raw(), v.raw(), name) }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Spawning and error mapping
 
-/// Limits CPU-heavy jobs running at once to the number of cores, so concurrent calls share
-/// the machine instead of oversubscribing it.
-fn compute_permits() -> &'static tokio::sync::Semaphore {
-    static S: once_cell::sync::OnceCell<tokio::sync::Semaphore> = once_cell::sync::OnceCell::new();
-    S.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)))
-}
-
-/// Runs CPU-bound work on tokio's blocking pool; a panic becomes an error, never a crash.
-pub(crate) async fn blocking<T, F>(f: F) -> CoreResult<T>
-where
-    T: Send + 'static,
-    F: FnOnce() -> CoreResult<T> + Send + 'static,
-{
-    let _permit = compute_permits().acquire().await.map_err(|e| CoreError::Internal(e.to_string()))?;
-    match tokio::task::spawn_blocking(f).await {
-        Ok(r) => r,
-        Err(e) if e.is_panic() => Err(CoreError::Internal(panic_message(e.into_panic()))),
-        Err(e) => Err(CoreError::Internal(e.to_string())),
-    }
-}
-
-fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        format!("panic: {s}")
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        format!("panic: {s}")
-    } else {
-        "panic".into()
-    }
-}
+pub(crate) use crate::compute::blocking;
 
 /// A JS error of the class the core error asks for, with `code` (and `field`) set.
 fn js_error(env: &Env, e: &CoreError) -> napi::Error {
@@ -100,7 +72,7 @@ fn js_error(env: &Env, e: &CoreError) -> napi::Error {
 
 /// Runs `fut` off the JS thread and returns a Promise; `convert` turns its output into JS on the
 /// JS thread. Core errors reject with a `TypeError`/`RangeError`/`Error` carrying `code`.
-fn spawn<'env, T, V, F, C>(env: &'env Env, fut: F, convert: C) -> napi::Result<PromiseRaw<'env, V>>
+pub(crate) fn spawn<'env, T, V, F, C>(env: &'env Env, fut: F, convert: C) -> napi::Result<PromiseRaw<'env, V>>
 where
     T: Send + 'static,
     V: ToNapiValue,
@@ -114,7 +86,10 @@ where
 }
 
 /// Rejects at once (validation that needs no work).
-fn reject<'env, V: ToNapiValue + 'static>(env: &'env Env, e: CoreError) -> napi::Result<PromiseRaw<'env, V>> {
+pub(crate) fn reject<'env, V: ToNapiValue + 'static>(
+    env: &'env Env,
+    e: CoreError,
+) -> napi::Result<PromiseRaw<'env, V>> {
     spawn(env, async move { Err::<(), _>(e) }, |_, _| unreachable!("always an error"))
 }
 
@@ -308,7 +283,7 @@ pub struct UniqueQuestion {
     pub duplicate_ids: Vec<String>,
 }
 
-fn grouping_options(o: Option<&serde_json::Map<String, Value>>) -> CoreResult<GroupingOptions> {
+pub(crate) fn grouping_options(o: Option<&serde_json::Map<String, Value>>) -> CoreResult<GroupingOptions> {
     let d = GroupingOptions::default();
     let linkage = match input::opt_string(o, "linkage", "options")? {
         None => Linkage::Ward,

@@ -1,0 +1,40 @@
+import { type Migration, type MigrationResultSet, Migrator, NO_MIGRATIONS, sql } from 'kysely'
+import type { Db } from './index'
+import * as m0001 from './migrations/0001_tenants_messages'
+import * as m0002 from './migrations/0002_question_analysis'
+
+/** Every migration, in order (bundled in code, so compiled and tsx runs see the same list). */
+export const migrations: Record<string, Migration> = {
+  '0001_tenants_messages': m0001,
+  '0002_question_analysis': m0002,
+}
+
+function migrator(db: Db, schema: string): Migrator {
+  return new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableSchema: schema,
+  })
+}
+
+function check(result: MigrationResultSet): string[] {
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')
+    const err = result.error instanceof Error ? result.error : new Error(String(result.error))
+    err.message = `migration ${failed?.migrationName ?? '?'} failed: ${err.message}`
+    throw err
+  }
+  return (result.results ?? []).map((r) => `${r.direction} ${r.migrationName}`)
+}
+
+/** Creates the schema when needed and applies every pending migration. Returns what ran. */
+export async function migrateToLatest(db: Db, schema: string): Promise<string[]> {
+  await sql`create schema if not exists ${sql.id(schema)}`.execute(db)
+  return check(await migrator(db, schema).migrateToLatest())
+}
+
+/** Reverts the last migration (or all of them with `all`). Returns what ran. */
+export async function migrateDown(db: Db, schema: string, { all = false } = {}): Promise<string[]> {
+  const m = migrator(db, schema)
+  return check(all ? await m.migrateTo(NO_MIGRATIONS) : await m.migrateDown())
+}

@@ -1,0 +1,42 @@
+/**
+ * Per-tenant analysis overrides, stored in tenants.settings (jsonb) under `questionAnalysis`.
+ * Invalid settings fail that tenant's job (without retries: retrying cannot fix them).
+ */
+import Ajv from 'ajv'
+
+export interface TenantAnalysisSettings {
+  threshold?: number
+  batchSize?: number
+  contextWindowMs?: number
+  answeredWindowMs?: number
+  llmModel?: string
+  skipSelfContained?: boolean
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true })
+const validate = ajv.compile<TenantAnalysisSettings>({
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    threshold: { type: 'number', minimum: 0, maximum: 1 },
+    batchSize: { type: 'integer', minimum: 1, maximum: 100000 },
+    contextWindowMs: { type: 'integer', minimum: 0 },
+    answeredWindowMs: { type: 'integer', minimum: 0 },
+    llmModel: { type: 'string', minLength: 1 },
+    skipSelfContained: { type: 'boolean' },
+  },
+})
+
+export class TenantSettingsError extends Error {
+  override name = 'TenantSettingsError'
+}
+
+export function tenantAnalysisSettings(tenantId: string, settings: unknown): TenantAnalysisSettings {
+  const raw = settings && typeof settings === 'object' ? (settings as Record<string, unknown>).questionAnalysis : undefined
+  if (raw === undefined || raw === null) return {}
+  if (!validate(raw)) {
+    const why = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`).join('; ')
+    throw new TenantSettingsError(`tenant ${tenantId}: invalid settings.questionAnalysis: ${why}`)
+  }
+  return raw
+}

@@ -1,0 +1,299 @@
+/**
+ * questionAnalysisWorker: the BullMQ workers of the question analysis.
+ *
+ *  - A month job (queue `question-analysis`, from the monthly scheduler or the admin API) lists
+ *    the active tenants (or the one asked for) and adds one child job per tenant to the
+ *    `question-analysis-tenant` queue as children of itself (a BullMQ flow), then waits for them.
+ *    A child that fails for good is ignored by the parent (ignoreDependencyOnFailure), so one
+ *    tenant's failure never holds back or fails the others; the parent's result lists it.
+ *  - A tenant job streams the tenant's messages of the month from Postgres, in pages, into
+ *    question-insights' analyzeTenant, reports progress, and stores the result in one
+ *    transaction that replaces any earlier result of that tenant-month.
+ *
+ * Every started worker process takes tenant jobs, so tenants run in parallel across processes.
+ */
+import { createHash, randomUUID } from 'node:crypto'
+import { type FlowJob, type FlowProducer, type Job, UnrecoverableError, WaitingChildrenError, Worker } from 'bullmq'
+import type { Redis } from 'ioredis'
+import type { Config } from './config'
+import type { Db } from './db/index'
+import type { AnalyzeOptions, AnalyzeProgress, AnalyzeTenant, LibraryLogLine } from './library'
+import type { Logger } from './logger'
+import { monthMessagePages } from './messages'
+import { isMonth, previousMonth } from './month'
+import {
+  MONTH_QUEUE,
+  type MonthJobData,
+  type MonthJobResult,
+  TENANT_JOB,
+  TENANT_QUEUE,
+  type TenantJobData,
+  type TenantJobProgress,
+  type TenantJobResult,
+} from './queue'
+import { QuestionRepository } from './repository'
+import { TenantSettingsError, tenantAnalysisSettings } from './tenant-settings'
+
+export interface WorkerDeps {
+  config: Config
+  db: Db
+  logger: Logger
+  analyzeTenant: AnalyzeTenant
+  /** Used by the workers (BullMQ duplicates it for its blocking reads). */
+  connection: Redis
+  flow: FlowProducer
+}
+
+/** The time a job was scheduled for: a scheduler's fire time, else when it was added (plus its delay). */
+export function scheduledTime(job: { timestamp: number; delay?: number; opts?: { prevMillis?: number } }): number {
+  return job.opts?.prevMillis ?? job.timestamp + (job.delay ?? 0)
+}
+
+/** The month a month job analyses: its `month`, else the calendar month before its scheduled time (UTC). */
+export function monthForJob(job: { data: MonthJobData; timestamp: number; delay?: number; opts?: { prevMillis?: number } }): string {
+  if (job.data.month !== undefined) {
+    if (!isMonth(job.data.month)) throw new UnrecoverableError(`invalid month ${JSON.stringify(job.data.month)}`)
+    return job.data.month
+  }
+  return previousMonth(scheduledTime(job))
+}
+
+export function tenantJobId(parentJobId: string, tenantId: string): string {
+  // Custom BullMQ ids cannot contain ':' (scheduler job ids do); a digest keeps them short and safe.
+  return `tenant-${createHash('sha1').update(`${parentJobId}\u0000${tenantId}`).digest('hex').slice(0, 24)}`
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+}
+
+export class MonthProcessor {
+  private readonly repo: QuestionRepository
+
+  constructor(private readonly deps: WorkerDeps) {
+    this.repo = new QuestionRepository(deps.db)
+  }
+
+  async process(job: Job<MonthJobData, MonthJobResult>, token?: string): Promise<MonthJobResult> {
+    const { config, logger, flow } = this.deps
+    const month = monthForJob(job)
+    const correlationId = job.data.correlationId ?? randomUUID()
+    const log = logger.child({ queue: MONTH_QUEUE, jobId: job.id, month, correlationId, tenantFilter: job.data.tenantId })
+    let step = job.data.step ?? 'fanout'
+
+    if (step === 'fanout') {
+      let tenants: string[]
+      if (job.data.tenantId !== undefined) {
+        const t = await this.repo.getTenant(job.data.tenantId)
+        if (!t) throw new UnrecoverableError(`tenant ${job.data.tenantId} does not exist`)
+        tenants = [t.id]
+      } else {
+        tenants = (await this.repo.listActiveTenants()).map((t) => t.id)
+      }
+      const children = tenants.map((tenantId) => ({ tenantId, jobId: tenantJobId(job.id!, tenantId) }))
+      const nodes: FlowJob[] = children.map((c) => ({
+        name: TENANT_JOB,
+        queueName: TENANT_QUEUE,
+        data: {
+          tenantId: c.tenantId,
+          month,
+          force: job.data.force ?? false,
+          correlationId: `${correlationId}/${c.tenantId}`,
+          parentCorrelationId: correlationId,
+        } satisfies TenantJobData,
+        opts: {
+          jobId: c.jobId,
+          parent: { id: job.id!, queue: job.queueQualifiedName },
+          attempts: config.worker.attempts,
+          backoff: { type: 'exponential', delay: config.worker.backoffMs },
+          ignoreDependencyOnFailure: true,
+          removeOnComplete: { count: config.worker.keepCompleted },
+          removeOnFail: { count: config.worker.keepFailed },
+        },
+      }))
+      // Deterministic child ids: a month job retried after a crash re-adds the same children (no-ops).
+      if (nodes.length > 0) await flow.addBulk(nodes)
+      await job.updateData({ ...job.data, month, correlationId, step: 'waiting', children })
+      await job.updateProgress({ stage: 'waiting', tenants: children.length, percent: 0 })
+      log.info({ tenants: children.length, force: job.data.force ?? false, trigger: job.data.trigger }, 'month analysis fanned out')
+      step = 'waiting'
+    }
+
+    if (!token) throw new Error('month jobs need a worker token')
+    if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError()
+
+    const children = job.data.children ?? []
+    const byJobId = new Map(children.map((c) => [c.jobId, c.tenantId]))
+    const tenantOf = (key: string) => byJobId.get(key.slice(key.lastIndexOf(':') + 1)) ?? key
+    const values = (await job.getChildrenValues<TenantJobResult>()) ?? {}
+    const failures = (await job.getIgnoredChildrenFailures()) ?? {}
+    const result: MonthJobResult = {
+      month,
+      ...(job.data.tenantId !== undefined ? { tenantId: job.data.tenantId } : {}),
+      tenants: children.length,
+      completed: [],
+      skipped: [],
+      failed: [],
+    }
+    for (const v of Object.values(values)) {
+      if (v?.status === 'skipped') result.skipped.push(v.tenantId)
+      else if (v) result.completed.push(v.tenantId)
+    }
+    for (const [key, reason] of Object.entries(failures)) result.failed.push({ tenantId: tenantOf(key), error: String(reason) })
+    result.completed.sort()
+    result.skipped.sort()
+    result.failed.sort((a, b) => a.tenantId.localeCompare(b.tenantId))
+    await job.updateProgress({ stage: 'done', tenants: children.length, percent: 100 })
+    const level = result.failed.length > 0 ? 'warn' : 'info'
+    log[level]({ completed: result.completed.length, skipped: result.skipped.length, failed: result.failed }, 'month analysis finished')
+    return result
+  }
+}
+
+export class TenantProcessor {
+  private readonly repo: QuestionRepository
+
+  constructor(private readonly deps: WorkerDeps) {
+    this.repo = new QuestionRepository(deps.db)
+  }
+
+  async process(job: Job<TenantJobData, TenantJobResult>): Promise<TenantJobResult> {
+    const { config, logger, db } = this.deps
+    const { tenantId, month, force, correlationId } = job.data
+    const jobId = job.id ?? 'unknown'
+    const attempt = job.attemptsMade + 1
+    const bindings = { queue: TENANT_QUEUE, jobId, tenantId, month, attempt, parentCorrelationId: job.data.parentCorrelationId }
+    const log = logger.child({ ...bindings, correlationId })
+    const libLog = logger.child({ ...bindings, component: 'question-insights' })
+
+    // Progress is reported without blocking the analysis, in order, and only when it moved.
+    let lastKey = ''
+    let progressChain: Promise<unknown> = Promise.resolve()
+    const report = (stage: string, percent: number) => {
+      const p: TenantJobProgress = { tenantId, stage, percent: Math.max(0, Math.min(100, Math.floor(percent))) }
+      const key = `${p.stage}:${p.percent}`
+      if (key === lastKey) return
+      lastKey = key
+      progressChain = progressChain.then(() => job.updateProgress(p)).catch((err: unknown) => log.warn({ err }, 'progress update failed'))
+    }
+
+    if (!isMonth(month)) throw new UnrecoverableError(`invalid month ${JSON.stringify(month)}`)
+    const interrupted = await this.repo.interruptRunsOfJob(jobId, tenantId, month)
+    if (interrupted > 0) log.warn({ interrupted }, 'job picked up again after an interrupted run')
+
+    const tenant = await this.repo.getTenant(tenantId)
+    if (!tenant) throw new UnrecoverableError(`tenant ${tenantId} does not exist`)
+
+    if (!force && (await this.repo.hasAnalysis(tenantId, month))) {
+      const runId = await this.repo.recordSkipped({ tenantId, month, jobId, correlationId, reason: 'already analysed (use force to re-run)' })
+      report('skipped', 100)
+      await progressChain
+      log.info({ runId }, 'tenant month already analysed: skipped')
+      return { tenantId, month, status: 'skipped', runId }
+    }
+
+    const runId = await this.repo.startRun({ tenantId, month, jobId, correlationId, attempt, force })
+    log.info({ runId, force }, 'tenant analysis started')
+    report('ingest', 0)
+    try {
+      const settings = tenantAnalysisSettings(tenantId, tenant.settings)
+      const a = config.analysis
+      const llm = { ...config.llm }
+      if (settings.llmModel !== undefined) llm.model = settings.llmModel
+      const options: AnalyzeOptions = {
+        batchSize: settings.batchSize ?? a.batchSize,
+        threshold: settings.threshold ?? a.threshold,
+        contextWindowMs: settings.contextWindowMs ?? a.contextWindowMs,
+        answeredWindowMs: settings.answeredWindowMs ?? a.answeredWindowMs,
+        llm,
+        correlationId,
+        onLog: (line: LibraryLogLine) => {
+          const fn = line.level === 'error' ? libLog.error : line.level === 'warn' ? libLog.warn : libLog.info
+          fn.call(libLog, { correlationId: line.correlationId ?? correlationId, stage: line.stage }, line.message)
+        },
+      }
+      if (settings.skipSelfContained !== undefined) options.skipSelfContained = settings.skipSelfContained
+
+      const pages = monthMessagePages(db, tenantId, month, {
+        pageSize: a.pageSize,
+        delayMs: a.pageDelayMs,
+        onPage: (p) => log.debug({ page: p.index, rows: p.rows, total: p.total }, 'message page read'),
+      })
+      const analysis = await this.deps.analyzeTenant({ tenantId, month, messages: pages, options }, (p: AnalyzeProgress) => {
+        report(p.stage, p.stage === 'done' ? 99 : Math.min(99, p.percent))
+      })
+
+      report('store', 99)
+      const stored = await this.repo.storeAnalysis(analysis, { runId, jobId, correlationId, force })
+      report('done', 100)
+      await progressChain
+      log.info(
+        { runId, messages: analysis.stats.messages, questions: analysis.stats.questions, clusters: stored.clusters, timingsMs: analysis.stats.timingsMs },
+        'tenant analysis stored',
+      )
+      return { tenantId, month, status: 'completed', runId, messages: analysis.stats.messages, questions: stored.questions, clusters: stored.clusters }
+    } catch (err) {
+      await progressChain
+      const reason = errorText(err)
+      try {
+        await this.repo.finishRun(runId, 'failed', reason)
+      } catch (e) {
+        log.error({ err: e }, 'could not record the failed run')
+      }
+      const final = err instanceof TenantSettingsError || err instanceof UnrecoverableError || attempt >= (job.opts.attempts ?? 1)
+      log.error({ err, runId, willRetry: !final }, 'tenant analysis failed')
+      // Bad tenant settings cannot be fixed by retrying.
+      if (err instanceof TenantSettingsError) throw new UnrecoverableError(reason)
+      throw err
+    }
+  }
+}
+
+export interface QuestionAnalysisWorker {
+  monthWorker: Worker<MonthJobData, MonthJobResult>
+  tenantWorker: Worker<TenantJobData, TenantJobResult>
+  /** Waits for both workers to connect. */
+  ready(): Promise<void>
+  /** Stops taking jobs and waits for the running ones (force: do not wait). */
+  close(force?: boolean): Promise<void>
+}
+
+/** Starts the month and tenant workers in this process. */
+export function questionAnalysisWorker(deps: WorkerDeps): QuestionAnalysisWorker {
+  const { config, connection, logger } = deps
+  const common = {
+    connection,
+    prefix: config.queuePrefix,
+    lockDuration: config.worker.lockDurationMs,
+    stalledInterval: config.worker.stalledIntervalMs,
+    maxStalledCount: config.worker.maxStalledCount,
+  }
+  const months = new MonthProcessor(deps)
+  const tenants = new TenantProcessor(deps)
+  const monthWorker = new Worker<MonthJobData, MonthJobResult>(MONTH_QUEUE, (job, token) => months.process(job, token), {
+    ...common,
+    concurrency: config.worker.monthConcurrency,
+  })
+  const tenantWorker = new Worker<TenantJobData, TenantJobResult>(TENANT_QUEUE, (job) => tenants.process(job), {
+    ...common,
+    concurrency: config.worker.tenantConcurrency,
+  })
+  for (const [name, w] of [[MONTH_QUEUE, monthWorker], [TENANT_QUEUE, tenantWorker]] as const) {
+    w.on('error', (err) => logger.error({ err, queue: name }, 'worker error'))
+    w.on('stalled', (jobId) => logger.warn({ queue: name, jobId }, 'job stalled: its worker died or lost the lock; it will run again'))
+    w.on('failed', (job, err) => {
+      if (err instanceof WaitingChildrenError || err?.name === 'WaitingChildrenError') return
+      logger.error({ queue: name, jobId: job?.id, tenantId: (job?.data as Partial<TenantJobData> | undefined)?.tenantId, attemptsMade: job?.attemptsMade, err }, 'job failed')
+    })
+  }
+  return {
+    monthWorker,
+    tenantWorker,
+    async ready() {
+      await Promise.all([monthWorker.waitUntilReady(), tenantWorker.waitUntilReady()])
+    },
+    async close(force = false) {
+      await Promise.all([monthWorker.close(force), tenantWorker.close(force)])
+    },
+  }
+}

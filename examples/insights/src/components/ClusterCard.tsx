@@ -1,0 +1,137 @@
+import { useId, useState } from 'react'
+import { clusterLabel, type Cluster, type Month } from '../lib/data'
+import type { ClusterTrend } from '../lib/recurrence'
+import { messageHref } from '../lib/config'
+import { Sparkline } from './Sparkline'
+
+export interface ClusterCardProps {
+  cluster: Cluster
+  rank: number
+  month: Month
+  tenantId: string
+  trend?: ClusterTrend
+  messageLink: string
+}
+
+const MESSAGE_IDS_SHOWN = 100
+
+export function formatRate(r: number): string {
+  return `${Math.round(r * 100)}%`
+}
+
+export function ClusterCard({ cluster: c, rank, month, tenantId, trend, messageLink }: ClusterCardProps) {
+  const [open, setOpen] = useState(false)
+  const [allIds, setAllIds] = useState(false)
+  const detailsId = useId()
+  const label = clusterLabel(c)
+  const hasTitle = label !== c.representative
+  const ids = allIds ? c.messageIds : c.messageIds.slice(0, MESSAGE_IDS_SHOWN)
+  return (
+    <li className={`cluster${open ? ' cluster-open' : ''}`} data-testid="cluster" data-cluster-id={c.id}>
+      <div className="cluster-head">
+        <span className="cluster-rank" aria-label={`Rank ${rank}`}>
+          {rank}
+        </span>
+        <div className="cluster-main">
+          <h3 className="cluster-title" dir="auto" title={label.length > 300 ? undefined : label} data-testid="cluster-title">
+            {label}
+          </h3>
+          <div className="cluster-meta">
+            <span className="cluster-size" data-testid="cluster-size">
+              <strong>{c.size}</strong> {c.size === 1 ? 'message' : 'messages'}
+            </span>
+            <span>
+              {c.questionCount} unique {c.questionCount === 1 ? 'question' : 'questions'}
+            </span>
+            <span className="cluster-unanswered" data-testid="cluster-unanswered">
+              {formatRate(c.unansweredRate)} unanswered
+            </span>
+            {trend?.isNew && (
+              <span className="badge badge-new" data-testid="badge-new">
+                New this month
+              </span>
+            )}
+            {trend?.recurring && (
+              <span className="cluster-trend" data-testid="cluster-trend">
+                <Sparkline points={trend.points} current={month} />
+              </span>
+            )}
+          </div>
+          {c.keywords.length > 0 && (
+            <ul className="keywords" aria-label="Keywords">
+              {c.keywords.map((k, i) => (
+                <li key={`${k}-${i}`} dir="auto">
+                  {k}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+        <button
+          type="button"
+          className="cluster-toggle"
+          aria-expanded={open}
+          aria-controls={detailsId}
+          onClick={() => setOpen(!open)}
+          data-testid="cluster-toggle"
+        >
+          {open ? 'Hide details' : 'Details'}
+        </button>
+      </div>
+      {open && (
+        <div className="cluster-details" id={detailsId} data-testid="cluster-details">
+          {hasTitle && (
+            <section>
+              <h4>Representative question</h4>
+              <p className="question" dir="auto">
+                {c.representative}
+              </p>
+            </section>
+          )}
+          <section>
+            <h4>
+              Member questions{' '}
+              <small>
+                ({c.samples.length} in the export{c.questionCount > c.samples.length ? ` of ${c.questionCount} unique` : ''})
+              </small>
+            </h4>
+            {c.samples.length ? (
+              <ol className="samples" data-testid="cluster-samples">
+                {c.samples.map((s, i) => (
+                  <li key={i} className="question" dir="auto">
+                    {s}
+                  </li>
+                ))}
+              </ol>
+            ) : (
+              <p className="muted">The export lists no sample questions for this cluster.</p>
+            )}
+          </section>
+          <section>
+            <h4>
+              Messages <small>({c.messageIds.length})</small>
+            </h4>
+            {c.messageIds.length ? (
+              <ul className="message-ids" data-testid="message-ids">
+                {ids.map((id, i) => (
+                  <li key={`${id}-${i}`}>
+                    <a href={messageHref(messageLink, id, tenantId)} target={/^https?:/.test(messageLink) ? '_blank' : undefined} rel="noreferrer">
+                      {id}
+                    </a>
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p className="muted">No message ids.</p>
+            )}
+            {c.messageIds.length > MESSAGE_IDS_SHOWN && (
+              <button type="button" className="link-button" onClick={() => setAllIds(!allIds)}>
+                {allIds ? `Show the first ${MESSAGE_IDS_SHOWN}` : `Show all ${c.messageIds.length}`}
+              </button>
+            )}
+          </section>
+        </div>
+      )}
+    </li>
+  )
+}

@@ -1,0 +1,150 @@
+import { fireEvent, render, screen, within } from '@testing-library/react'
+import { describe, expect, it, vi } from 'vitest'
+import { InsightsPage } from '../src/components/InsightsPage'
+import { ARABIC_QUESTION, CHINESE_QUESTION, EMOJI_TITLE, LONG_QUESTION_5000, emptyData, largeData, monthlyData } from './fixtures'
+
+const link = '#message-{messageId}'
+
+function titles() {
+  return screen.getAllByTestId('cluster-title').map((e) => e.textContent)
+}
+
+describe('InsightsPage', () => {
+  it('shows the latest month by default, clusters sorted by size', () => {
+    render(<InsightsPage data={monthlyData()} messageLink={link} />)
+    expect(screen.getByTestId('current-month').textContent).toBe('April 2024')
+    expect(screen.getAllByTestId('cluster-size').map((e) => e.textContent)).toEqual([
+      '30 messages',
+      '15 messages',
+      '9 messages',
+      '7 messages',
+      '4 messages',
+    ])
+    expect(titles()[0]).toBe('Password reset')
+    expect(titles()[1]).toBe(EMOJI_TITLE)
+    // untitled cluster: its representative question
+    expect(titles()).toContain('WSL2 backend for docker fails to install')
+    const first = screen.getAllByTestId('cluster')[0]
+    expect(within(first).getByTestId('cluster-unanswered').textContent).toBe('10% unanswered')
+    expect(within(first).getByLabelText('Keywords').textContent).toBe('passwordresetlogin')
+  })
+
+  it('lists only the months in the data, newest first, and switches month', () => {
+    const onMonthChange = vi.fn()
+    render(<InsightsPage data={monthlyData()} messageLink={link} onMonthChange={onMonthChange} />)
+    const select = screen.getByTestId('month-select') as HTMLSelectElement
+    expect([...select.options].map((o) => o.value)).toEqual(['2024-04', '2024-03', '2024-02', '2024-01'])
+    expect(select.value).toBe('2024-04')
+    fireEvent.change(select, { target: { value: '2024-01' } })
+    expect(onMonthChange).toHaveBeenCalledWith('2024-01')
+    expect(screen.getByTestId('current-month').textContent).toBe('January 2024')
+    expect(titles()).toEqual(['Password reset', 'How do I install Docker on Windows?', '日本語の設定'])
+  })
+
+  it('honours a requested month, and ignores one not in the data', () => {
+    const { unmount } = render(<InsightsPage data={monthlyData()} month="2024-03" messageLink={link} />)
+    expect(screen.getByTestId('current-month').textContent).toBe('March 2024')
+    unmount()
+    render(<InsightsPage data={monthlyData()} month="2030-01" messageLink={link} />)
+    expect(screen.getByTestId('current-month').textContent).toBe('April 2024')
+  })
+
+  it('draws a bar per top cluster', () => {
+    render(<InsightsPage data={monthlyData()} messageLink={link} />)
+    const bars = within(screen.getByTestId('top-chart')).getAllByTestId('chart-bar')
+    expect(bars).toHaveLength(5)
+    expect(bars[0].querySelector('title')?.textContent).toBe('Password reset — 30')
+    const widths = bars.map((b) => Number(b.querySelector('rect')!.getAttribute('width')))
+    expect(widths).toEqual([...widths].sort((a, b) => b - a))
+  })
+
+  it('marks new clusters and draws trends of recurring ones', () => {
+    render(<InsightsPage data={monthlyData()} messageLink={link} />)
+    const cards = screen.getAllByTestId('cluster')
+    const byTitle = (t: string) => cards.find((c) => within(c).getByTestId('cluster-title').textContent === t)!
+    expect(within(byTitle(EMOJI_TITLE)).getByTestId('badge-new')).toBeTruthy()
+    expect(within(byTitle(EMOJI_TITLE)).queryByTestId('sparkline')).toBeNull()
+    expect(within(byTitle('Password reset')).queryByTestId('badge-new')).toBeNull()
+    const spark = within(byTitle('Password reset')).getByTestId('sparkline')
+    expect(spark.getAttribute('aria-label')).toBe('Size per month: January 2024: 12, February 2024: 0, March 2024: 20, April 2024: 30')
+    expect(screen.getAllByTestId('badge-new')).toHaveLength(2)
+  })
+
+  it('expands a cluster: samples, representative, message links', () => {
+    render(<InsightsPage data={monthlyData()} messageLink="https://chat.example/{tenantId}/m/{messageId}" />)
+    const card = screen.getAllByTestId('cluster')[1]
+    const toggle = within(card).getByTestId('cluster-toggle')
+    expect(toggle.getAttribute('aria-expanded')).toBe('false')
+    expect(within(card).queryByTestId('cluster-details')).toBeNull()
+    fireEvent.click(toggle)
+    expect(toggle.getAttribute('aria-expanded')).toBe('true')
+    const details = within(card).getByTestId('cluster-details')
+    expect(within(details).getByText('How do I deploy to production? 🚀', { selector: 'p' })).toBeTruthy()
+    const samples = within(details).getByTestId('cluster-samples')
+    expect(within(samples).getAllByRole('listitem').map((l) => l.textContent)).toContain(ARABIC_QUESTION)
+    expect(within(samples).getByText(CHINESE_QUESTION).getAttribute('dir')).toBe('auto')
+    const links = within(within(details).getByTestId('message-ids')).getAllByRole('link')
+    expect(links).toHaveLength(15)
+    expect(links[0].getAttribute('href')).toMatch(/^https:\/\/chat\.example\/acme\/m\/\d+$/)
+    fireEvent.click(toggle)
+    expect(within(card).queryByTestId('cluster-details')).toBeNull()
+  })
+
+  it('renders a 5,000-character question in full when expanded', () => {
+    render(<InsightsPage data={monthlyData()} messageLink={link} />)
+    const card = screen.getAllByTestId('cluster').find((c) => c.textContent!.includes('Why does my build fail when'))!
+    expect(within(card).getByTestId('cluster-title').textContent).toHaveLength(5000)
+    fireEvent.click(within(card).getByTestId('cluster-toggle'))
+    expect(within(within(card).getByTestId('cluster-samples')).getByText(LONG_QUESTION_5000)).toBeTruthy()
+  })
+
+  it('shows a month with no clusters', () => {
+    render(<InsightsPage data={monthlyData()} month="2024-02" messageLink={link} />)
+    expect(screen.getByTestId('no-clusters').textContent).toContain('No clusters in February 2024')
+    expect(screen.getByTestId('no-clusters').textContent).toContain('4 questions were found')
+    expect(screen.queryByTestId('top-chart')).toBeNull()
+    expect(screen.getByTestId('month-select')).toBeTruthy()
+  })
+
+  it('shows a file with no months', () => {
+    render(<InsightsPage data={emptyData()} messageLink={link} />)
+    expect(screen.getByTestId('no-data').textContent).toContain('No question analysis yet')
+  })
+
+  it('pages 3,000 clusters, 50 at a time', () => {
+    render(<InsightsPage data={largeData()} messageLink={link} />)
+    expect(screen.getAllByTestId('cluster')).toHaveLength(50)
+    expect(screen.getAllByTestId('page-indicator')[0].textContent).toBe('Page 1 of 60')
+    expect(screen.getByTestId('cluster-count').textContent).toBe('3,000 clusters, 50 per page')
+    fireEvent.click(screen.getAllByRole('button', { name: 'Next' })[0])
+    expect(screen.getAllByTestId('page-indicator')[0].textContent).toBe('Page 2 of 60')
+    expect(screen.getAllByTestId('cluster')[0].getAttribute('data-cluster-id')).toBe('50')
+    fireEvent.click(screen.getAllByRole('button', { name: 'Last page' })[0])
+    const last = screen.getAllByTestId('cluster')
+    expect(last).toHaveLength(50)
+    expect(last[last.length - 1].getAttribute('data-cluster-id')).toBe('2999')
+    expect(within(last[last.length - 1]).getByLabelText('Rank 3000')).toBeTruthy()
+  })
+
+  it('filters clusters by title, question or keyword', () => {
+    render(<InsightsPage data={largeData()} messageLink={link} />)
+    fireEvent.change(screen.getByTestId('cluster-filter'), { target: { value: 'feature2999' } })
+    expect(screen.getAllByTestId('cluster').map((c) => c.getAttribute('data-cluster-id'))).toEqual(['2999'])
+    expect(screen.getByTestId('cluster-count').textContent).toBe('1 of 3,000 clusters')
+    fireEvent.change(screen.getByTestId('cluster-filter'), { target: { value: 'nothing like this' } })
+    expect(screen.getByTestId('no-matches')).toBeTruthy()
+  })
+
+  it('caps long message id lists until asked', () => {
+    const d = monthlyData()
+    const c = d.analyses['2024-04'].clusters[0]
+    c.messageIds = Array.from({ length: 250 }, (_, i) => `id${i}`)
+    render(<InsightsPage data={d} messageLink={link} />)
+    const card = screen.getAllByTestId('cluster')[0]
+    fireEvent.click(within(card).getByTestId('cluster-toggle'))
+    expect(within(card).getAllByRole('link')).toHaveLength(100)
+    expect(within(card).getAllByRole('link')[0].getAttribute('href')).toBe('#message-id0')
+    fireEvent.click(within(card).getByRole('button', { name: 'Show all 250' }))
+    expect(within(card).getAllByRole('link')).toHaveLength(250)
+  })
+})
