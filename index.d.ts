@@ -444,7 +444,7 @@ export interface TenantQuestion {
   contextMessageIds: Array<string>
   answered: boolean
   /** Index into `clusters`, or null when unclustered. */
-  clusterId?: number
+  clusterId: number | null
 }
 
 export interface TenantStats {

@@ -524,7 +524,7 @@ pub struct TenantQuestion {
     pub context_message_ids: Vec<String>,
     pub answered: bool,
     /// Index into `clusters`, or null when unclustered.
-    pub cluster_id: Option<u32>,
+    pub cluster_id: Either<u32, Null>,
 }
 
 #[napi(object)]
@@ -689,12 +689,16 @@ fn message_source(env: &Env, input: &Object<'_>) -> CoreResult<MessageSource> {
         }
         ValueType::Object => {
             // an async iterable: iterator = messages[Symbol.asyncIterator](); pull = iterator.next
-            let global = env.get_global().map_err(internal)?;
-            let symbol_ctor: Object<'_> = global.get_named_property("Symbol").map_err(internal)?;
-            let key: Unknown<'_> = symbol_ctor.get_named_property("asyncIterator").map_err(internal)?;
             let obj = unsafe { Object::from_napi_value(env.raw(), v.raw()) }.map_err(internal)?;
             let mut method = std::ptr::null_mut();
-            unsafe { sys::napi_get_property(env.raw(), obj.raw(), key.raw(), &mut method) };
+            unsafe {
+                let (mut global, mut symbol, mut key) =
+                    (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
+                sys::napi_get_global(env.raw(), &mut global);
+                sys::napi_get_named_property(env.raw(), global, c"Symbol".as_ptr(), &mut symbol);
+                sys::napi_get_named_property(env.raw(), symbol, c"asyncIterator".as_ptr(), &mut key);
+                sys::napi_get_property(env.raw(), obj.raw(), key, &mut method);
+            }
             let method = unsafe { Unknown::from_napi_value(env.raw(), method) }.map_err(internal)?;
             if method.get_type().map_err(internal)? != ValueType::Function {
                 return Err(CoreError::invalid_type(
@@ -894,7 +898,10 @@ fn to_js(tenant_id: String, month: String, a: pipeline::Analysis) -> TenantAnaly
                 timestamp: pipeline::message::iso(msg.timestamp_ms),
                 context_message_ids: q.context.iter().map(|&i| m[i].id.clone()).collect(),
                 answered: q.answered,
-                cluster_id: q.cluster.map(|c| c as u32),
+                cluster_id: match q.cluster {
+                    Some(c) => Either::A(c as u32),
+                    None => Either::B(Null),
+                },
             }
         })
         .collect();

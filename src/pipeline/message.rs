@@ -60,8 +60,11 @@ pub fn iso(ms: i64) -> String {
 /// Parses `{id, channelId, authorId, content, timestamp, threadId?, replyToId?}`.
 pub fn parse_message(v: &Value, index: usize) -> Result<Message, Rejected> {
     let reject = |id: Option<String>, reason: String| Rejected { index, id, reason };
-    let Value::Object(o) = v else {
-        return Err(reject(None, "not an object".into()));
+    let o = match v {
+        Value::Object(o) => o,
+        // the binding marks an element it could not convert with "\0<reason>"
+        Value::String(s) if s.starts_with('\u{0}') => return Err(reject(None, s[1..].to_string())),
+        _ => return Err(reject(None, "not an object".into())),
     };
     let id = id_of(o.get("id")).ok_or_else(|| reject(None, "id is missing or not a string".into()))?;
     let field = |name: &str| id_of(o.get(name));

@@ -323,7 +323,12 @@ pub async fn analyze_questions(
     fault("classify")?;
     // context
     let t = Instant::now();
-    let question_idx: Vec<usize> = a.classifications.iter().filter(|c| c.2).map(|c| c.0).collect();
+    // in time order (ties: id), so that the result does not depend on the order messages came in
+    let mut question_idx: Vec<usize> = a.classifications.iter().filter(|c| c.2).map(|c| c.0).collect();
+    question_idx.sort_by(|&x, &y| {
+        let (mx, my) = (&a.messages[x], &a.messages[y]);
+        mx.timestamp_ms.cmp(&my.timestamp_ms).then_with(|| mx.id.cmp(&my.id))
+    });
     let contexts = context_windows(&a.messages, &question_idx, opts.context_window_ms, 20);
     let answered = answered(&a.messages, &question_idx, opts.answered_window_ms);
     a.timings.context = ms(t);

@@ -1,22 +1,53 @@
 /**
  * Loads question-insights' analyzeTenant. Types come from the published contract
  * (examples/schema/analyze-tenant-contract.d.ts); the module is the repository root by default,
- * or QI_LIBRARY.
+ * or QI_LIBRARY. test/library-types.test.ts checks at compile time that the library's generated
+ * index.d.ts accepts every call the backend makes.
  */
 import type * as Contract from '../../schema/analyze-tenant-contract'
 
-export type AnalyzeTenant = typeof Contract.analyzeTenant
-export type TenantMessage = Contract.TenantMessage
-export type TenantAnalysis = Contract.TenantAnalysis
-export type AnalyzeOptions = Contract.AnalyzeOptions
-export type AnalyzeProgress = Contract.AnalyzeProgress
+type ContractQuestion = Contract.TenantAnalysis['questions'][number]
+/**
+ * A question as the backend reads it: tolerant where the generated index.d.ts is looser than the
+ * contract (`source` typed as string, an unclustered `clusterId` left out instead of null); the
+ * repository checks the values before storing them.
+ */
+export type AnalyzedQuestion = Omit<ContractQuestion, 'source' | 'clusterId'> & { source: string; clusterId?: number | null }
+export type TenantAnalysis = Omit<Contract.TenantAnalysis, 'questions'> & { questions: AnalyzedQuestion[] }
+/** Progress; the backend takes any stage name (the generated d.ts types it as string). */
+export type AnalyzeProgress = Omit<Contract.AnalyzeProgress, 'stage'> & { stage: string }
 export type LlmOptions = Contract.LlmOptions
-export type LibraryLogLine = Parameters<NonNullable<AnalyzeOptions['onLog']>>[0]
+
+/** A library log line. The backend's handler takes any level (the generated d.ts types it as string). */
+export type LibraryLogLine = Omit<Parameters<NonNullable<Contract.AnalyzeOptions['onLog']>>[0], 'level'> & { level: string }
+
+export type AnalyzeOptions = Omit<Contract.AnalyzeOptions, 'onLog'> & { onLog?: (line: LibraryLogLine) => void }
+
+/** A message as the backend passes it: absent thread/reply ids are left out (not null). */
+export interface TenantMessage {
+  id: string
+  channelId: string
+  authorId: string
+  content: string
+  /** ISO 8601, UTC. */
+  timestamp: string
+  threadId?: string
+  replyToId?: string
+}
+
+/** analyzeTenant as the backend calls it: messages come from a pull function over keyset pages. */
+export type AnalyzeTenant = (
+  input: { tenantId: string; month: string; messages: () => Promise<TenantMessage[] | null>; options?: AnalyzeOptions },
+  onProgress?: (p: AnalyzeProgress) => void,
+) => Promise<TenantAnalysis>
+
+// The backend's calls are calls the contract allows.
+const backendCallsFitContract = (f: typeof Contract.analyzeTenant): AnalyzeTenant => f
+void backendCallsFitContract
 
 export function loadAnalyzeTenant(modulePath: string): AnalyzeTenant {
   let mod: { analyzeTenant?: unknown }
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     mod = require(modulePath) as { analyzeTenant?: unknown }
   } catch (err) {
     throw new Error(`cannot load question-insights from ${modulePath} (build it first: npm run build at the repository root): ${(err as Error).message}`)

@@ -55,15 +55,12 @@ export function monthMessagePages(db: Db, tenantId: string, month: string, opts:
     total += rows.length
     opts.onPage?.({ index, rows: rows.length, total })
     index += 1
-    return rows.map((r) => ({
-      id: r.id,
-      channelId: r.channel_id,
-      authorId: r.author_id,
-      content: r.content,
-      timestamp: r.created_at.toISOString(),
-      threadId: r.thread_id,
-      replyToId: r.reply_to_id,
-    }))
+    return rows.map((r) => {
+      const m: TenantMessage = { id: r.id, channelId: r.channel_id, authorId: r.author_id, content: r.content, timestamp: r.created_at.toISOString() }
+      if (r.thread_id !== null) m.threadId = r.thread_id
+      if (r.reply_to_id !== null) m.replyToId = r.reply_to_id
+      return m
+    })
   }
 }
 

@@ -69,7 +69,8 @@ function checkAnalysis(a: TenantAnalysis, tenantId: string, month: string): void
   for (const q of a.questions) {
     if (qids.has(q.id)) fail(`question id ${q.id} is repeated`)
     qids.add(q.id)
-    if (q.clusterId !== null && a.clusters[q.clusterId] === undefined) fail(`question ${q.id} points at cluster ${q.clusterId}`)
+    if (q.clusterId != null && a.clusters[q.clusterId] === undefined) fail(`question ${q.id} points at cluster ${q.clusterId}`)
+    if (q.source !== 'llm' && q.source !== 'original') fail(`question ${q.id} has source ${JSON.stringify(q.source)}`)
   }
 }
 
@@ -161,14 +162,14 @@ export class QuestionRepository {
               message_ids: q.messageIds,
               original: q.original,
               extracted: q.extracted,
-              source: q.source,
+              source: q.source as 'llm' | 'original',
               confidence: q.confidence,
               author_id: q.authorId,
               channel_id: q.channelId,
               asked_at: q.timestamp,
               context_message_ids: q.contextMessageIds,
               answered: q.answered,
-              cluster_id: q.clusterId === null ? null : (analysis.clusters[q.clusterId]?.id ?? null),
+              cluster_id: q.clusterId == null ? null : (analysis.clusters[q.clusterId]?.id ?? null),
             })),
           )
           .execute()

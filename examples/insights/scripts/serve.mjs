@@ -62,6 +62,14 @@ export function startServer(options = {}) {
       res.writeHead(405, { allow: 'GET, HEAD' }).end()
       return
     }
+    // One tenant folder in the data: open it from the bare address.
+    if (data && path === '/' && !new URL(req.url ?? '/', 'http://x').search) {
+      const tenants = findTenants(data)
+      if (tenants.length === 1 && tenants[0] !== '') {
+        res.writeHead(302, { location: `/?tenant=${encodeURIComponent(tenants[0])}&data=${mount}` }).end()
+        return
+      }
+    }
     let file = null
     if (data && (path === mount || path.startsWith(mount + '/'))) file = resolveFile(data, path.slice(mount.length) || '/')
     else file = resolveFile(dist, path)

@@ -96,6 +96,8 @@ describe('InsightsPage', () => {
     expect(within(card).getByTestId('cluster-title').textContent).toHaveLength(5000)
     fireEvent.click(within(card).getByTestId('cluster-toggle'))
     expect(within(within(card).getByTestId('cluster-samples')).getByText(LONG_QUESTION_5000)).toBeTruthy()
+    // the head stays clamped; the details show the representative in full
+    expect(within(within(card).getByTestId('cluster-details')).getByText(LONG_QUESTION_5000, { selector: 'p' })).toBeTruthy()
   })
 
   it('shows a month with no clusters', () => {

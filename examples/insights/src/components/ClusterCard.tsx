@@ -24,7 +24,8 @@ export function ClusterCard({ cluster: c, rank, month, tenantId, trend, messageL
   const [allIds, setAllIds] = useState(false)
   const detailsId = useId()
   const label = clusterLabel(c)
-  const hasTitle = label !== c.representative
+  // The head clamps the label to three lines; the details show the representative in full.
+  const showRepresentative = label !== c.representative || c.representative.length > 200
   const ids = allIds ? c.messageIds : c.messageIds.slice(0, MESSAGE_IDS_SHOWN)
   return (
     <li className={`cluster${open ? ' cluster-open' : ''}`} data-testid="cluster" data-cluster-id={c.id}>
@@ -54,6 +55,9 @@ export function ClusterCard({ cluster: c, rank, month, tenantId, trend, messageL
             {trend?.recurring && (
               <span className="cluster-trend" data-testid="cluster-trend">
                 <Sparkline points={trend.points} current={month} />
+                <small>
+                  in {trend.points.filter((p) => p.size > 0).length} of {trend.points.length} months
+                </small>
               </span>
             )}
           </div>
@@ -80,7 +84,7 @@ export function ClusterCard({ cluster: c, rank, month, tenantId, trend, messageL
       </div>
       {open && (
         <div className="cluster-details" id={detailsId} data-testid="cluster-details">
-          {hasTitle && (
+          {showRepresentative && (
             <section>
               <h4>Representative question</h4>
               <p className="question" dir="auto">
@@ -98,8 +102,10 @@ export function ClusterCard({ cluster: c, rank, month, tenantId, trend, messageL
             {c.samples.length ? (
               <ol className="samples" data-testid="cluster-samples">
                 {c.samples.map((s, i) => (
-                  <li key={i} className="question" dir="auto">
-                    {s}
+                  <li key={i}>
+                    <span className="question" dir="auto">
+                      {s}
+                    </span>
                   </li>
                 ))}
               </ol>
