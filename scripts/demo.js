@@ -1,30 +1,40 @@
 #!/usr/bin/env node
-// The demo: clusters the project's own sample of chat questions and prints the clusters.
+// `npm run demo`: the whole pipeline on the project's own sample month (data/sample-month.json,
+// written by scripts/make-sample-month.js), offline unless OPENROUTER_API_KEY is set. Prints the
+// clusters and writes the analysis plus a questions.json/metadata.json pair that the Insights page
+// (examples/insights) can open.
 'use strict'
+const fs = require('node:fs')
 const path = require('node:path')
-const qi = require('..')
+const { main } = require('../bin/question-insights')
+const { toQuestionsJson } = require('./questions-json')
 
-async function main() {
-  const sample = require(path.join(__dirname, '..', 'data', 'sample-questions.json'))
-  const info = await qi.loadModels()
-  console.log(`question-insights demo — encoder ${info.models[0].package} ${info.models[0].version}, ONNX Runtime ${info.onnxRuntimeVersion}\n`)
-  const result = await qi.cluster(sample.questions)
-  const s = result.stats
-  console.log(`${s.questions} questions → ${s.unique} unique (${s.duplicates} duplicates) → ${s.clusters} clusters, ${s.unclustered} unclustered`)
-  console.log(`time: embed ${s.embedMs.toFixed(0)} ms, dedupe ${s.dedupeMs.toFixed(0)} ms, cluster ${s.clusterMs.toFixed(0)} ms\n`)
+const root = path.resolve(__dirname, '..')
+const outDir = path.join(root, 'out')
+
+async function demo() {
+  const result = await main(['analyze', path.join(root, 'data', 'sample-month.json'), '--out', path.join(outDir, 'sample-analysis.json')])
+  console.log(`\nWhat the sample community asked in ${result.month}:\n`)
   for (const c of result.clusters) {
-    console.log(`#${c.id + 1}  ${c.size} questions  (cohesion ${c.cohesion.toFixed(2)})`)
-    console.log(`    “${c.representative.text}”`)
-    for (const sample of c.samples.slice(1)) console.log(`      · ${sample.text}`)
+    const label = c.title || c.representative
+    console.log(`#${c.id + 1}  ${label}`)
+    console.log(`    ${c.size} messages · ${Math.round(c.unansweredRate * 100)}% unanswered · keywords: ${c.keywords.join(', ')}`)
+    for (const s of c.samples.slice(1, 4)) console.log(`      · ${s}`)
     console.log()
   }
-  if (result.unclustered.length) {
-    console.log('Unclustered:')
-    for (const u of result.unclustered) console.log(`      · ${u.text}`)
+  const unclustered = result.questions.filter((q) => q.clusterId === null)
+  if (unclustered.length) {
+    console.log('Asked once:')
+    for (const q of unclustered) console.log(`      · ${q.extracted}`)
   }
+  const tenantDir = path.join(outDir, 'insights-data', result.tenantId)
+  fs.mkdirSync(tenantDir, { recursive: true })
+  fs.writeFileSync(path.join(tenantDir, 'questions.json'), JSON.stringify(toQuestionsJson(result.tenantId, [result]), null, 1))
+  fs.writeFileSync(path.join(tenantDir, 'metadata.json'), JSON.stringify({ tenantId: result.tenantId, hasQuestionAnalysis: true }, null, 1))
+  console.log(`\nInsights page data: ${path.relative(root, tenantDir)}/questions.json (see examples/insights/README.md to open it)`)
 }
 
-main().catch((e) => {
+demo().catch((e) => {
   console.error(e)
   process.exit(1)
 })

@@ -269,7 +269,7 @@ export function availableMonths(data: QuestionAnalysisData): Month[] {
 
 /** Clusters of a month, largest first (ties: lower id first); a copy, the data is left alone. */
 export function sortedClusters(analysis: MonthAnalysis): Cluster[] {
-  return [...analysis.clusters].sort((a, b) => a.id - b.id)
+  return [...analysis.clusters].sort((a, b) => b.size - a.size || a.id - b.id)
 }
 
 /** The title when there is one, else the representative question. */

@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// question-insights CLI.
+//   question-insights analyze <file.json> [more.json …] [--out result.json|-] [--tenant ID] [--month YYYY-MM]
+//                            [--threshold 0.7] [--questions-per-request N] [--include-all]
+// Input: an array of messages {id, channelId, authorId, content, timestamp, threadId?, replyToId?},
+// an object {messages: [...]}, or DiscordChatExporter JSON exports (one file per channel).
+// Without OPENROUTER_API_KEY the extraction keeps the original questions.
+'use strict'
+const fs = require('node:fs')
+const path = require('node:path')
+
+const USAGE = 'usage: question-insights analyze <file.json> [more.json …] [--out FILE|-] [--tenant ID] [--month YYYY-MM] [--threshold 0.7] [--questions-per-request N] [--include-all]'
+
+function parseArgs(argv) {
+  const args = { files: [], flags: {} }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--include-all') args.flags.includeAll = true
+    else if (a.startsWith('--')) args.flags[a.slice(2)] = argv[++i]
+    else args.files.push(a)
+  }
+  return args
+}
+
+/** Messages of one input file, in the library's shape. */
+function readMessages(file) {
+  let data
+  try {
+    data = JSON.parse(fs.readFileSync(file, 'utf8'))
+  } catch (e) {
+    throw new Error(`${file}: ${e.code === 'ENOENT' ? 'no such file' : `not JSON (${e.message})`}`)
+  }
+  if (Array.isArray(data)) return { messages: data }
+  if (data && data.channel && Array.isArray(data.messages) && data.guild) return { messages: fromDiscordChatExporter(data), tenantId: data.guild.id }
+  if (data && Array.isArray(data.messages)) return { messages: data.messages, tenantId: data.tenantId, month: data.month }
+  throw new Error(`${file}: expected an array of messages, {messages: [...]}, or a DiscordChatExporter JSON export`)
+}
+
+/** DiscordChatExporter's JSON export: {guild, channel, messages: [{id, type, timestamp, content, author, reference}]}. */
+function fromDiscordChatExporter(data) {
+  const channelId = data.channel.id
+  const threadId = data.channel.type && /Thread/i.test(data.channel.type) ? data.channel.id : undefined
+  return data.messages
+    .filter((m) => !m.type || m.type === 'Default' || m.type === 'Reply')
+    .map((m) => ({
+      id: m.id,
+      channelId: data.channel.categoryId && threadId ? data.channel.categoryId : channelId,
+      authorId: m.author && m.author.id,
+      content: m.content,
+      timestamp: m.timestamp,
+      threadId,
+      replyToId: m.reference && m.reference.messageId ? m.reference.messageId : undefined,
+    }))
+}
+
+function mostCommonMonth(messages) {
+  const counts = new Map()
+  for (const m of messages) {
+    const t = new Date(typeof m.timestamp === 'string' && !/Z|[+-]\d\d:?\d\d$/.test(m.timestamp) ? `${m.timestamp}Z` : m.timestamp)
+    if (Number.isNaN(t.getTime())) continue
+    const key = t.toISOString().slice(0, 7)
+    counts.set(key, (counts.get(key) || 0) + 1)
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] || new Date().toISOString().slice(0, 7)
+}
+
+function progressBar(stream) {
+  let lastLine = ''
+  return (p) => {
+    const width = 30
+    const filled = Math.round((p.percent / 100) * width)
+    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.percent.toFixed(0).padStart(3)}%  ${p.stage} ${p.done}/${p.total}`
+    if (stream.isTTY) stream.write(`\r${line.padEnd(lastLine.length)}`)
+    else if (p.stage !== lastLine.split(' ')[3] || p.stage === 'done') stream.write(`${line}\n`)
+    lastLine = line
+    if (p.stage === 'done' && stream.isTTY) stream.write('\n')
+  }
+}
+
+async function analyze(args) {
+  if (args.files.length === 0) throw new Error(USAGE)
+  const qi = require('..')
+  const inputs = args.files.map(readMessages)
+  const messages = inputs.flatMap((i) => i.messages)
+  const tenantId = args.flags.tenant || inputs.find((i) => i.tenantId)?.tenantId || path.basename(args.files[0], '.json')
+  const month = args.flags.month || inputs.find((i) => i.month)?.month || mostCommonMonth(messages)
+  const options = { includeAllClassifications: !!args.flags.includeAll }
+  if (args.flags.threshold) options.threshold = Number(args.flags.threshold)
+  if (args.flags['questions-per-request']) options.questionsPerRequest = Number(args.flags['questions-per-request'])
+  process.stderr.write(`analysing ${messages.length} messages of ${tenantId} for ${month}\n`)
+  const result = await qi.analyzeTenant({ tenantId: String(tenantId), month, messages, options }, progressBar(process.stderr))
+  const out = args.flags.out || `${args.files[0].replace(/\.json$/, '')}.analysis.json`
+  const json = JSON.stringify(result, null, 1)
+  if (out === '-') process.stdout.write(json + '\n')
+  else {
+    fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true })
+    fs.writeFileSync(out, json + '\n')
+    process.stderr.write(`wrote ${out}\n`)
+  }
+  const s = result.stats
+  process.stderr.write(`${s.messages} messages → ${s.questions} questions → ${result.questions.length} unique → ${s.clusters} clusters (${s.unclustered} unclustered, ${s.rejected.length} rejected) in ${(s.timingsMs.total / 1000).toFixed(1)} s\n`)
+  for (const w of s.warnings) process.stderr.write(`warning: ${w}\n`)
+  return result
+}
+
+async function main(argv) {
+  const [command, ...rest] = argv
+  if (command === 'analyze') return analyze(parseArgs(rest))
+  if (command === '--help' || command === '-h' || !command) {
+    console.log(USAGE)
+    return null
+  }
+  throw new Error(`unknown command ${command}\n${USAGE}`)
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((e) => {
+    console.error(`question-insights: ${e.message}`)
+    process.exit(1)
+  })
+}
+
+module.exports = { main, readMessages, fromDiscordChatExporter, mostCommonMonth }
