@@ -33,6 +33,14 @@ if (want('classify')) {
   console.log(`peak RSS ${mb(c.peakRssBytes)} MB\n`)
 }
 
+if (want('extract')) {
+  const rows = child('extract-throughput.js')
+  console.log('extract() of 2 000 items, fake OpenAI server (300 ms per answer), concurrency 20')
+  console.log('questions/request  requests  wall s  prompt tokens  completion tokens  rewritten')
+  for (const r of rows) console.log(`${String(r.perRequest).padStart(17)}  ${String(r.requests).padStart(8)}  ${r.seconds.toFixed(1).padStart(6)}  ${String(r.promptTokens).padStart(13)}  ${String(r.completionTokens).padStart(17)}  ${String(r.llm).padStart(9)}`)
+  console.log('(tokens are the fake server\'s estimate: characters / 4)\n')
+}
+
 if (want('pipeline')) {
   console.log('analyzeTenant end to end (synthetic month, LLM on the local fake server: 300 ms, concurrency 20)')
   console.log('messages  q/request  questions  requests  classify s  extract s  embed s  cluster s  total s  peak RSS MB  loop p99 ms')
@@ -43,6 +51,12 @@ if (want('pipeline')) {
       const s = (ms) => (ms / 1000).toFixed(1).padStart(9)
       console.log(`${String(r.n).padStart(8)}  ${String(per).padStart(9)}  ${String(r.questions).padStart(9)}  ${String(r.llmRequests).padStart(8)}  ${s(r.timings.classify)}  ${s(r.timings.extract)}  ${s(r.timings.embed)}  ${s(r.timings.cluster)}  ${s(r.timings.total)}  ${mb(r.peakRssBytes).padStart(11)}  ${r.loopDelayP99Ms.toFixed(1).padStart(11)}`)
     }
+  }
+  const fs = require('node:fs')
+  if (fs.existsSync(path.resolve(__dirname, '..', '..', 'shared', 'data', 'chatlogs')) || process.env.QUESTION_INSIGHTS_DATA) {
+    const r = child('pipeline.js', ['real', '5'])
+    const s = (ms) => (ms / 1000).toFixed(1).padStart(9)
+    console.log(`${String(r.n).padStart(8)}  ${String(5).padStart(9)}  ${String(r.questions).padStart(9)}  ${String(r.llmRequests).padStart(8)}  ${s(r.timings.classify)}  ${s(r.timings.extract)}  ${s(r.timings.embed)}  ${s(r.timings.cluster)}  ${s(r.timings.total)}  ${mb(r.peakRssBytes).padStart(11)}  ${r.loopDelayP99Ms.toFixed(1).padStart(11)}  (real chat logs)`)
   }
   console.log('(BENCH_PIPELINE_SIZES=25000,250000 npm run bench -- pipeline for the big month)\n')
 }

@@ -27,12 +27,28 @@ function month(n, seed = 5) {
   return out
 }
 
+/** The real chat logs of ../shared/data/chatlogs (Gitter docker + IRC ubuntu) as one tenant. */
+function realChat() {
+  const fs = require('node:fs')
+  const path = require('node:path')
+  const dir = path.join(process.env.QUESTION_INSIGHTS_DATA || path.resolve(__dirname, '..', '..', 'shared', 'data'), 'chatlogs')
+  const out = []
+  for (const file of ['gitter_docker.jsonl', 'irc_ubuntu.jsonl']) {
+    const lines = fs.readFileSync(path.join(dir, file), 'utf8').split('\n').filter(Boolean)
+    lines.forEach((l, i) => {
+      const m = JSON.parse(l)
+      out.push({ id: `${file}:${i}`, channelId: m.channel || file, authorId: m.author, content: m.text, timestamp: m.timestamp })
+    })
+  }
+  return out
+}
+
 async function main() {
   const n = Number(process.argv[2] || 25000)
   const perRequest = Number(process.argv[3] || 1)
   const fake = await startFakeOpenAI({ delayMs: 300 })
   await qi.loadModels()
-  const msgs = month(n)
+  const msgs = process.argv[2] === 'real' ? realChat() : month(n)
   const pages = []
   for (let i = 0; i < msgs.length; i += 1000) pages.push(msgs.slice(i, i + 1000))
   msgs.length = 0

@@ -415,3 +415,49 @@ mod tests {
         assert_eq!(a, cluster(v, &weights, &opts));
     }
 }
+
+#[cfg(test)]
+mod scale {
+    use super::*;
+
+    /// `cargo test --release --no-default-features -- --ignored --nocapture clusters_100k`:
+    /// 100 000 vectors around 300 topics, 384 dimensions, with the default options.
+    #[test]
+    #[ignore]
+    fn clusters_100k_questions_in_two_stages() {
+        let (n, dims, topics) = (100_000usize, 384usize, 300usize);
+        let mut state = 42u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+        };
+        let centres: Vec<Vec<f32>> = (0..topics)
+            .map(|_| {
+                let mut c: Vec<f32> = (0..dims).map(|_| next()).collect();
+                crate::embed::normalize(&mut c);
+                c
+            })
+            .collect();
+        let mut data = Vec::with_capacity(n * dims);
+        for i in 0..n {
+            let mut v: Vec<f32> = centres[i % topics].iter().map(|x| x + 0.03 * next()).collect();
+            crate::embed::normalize(&mut v);
+            data.extend(v);
+        }
+        let t = std::time::Instant::now();
+        let out = cluster(Vectors::new(&data, dims), &vec![1; n], &ClusterOptions::default());
+        let (rss, peak) = crate::models::process_rss();
+        println!(
+            "100k: {} clusters, {} unclustered, two-stage {}, {:.1} s, rss {} MB, peak {} MB",
+            out.clusters.len(),
+            out.unclustered.len(),
+            out.two_stage,
+            t.elapsed().as_secs_f64(),
+            rss >> 20,
+            peak >> 20
+        );
+        assert!(out.two_stage);
+        let members: usize = out.clusters.iter().map(|c| c.members.len()).sum::<usize>() + out.unclustered.len();
+        assert_eq!(members, n);
+    }
+}
