@@ -202,12 +202,12 @@ fn cut(
     (0..n).map(|i| find(&mut parent, i)).collect()
 }
 
-/// Stage one: spherical k-means into micro-clusters (deterministic farthest-point start);
+/// Stage one: spherical k-means into micro-clusters (about 20 items each, at most 4 000);
 /// stage two: hierarchical clustering of their centroids.
 fn two_stage_labels(vectors: Vectors<'_>, opts: &ClusterOptions) -> Vec<usize> {
     let n = vectors.len();
     let dims = vectors.dims;
-    let k = (n / 8).clamp(2, opts.direct_limit.max(2)).min(5_000);
+    let k = (n / 20).clamp(2, opts.direct_limit.max(2)).min(4_000);
     let assign = kmeans(vectors, k, 8);
     let mut centroids = vec![0f32; k * dims];
     for (i, &c) in assign.iter().enumerate() {
@@ -232,34 +232,25 @@ fn two_stage_labels(vectors: Vectors<'_>, opts: &ClusterOptions) -> Vec<usize> {
     assign.iter().map(|&c| top[remap[c]]).collect()
 }
 
-/// Spherical k-means (cosine) with a deterministic start: the first item, then repeatedly the
-/// item farthest from all chosen centres (sampled on a stride for speed).
+/// Spherical k-means (cosine) with a deterministic start: `k` items evenly spread over the
+/// input order. Assignment is a blocked matrix product, so each iteration costs n·k·dims.
 fn kmeans(vectors: Vectors<'_>, k: usize, iterations: usize) -> Vec<usize> {
     let n = vectors.len();
     let dims = vectors.dims;
-    let k = k.min(n);
+    let k = k.clamp(1, n.max(1));
     let mut centres: Vec<f32> = Vec::with_capacity(k * dims);
-    let mut best_sim = vec![f32::NEG_INFINITY; n];
-    let mut next = 0usize;
-    for _ in 0..k {
-        centres.extend_from_slice(vectors.row(next));
-        let c = vectors.row(next);
-        let mut far = (f32::INFINITY, 0usize);
-        for (i, best) in best_sim.iter_mut().enumerate() {
-            let s = crate::embed::dot(vectors.row(i), c);
-            if s > *best {
-                *best = s;
-            }
-            if *best < far.0 {
-                far = (*best, i);
-            }
-        }
-        next = far.1;
+    for c in 0..k {
+        centres.extend_from_slice(vectors.row(c * n / k));
     }
     let mut assign = vec![0usize; n];
     for _ in 0..iterations {
         let centre_view = Vectors::new(&centres, dims);
-        assign = nearest_centres(vectors, centre_view);
+        let next = nearest_centres(vectors, centre_view);
+        let converged = next == assign;
+        assign = next;
+        if converged {
+            break;
+        }
         let mut sums = vec![0f32; k * dims];
         let mut counts = vec![0usize; k];
         for (i, &c) in assign.iter().enumerate() {

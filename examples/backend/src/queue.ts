@@ -97,3 +97,18 @@ export function createQueues(config: Pick<Config, 'queuePrefix' | 'worker'>, con
 export async function enqueueMonthAnalysis(queue: Queue<MonthJobData, MonthJobResult>, data: MonthJobData): Promise<Job<MonthJobData, MonthJobResult>> {
   return queue.add(MONTH_JOB, { ...data, step: 'fanout' })
 }
+
+/**
+ * A job's state, then its data: in that order, a `completed` or `failed` state always comes with
+ * its return value / failure reason (they are written together), which reading the job first
+ * and its state second would not guarantee.
+ */
+export async function jobWithState(
+  queue: Queue<MonthJobData, MonthJobResult>,
+  jobId: string,
+): Promise<{ state: string; job: Job<MonthJobData, MonthJobResult> } | undefined> {
+  const state = await queue.getJobState(jobId)
+  if (state === 'unknown') return undefined
+  const job = await queue.getJob(jobId)
+  return job ? { state, job } : undefined
+}

@@ -10,7 +10,7 @@ import { Job } from 'bullmq'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from './logger'
 import { compareMonths, isMonth, monthOf } from './month'
-import { type Queues, enqueueMonthAnalysis, type TenantJobData, type TenantJobProgress } from './queue'
+import { type Queues, enqueueMonthAnalysis, jobWithState, type TenantJobData, type TenantJobProgress } from './queue'
 import type { QuestionRepository } from './repository'
 
 export interface ServerDeps {
@@ -108,9 +108,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     })
 
     admin.get<{ Params: { jobId: string } }>('/api/admin/analyze-questions/:jobId', async (req, reply) => {
-      const job = await deps.queues.monthQueue.getJob(req.params.jobId)
-      if (!job) return reply.code(404).send({ error: 'not_found', message: `job ${req.params.jobId} not found` })
-      const state = await job.getState()
+      const found = await jobWithState(deps.queues.monthQueue, req.params.jobId)
+      if (!found) return reply.code(404).send({ error: 'not_found', message: `job ${req.params.jobId} not found` })
+      const { job, state } = found
       const children = await Promise.all(
         (job.data.children ?? []).map(async (c) => {
           const child = await Job.fromId<TenantJobData>(deps.queues.tenantQueue, c.jobId)

@@ -79,9 +79,9 @@ export class MonthProcessor {
     const month = monthForJob(job)
     const correlationId = job.data.correlationId ?? randomUUID()
     const log = logger.child({ queue: MONTH_QUEUE, jobId: job.id, month, correlationId, tenantFilter: job.data.tenantId })
-    let step = job.data.step ?? 'fanout'
-
-    if (step === 'fanout') {
+    // A month job runs twice: it fans out, waits for its children (WaitingChildrenError), and
+    // is processed again once they are all done.
+    if ((job.data.step ?? 'fanout') === 'fanout') {
       let tenants: string[]
       if (job.data.tenantId !== undefined) {
         const t = await this.repo.getTenant(job.data.tenantId)
@@ -116,7 +116,6 @@ export class MonthProcessor {
       await job.updateData({ ...job.data, month, correlationId, step: 'waiting', children })
       await job.updateProgress({ stage: 'waiting', tenants: children.length, percent: 0 })
       log.info({ tenants: children.length, force: job.data.force ?? false, trigger: job.data.trigger }, 'month analysis fanned out')
-      step = 'waiting'
     }
 
     if (!token) throw new Error('month jobs need a worker token')
@@ -161,7 +160,8 @@ export class TenantProcessor {
     const { config, logger, db } = this.deps
     const { tenantId, month, force, correlationId } = job.data
     const jobId = job.id ?? 'unknown'
-    const attempt = job.attemptsMade + 1
+    // attemptsStarted also counts a run cut short by a crashed worker (a stalled job started again).
+    const attempt = Math.max(job.attemptsStarted, job.attemptsMade + 1)
     const bindings = { queue: TENANT_QUEUE, jobId, tenantId, month, attempt, parentCorrelationId: job.data.parentCorrelationId }
     const log = logger.child({ ...bindings, correlationId })
     const libLog = logger.child({ ...bindings, component: 'question-insights' })
@@ -209,7 +209,9 @@ export class TenantProcessor {
         correlationId,
         onLog: (line: LibraryLogLine) => {
           const fn = line.level === 'error' ? libLog.error : line.level === 'warn' ? libLog.warn : libLog.info
-          fn.call(libLog, { correlationId: line.correlationId ?? correlationId, stage: line.stage }, line.message)
+          // The library carries the correlation id itself; say so when a line comes without it.
+          const cid = line.correlationId ? { correlationId: line.correlationId } : { correlationId, libraryCorrelationIdMissing: true }
+          fn.call(libLog, { ...cid, stage: line.stage }, line.message)
         },
       }
       if (settings.skipSelfContained !== undefined) options.skipSelfContained = settings.skipSelfContained
@@ -240,7 +242,7 @@ export class TenantProcessor {
       } catch (e) {
         log.error({ err: e }, 'could not record the failed run')
       }
-      const final = err instanceof TenantSettingsError || err instanceof UnrecoverableError || attempt >= (job.opts.attempts ?? 1)
+      const final = err instanceof TenantSettingsError || err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
       log.error({ err, runId, willRetry: !final }, 'tenant analysis failed')
       // Bad tenant settings cannot be fixed by retrying.
       if (err instanceof TenantSettingsError) throw new UnrecoverableError(reason)
