@@ -15,8 +15,7 @@ export interface AbortSignalLike {
 }
 
 export interface AnalyzeLogLine {
-  /** `'info' | 'warn' | 'error'` */
-  level: string
+  level: 'info' | 'warn' | 'error'
   message: string
   stage: string
   tenantId: string
@@ -53,8 +52,7 @@ export interface AnalyzeOptions {
 }
 
 export interface AnalyzeProgress {
-  /** `'classify' | 'context' | 'extract' | 'embed' | 'dedupe' | 'cluster' | 'keywords' | 'done'` */
-  stage: string
+  stage: 'classify' | 'context' | 'extract' | 'embed' | 'dedupe' | 'cluster' | 'keywords' | 'done'
   done: number
   total: number
   /** Overall percent, 0–100. */
@@ -211,8 +209,8 @@ export interface ExtractedQuestion {
   id: string
   extracted: string
   original: string
-  /** `'llm'` or `'original'` (no key, skipped, or any failure). */
-  source: string
+  /** `'original'` when there is no key, the item was skipped, or anything failed. */
+  source: 'llm' | 'original'
   model?: string
   error?: string
   skipped: boolean
@@ -306,12 +304,11 @@ export interface MessageClassification {
   isQuestion: boolean
   /** P(question) in [0, 1]. */
   confidence: number
-  /** `'question'` or `'statement'`. */
-  label: string
-  /** Why the model was skipped: `'empty'`, `'emoji-only'`, `'links-or-mentions-only'`, `'bot-command'`. */
-  reason?: string
-  /** What decided: `'rule'`, `'lexical'`, `'encoder'` or `'model'` (classifierModel). */
-  stage: string
+  label: 'question' | 'statement'
+  /** Why the model was skipped. */
+  reason?: 'empty' | 'emoji-only' | 'links-or-mentions-only' | 'bot-command'
+  /** What decided: a rule, the lexical stage, the encoder stage, or a classifierModel. */
+  stage: 'rule' | 'lexical' | 'encoder' | 'model'
 }
 
 /** Loaded models, their paths and versions, and the process RSS. Does not load anything. */
@@ -423,8 +420,8 @@ export interface TenantMessage {
   content: string
   /** ISO 8601 string (no zone = UTC), epoch milliseconds, or Date. */
   timestamp: string | number | Date
-  threadId?: string
-  replyToId?: string
+  threadId?: string | null
+  replyToId?: string | null
 }
 
 export interface TenantQuestion {
@@ -434,8 +431,7 @@ export interface TenantQuestion {
   messageIds: Array<string>
   original: string
   extracted: string
-  /** `'llm'` or `'original'`. */
-  source: string
+  source: 'llm' | 'original'
   confidence: number
   authorId: string
   channelId: string

@@ -543,11 +543,13 @@ pub struct MessageClassification {
     pub is_question: bool,
     /// P(question) in [0, 1].
     pub confidence: f64,
-    /// `'question'` or `'statement'`.
+    #[napi(ts_type = "'question' | 'statement'")]
     pub label: String,
-    /// Why the model was skipped: `'empty'`, `'emoji-only'`, `'links-or-mentions-only'`, `'bot-command'`.
+    /// Why the model was skipped.
+    #[napi(ts_type = "'empty' | 'emoji-only' | 'links-or-mentions-only' | 'bot-command'")]
     pub reason: Option<String>,
-    /// What decided: `'rule'`, `'lexical'`, `'encoder'` or `'model'` (classifierModel).
+    /// What decided: a rule, the lexical stage, the encoder stage, or a classifierModel.
+    #[napi(ts_type = "'rule' | 'lexical' | 'encoder' | 'model'")]
     pub stage: String,
 }
 

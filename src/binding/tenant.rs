@@ -150,7 +150,8 @@ pub struct ExtractedQuestion {
     pub id: String,
     pub extracted: String,
     pub original: String,
-    /// `'llm'` or `'original'` (no key, skipped, or any failure).
+    /// `'original'` when there is no key, the item was skipped, or anything failed.
+    #[napi(ts_type = "'llm' | 'original'")]
     pub source: String,
     pub model: Option<String>,
     pub error: Option<String>,
@@ -372,7 +373,9 @@ pub struct TenantMessage {
     /// ISO 8601 string (no zone = UTC), epoch milliseconds, or Date.
     #[napi(ts_type = "string | number | Date")]
     pub timestamp: String,
+    #[napi(ts_type = "string | null")]
     pub thread_id: Option<String>,
+    #[napi(ts_type = "string | null")]
     pub reply_to_id: Option<String>,
 }
 
@@ -436,7 +439,7 @@ pub struct AnalyzeTenantInput {
 #[napi(object)]
 #[derive(Clone)]
 pub struct AnalyzeProgress {
-    /// `'classify' | 'context' | 'extract' | 'embed' | 'dedupe' | 'cluster' | 'keywords' | 'done'`
+    #[napi(ts_type = "'classify' | 'context' | 'extract' | 'embed' | 'dedupe' | 'cluster' | 'keywords' | 'done'")]
     pub stage: String,
     pub done: u32,
     pub total: u32,
@@ -448,7 +451,7 @@ pub struct AnalyzeProgress {
 #[napi(object)]
 #[derive(Clone)]
 pub struct AnalyzeLogLine {
-    /// `'info' | 'warn' | 'error'`
+    #[napi(ts_type = "'info' | 'warn' | 'error'")]
     pub level: String,
     pub message: String,
     pub stage: String,
@@ -514,7 +517,7 @@ pub struct TenantQuestion {
     pub message_ids: Vec<String>,
     pub original: String,
     pub extracted: String,
-    /// `'llm'` or `'original'`.
+    #[napi(ts_type = "'llm' | 'original'")]
     pub source: String,
     pub confidence: f64,
     pub author_id: String,
