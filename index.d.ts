@@ -93,7 +93,7 @@ export interface ClassifyOptions {
   threshold?: number
   /** Messages per model run (default 32). */
   batchSize?: number
-  /** Tokens of a message the encoder sees (default 128). */
+  /** Tokens of a message the encoder sees (default 64; the surface features see all of it). */
   maxTokens?: number
   /** Let the cheap lexical stage decide clear cases without the encoder (default true). */
   cascade?: boolean
