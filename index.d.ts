@@ -41,8 +41,8 @@ export interface AnalyzeOptions {
   llm?: LlmOptions
   skipSelfContained?: boolean
   questionsPerRequest?: number
-  /** Options of the clustering stage. */
-  cluster?: ClusterCallOptionsRef
+  /** Options of the dedupe, embedding and clustering stages (as for `cluster()`). */
+  cluster?: ClusterCallOptions
   /** Aborts the analysis: the promise rejects with an error named 'AbortError'. */
   signal?: AbortSignal
   /** Carried by every log line the library emits (e.g. the job's correlation id). */
@@ -121,18 +121,6 @@ export interface ClusterCallOptions {
   directLimit?: number
   maxTokens?: number
   batchSize?: number
-}
-
-/** Same as ClusterCallOptions. */
-export interface ClusterCallOptionsRef {
-  dedupe?: boolean
-  duplicateThreshold?: number
-  linkage?: string
-  distanceThreshold?: number
-  maxCentroidDistance?: number
-  minClusterSize?: number
-  maxSamples?: number
-  directLimit?: number
 }
 
 export interface ClusterResult {

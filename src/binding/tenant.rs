@@ -397,8 +397,8 @@ pub struct AnalyzeOptions {
     pub llm: Option<LlmOptions>,
     pub skip_self_contained: Option<bool>,
     pub questions_per_request: Option<u32>,
-    /// Options of the clustering stage.
-    pub cluster: Option<ClusterCallOptionsRef>,
+    /// Options of the dedupe, embedding and clustering stages (as for `cluster()`).
+    pub cluster: Option<super::ClusterCallOptions>,
     /// Aborts the analysis: the promise rejects with an error named 'AbortError'.
     #[napi(ts_type = "AbortSignal")]
     pub signal: Option<AbortSignalLike>,
@@ -407,19 +407,6 @@ pub struct AnalyzeOptions {
     /// Receives the library's log lines on the JS thread.
     #[napi(ts_type = "(line: AnalyzeLogLine) => void")]
     pub on_log: Option<AbortSignalLike>,
-}
-
-/// Same as ClusterCallOptions.
-#[napi(object)]
-pub struct ClusterCallOptionsRef {
-    pub dedupe: Option<bool>,
-    pub duplicate_threshold: Option<f64>,
-    pub linkage: Option<String>,
-    pub distance_threshold: Option<f64>,
-    pub max_centroid_distance: Option<f64>,
-    pub min_cluster_size: Option<u32>,
-    pub max_samples: Option<u32>,
-    pub direct_limit: Option<u32>,
 }
 
 #[napi(object)]
@@ -736,7 +723,7 @@ fn pipeline_options(o: Option<&Map<String, Value>>) -> CoreResult<PipelineOption
     let (threshold, mut classify) = super::classify_options(o, "options")?;
     classify.batch_size = d.classify.batch_size;
     let cluster = input::options(o.and_then(|m| m.get("cluster")), "options.cluster")?;
-    let mut grouping = grouping_options(cluster).map_err(|e| match e {
+    let grouping = grouping_options(cluster).map_err(|e| match e {
         CoreError::InvalidType { field, message } => {
             CoreError::InvalidType { field: field.replacen("options.", "options.cluster.", 1), message }
         }
@@ -745,7 +732,6 @@ fn pipeline_options(o: Option<&Map<String, Value>>) -> CoreResult<PipelineOption
         }
         other => other,
     })?;
-    grouping.embed = crate::embed::EmbedOptions::default();
     Ok(PipelineOptions {
         batch_size: input::opt_usize(o, "batchSize", "options", 1, 1_000_000)?.unwrap_or(d.batch_size),
         threshold,
