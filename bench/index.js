@@ -44,19 +44,16 @@ if (want('extract')) {
 if (want('pipeline')) {
   console.log('analyzeTenant end to end (synthetic month, LLM on the local fake server: 300 ms, concurrency 20)')
   console.log('messages  q/request  questions  requests  classify s  extract s  embed s  cluster s  total s  peak RSS MB  loop p99 ms')
-  const sizes = (process.env.BENCH_PIPELINE_SIZES || '25000').split(',').map(Number)
-  for (const n of sizes) {
-    for (const per of [1, 5]) {
-      const r = child('pipeline.js', [String(n), String(per)])
-      const s = (ms) => (ms / 1000).toFixed(1).padStart(9)
-      console.log(`${String(r.n).padStart(8)}  ${String(per).padStart(9)}  ${String(r.questions).padStart(9)}  ${String(r.llmRequests).padStart(8)}  ${s(r.timings.classify)}  ${s(r.timings.extract)}  ${s(r.timings.embed)}  ${s(r.timings.cluster)}  ${s(r.timings.total)}  ${mb(r.peakRssBytes).padStart(11)}  ${r.loopDelayP99Ms.toFixed(1).padStart(11)}`)
-    }
+  const s = (ms) => (ms / 1000).toFixed(1).padStart(9)
+  const row = (args, note = '') => {
+    const r = child('pipeline.js', args)
+    console.log(`${String(r.n).padStart(8)}  ${String(r.perRequest).padStart(9)}  ${String(r.questions).padStart(9)}  ${String(r.llmRequests).padStart(8)}  ${s(r.timings.classify)}  ${s(r.timings.extract)}  ${s(r.timings.embed)}  ${s(r.timings.cluster)}  ${s(r.timings.total)}  ${mb(r.peakRssBytes).padStart(11)}  ${r.loopDelayP99Ms.toFixed(1).padStart(11)}${note}`)
   }
+  const sizes = (process.env.BENCH_PIPELINE_SIZES || '25000').split(',').map(Number)
+  for (const n of sizes) for (const per of [1, 5]) row([String(n), String(per)])
   const fs = require('node:fs')
   if (fs.existsSync(path.resolve(__dirname, '..', '..', 'shared', 'data', 'chatlogs')) || process.env.QUESTION_INSIGHTS_DATA) {
-    const r = child('pipeline.js', ['real', '5'])
-    const s = (ms) => (ms / 1000).toFixed(1).padStart(9)
-    console.log(`${String(r.n).padStart(8)}  ${String(5).padStart(9)}  ${String(r.questions).padStart(9)}  ${String(r.llmRequests).padStart(8)}  ${s(r.timings.classify)}  ${s(r.timings.extract)}  ${s(r.timings.embed)}  ${s(r.timings.cluster)}  ${s(r.timings.total)}  ${mb(r.peakRssBytes).padStart(11)}  ${r.loopDelayP99Ms.toFixed(1).padStart(11)}  (real chat logs)`)
+    row(['real', '5'], '  (real chat logs)')
   }
   console.log('(BENCH_PIPELINE_SIZES=25000,250000 npm run bench -- pipeline for the big month)\n')
 }

@@ -215,10 +215,12 @@ impl Embedder {
         let (ids, mask) = batch_inputs(batch);
         let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
         let hidden = {
-            let ids_t = Tensor::from_array(ids.clone())?;
+            let shape = ids.raw_dim();
+            let ids_t = Tensor::from_array(ids)?;
+            // the mask is needed again for pooling
             let mask_t = Tensor::from_array(mask.clone())?;
             let outputs = if self.has_token_type_ids {
-                let types_t = Tensor::from_array(Array2::<i64>::zeros(ids.raw_dim()))?;
+                let types_t = Tensor::from_array(Array2::<i64>::zeros(shape))?;
                 session.run(ort::inputs![
                     "input_ids" => ids_t,
                     "attention_mask" => mask_t,

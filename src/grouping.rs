@@ -63,11 +63,9 @@ pub fn group(
 
     let t = Instant::now();
     progress("dedupe", 0, questions.len())?;
-    let unique = if opts.dedupe {
-        dedupe(questions, all, opts.duplicate_threshold)
-    } else {
-        dedupe(questions, all, f32::INFINITY)
-    };
+    // with dedupe off, a threshold above any cosine keeps every question on its own
+    let threshold = if opts.dedupe { opts.duplicate_threshold } else { f32::INFINITY };
+    let unique = dedupe(questions, all, threshold);
     timings.dedupe_ms = ms(t);
     progress("dedupe", questions.len(), questions.len())?;
 

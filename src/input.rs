@@ -115,6 +115,11 @@ pub fn opt_string(obj: Option<&Map<String, Value>>, key: &str, prefix: &str) -> 
     }
 }
 
+/// A string field that must be present (`prefix.key: is required (a string)` otherwise).
+pub fn required_string(obj: &Map<String, Value>, key: &str, prefix: &str) -> Result<String> {
+    opt_string(Some(obj), key, prefix)?.ok_or_else(|| Error::invalid_type(join(prefix, key), "is required (a string)"))
+}
+
 pub fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() {
         key.to_string()
@@ -163,19 +168,7 @@ pub fn classify_messages(v: &Value, field: &str) -> Result<Vec<(String, String)>
                 Value::String(s) => Ok((i.to_string(), s.clone())),
                 Value::Object(o) => {
                     let id = id(o.get("id"), &format!("{at}.id"))?;
-                    let content = match o.get("content") {
-                        Some(Value::String(s)) => s.clone(),
-                        None | Some(Value::Null) => {
-                            return Err(Error::invalid_type(format!("{at}.content"), "is required (a string)"))
-                        }
-                        Some(other) => {
-                            return Err(Error::invalid_type(
-                                format!("{at}.content"),
-                                format!("must be a string, got {}", type_name(other)),
-                            ))
-                        }
-                    };
-                    Ok((id, content))
+                    Ok((id, required_string(o, "content", &at)?))
                 }
                 other => Err(Error::invalid_type(
                     at,
@@ -197,18 +190,7 @@ pub fn questions(v: &Value, field: &str) -> Result<Vec<Question>> {
             Value::String(s) => Question { id: i.to_string(), text: s.clone(), confidence: 1.0, message_ids: vec![] },
             Value::Object(o) => {
                 let qid = id(o.get("id"), &format!("{at}.id"))?;
-                let text = match o.get("text") {
-                    Some(Value::String(s)) => s.clone(),
-                    None | Some(Value::Null) => {
-                        return Err(Error::invalid_type(format!("{at}.text"), "is required (a string)"))
-                    }
-                    Some(other) => {
-                        return Err(Error::invalid_type(
-                            format!("{at}.text"),
-                            format!("must be a string, got {}", type_name(other)),
-                        ))
-                    }
-                };
+                let text = required_string(o, "text", &at)?;
                 let confidence = opt_f64(Some(o), "confidence", &at, 0.0, 1.0)?.unwrap_or(1.0) as f32;
                 let message_ids = match o.get("messageIds") {
                     None | Some(Value::Null) => vec![],

@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -348,16 +347,7 @@ pub fn dedupe<'env>(
             let flat: Vec<f32> = engine.embedder.embed(&texts, eopts)?.into_iter().flatten().collect();
             let unique =
                 crate::dedupe::dedupe(&qs, crate::similarity::Vectors::new(&flat, engine.embedder.dims), threshold);
-            Ok(unique
-                .into_iter()
-                .map(|u| UniqueQuestion {
-                    id: qs[u.index].id.clone(),
-                    text: qs[u.index].text.clone(),
-                    confidence: qs[u.index].confidence as f64,
-                    message_ids: u.message_ids,
-                    duplicate_ids: u.duplicates.iter().map(|&d| qs[d].id.clone()).collect(),
-                })
-                .collect::<Vec<_>>())
+            Ok(unique.iter().map(|u| unique_question(&qs, u)).collect::<Vec<_>>())
         }),
         |_, v| Ok(v),
     )
@@ -463,17 +453,18 @@ pub fn cluster<'env>(
     )
 }
 
+fn unique_question(qs: &[crate::dedupe::Question], u: &crate::dedupe::UniqueQuestion) -> UniqueQuestion {
+    let q = &qs[u.index];
+    UniqueQuestion {
+        id: q.id.clone(),
+        text: q.text.clone(),
+        confidence: q.confidence as f64,
+        message_ids: u.message_ids.clone(),
+        duplicate_ids: u.duplicates.iter().map(|&d| qs[d].id.clone()).collect(),
+    }
+}
+
 fn cluster_result(qs: &[crate::dedupe::Question], g: crate::grouping::Grouping) -> ClusterResult {
-    let unique_q = |ui: usize| {
-        let u = &g.unique[ui];
-        UniqueQuestion {
-            id: qs[u.index].id.clone(),
-            text: qs[u.index].text.clone(),
-            confidence: qs[u.index].confidence as f64,
-            message_ids: u.message_ids.clone(),
-            duplicate_ids: u.duplicates.iter().map(|&d| qs[d].id.clone()).collect(),
-        }
-    };
     let qref = |ui: usize, sim: f32| QuestionRef {
         id: qs[g.unique[ui].index].id.clone(),
         text: qs[g.unique[ui].index].text.clone(),
@@ -494,7 +485,8 @@ fn cluster_result(qs: &[crate::dedupe::Question], g: crate::grouping::Grouping) 
             cohesion: c.cohesion as f64,
         })
         .collect();
-    let unclustered: Vec<UniqueQuestion> = g.clustering.unclustered.iter().map(|&ui| unique_q(ui)).collect();
+    let unclustered: Vec<UniqueQuestion> =
+        g.clustering.unclustered.iter().map(|&ui| unique_question(qs, &g.unique[ui])).collect();
     ClusterResult {
         stats: ClusterStats {
             questions: qs.len() as u32,
@@ -511,10 +503,6 @@ fn cluster_result(qs: &[crate::dedupe::Question], g: crate::grouping::Grouping) 
         unclustered,
     }
 }
-
-/// Keeps `Arc` in scope for later stages that share the engine.
-#[allow(dead_code)]
-type SharedEngine = Arc<models::Engine>;
 
 // ---------------------------------------------------------------------------------------------
 // classify
@@ -652,8 +640,7 @@ pub fn train_classifier<'env>(
             let o = item.as_object().ok_or_else(|| {
                 CoreError::invalid_type(format!("examples[{i}]"), "must be an object {text, isQuestion}")
             })?;
-            let text = input::opt_string(Some(o), "text", &format!("examples[{i}]"))?
-                .ok_or_else(|| CoreError::invalid_type(format!("examples[{i}].text"), "is required (a string)"))?;
+            let text = input::required_string(o, "text", &format!("examples[{i}]"))?;
             let is_question = input::opt_bool(Some(o), "isQuestion", &format!("examples[{i}]"))?.ok_or_else(|| {
                 CoreError::invalid_type(format!("examples[{i}].isQuestion"), "is required (a boolean)")
             })?;

@@ -186,8 +186,7 @@ fn extract_items(v: &Value) -> CoreResult<Vec<ExtractItem>> {
             if !seen.insert(id.clone()) {
                 return Err(CoreError::invalid_type(format!("{at}.id"), format!("duplicate id {id:?}")));
             }
-            let question = input::opt_string(Some(o), "question", &at)?
-                .ok_or_else(|| CoreError::invalid_type(format!("{at}.question"), "is required (a string)"))?;
+            let question = input::required_string(o, "question", &at)?;
             let confidence = input::opt_f64(Some(o), "confidence", &at, 0.0, 1.0)?.map(|x| x as f32);
             let context = match o.get("context") {
                 None | Some(Value::Null) => vec![],
@@ -199,9 +198,7 @@ fn extract_items(v: &Value) -> CoreResult<Vec<ExtractItem>> {
                         let m = m
                             .as_object()
                             .ok_or_else(|| CoreError::invalid_type(&at, "must be an object {content, timestamp}"))?;
-                        let content = input::opt_string(Some(m), "content", &at)?.ok_or_else(|| {
-                            CoreError::invalid_type(format!("{at}.content"), "is required (a string)")
-                        })?;
+                        let content = input::required_string(m, "content", &at)?;
                         let timestamp_ms = match m.get("timestamp") {
                             None | Some(Value::Null) => 0,
                             Some(t) => pipeline::message::parse_timestamp(t).ok_or_else(|| {
