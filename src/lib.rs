@@ -4,9 +4,11 @@
 
 #![deny(clippy::all)]
 
+pub mod asks;
 pub mod classify;
 pub mod cluster;
 pub mod compute;
+pub mod conversations;
 pub mod dedupe;
 pub mod embed;
 pub mod error;

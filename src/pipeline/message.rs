@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Message {
     pub id: String,
     pub channel_id: String,
@@ -12,6 +12,12 @@ pub struct Message {
     pub timestamp_ms: i64,
     pub thread_id: Option<String>,
     pub reply_to_id: Option<String>,
+    /// The author's display name, when given (IRC-style "name: …" addressing uses it).
+    pub author_name: Option<String>,
+    /// Author ids this message mentions (`mentions` and `<@id>` in the content).
+    pub mentions: Vec<String>,
+    /// The message carries a "resolved" marker: a ✅ reaction or a "solved" tag.
+    pub resolved_marker: bool,
 }
 
 /// A message that could not be used, and why. It never stops the tenant.
@@ -90,6 +96,9 @@ pub fn parse_message(v: &Value, index: usize) -> Result<Message, Rejected> {
         timestamp_ms,
         thread_id: field("threadId"),
         reply_to_id: field("replyToId"),
+        author_name: None,
+        mentions: Vec::new(),
+        resolved_marker: false,
     })
 }
 

@@ -535,8 +535,7 @@ mod tests {
             author_id: au.into(),
             content: id.into(),
             timestamp_ms: t,
-            thread_id: None,
-            reply_to_id: None,
+            ..Message::default()
         }
     }
 
