@@ -688,4 +688,4 @@ if (require.main === module) {
   })
 }
 
-module.exports = { fetchModels, main, ModelsError, download, readZipMember, parseSimplePage, settings, pipConfig, proxyFor, progressReporter, checkOnnxRuntime }
+module.exports = { fetchModels, main, ModelsError, download, readZipMember, parseSimplePage, settings, pipConfig, proxyFor, progressReporter, checkOnnxRuntime, sha256File, formatSize }

@@ -11,10 +11,10 @@
 // Prints each tarball with its files and sizes.
 'use strict'
 const { spawnSync } = require('node:child_process')
-const crypto = require('node:crypto')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const { formatSize, sha256File: sha256 } = require('./fetch-models')
 const { PLATFORMS } = require('./platform')
 
 const root = path.resolve(__dirname, '..')
@@ -34,8 +34,6 @@ function run(cmd, args, cwd) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed in ${cwd} (exit ${r.status}):\n${r.stderr}${r.stdout}`)
   return r.stdout
 }
-
-const sha256 = (file) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex')
 
 /** `npm pack` of `dir` into `out`: { filename, size, unpackedSize, files: [{path, size}] }. */
 function npmPack(dir, out) {
@@ -96,10 +94,6 @@ function pack({ out, artifacts = root } = {}) {
     fs.rmSync(stage, { recursive: true, force: true })
   }
   return results
-}
-
-function formatSize(n) {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`
 }
 
 /** The tarballs, their files and sizes, as lines. */
