@@ -1,5 +1,11 @@
 'use strict'
 // analyzeTenant results → the questions.json export (examples/schema/questions.schema.json).
+
+/** Rates as users read them: 4 decimals (0.05263157933950424 → 0.0526), no float noise. */
+function round4(x) {
+  return Math.round(x * 1e4) / 1e4
+}
+
 function toQuestionsJson(tenantId, analyses, now = new Date()) {
   const sorted = [...analyses].sort((a, b) => a.month.localeCompare(b.month))
   return {
@@ -22,7 +28,7 @@ function toQuestionsJson(tenantId, analyses, now = new Date()) {
             size: c.size,
             questionCount: c.memberQuestionIds.length,
             keywords: c.keywords,
-            unansweredRate: c.unansweredRate,
+            unansweredRate: round4(c.unansweredRate),
             messageIds: c.messageIds,
           })),
         },
@@ -30,4 +36,4 @@ function toQuestionsJson(tenantId, analyses, now = new Date()) {
     ),
   }
 }
-module.exports = { toQuestionsJson }
+module.exports = { toQuestionsJson, round4 }

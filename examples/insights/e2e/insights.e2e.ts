@@ -1,17 +1,17 @@
 // End-to-end: the built page (dist/) and generated fixture tenants served on 127.0.0.1 by
-// scripts/serve.mjs, driven in Debian's Chromium through playwright-core (no browser
-// downloads). Screenshots go to artifacts/.
+// scripts/serve.mjs, driven in Chromium through playwright-core (no browser downloads; which
+// Chromium and which fonts: ./browser.ts). Screenshots go to artifacts/.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { startServer, type StartedServer } from '../scripts/serve.mjs'
 import { ARABIC_QUESTION, CHINESE_QUESTION, EMOJI_TITLE, writeFixtures } from '../test/fixtures'
+import { BUNDLED_FONT_FAMILIES, fontsReady, launchContext, type ResolvedChromium } from './browser'
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const artifacts = join(root, 'artifacts')
 const ARGS = [
@@ -26,6 +26,7 @@ const ARGS = [
 
 let server: StartedServer
 let context: BrowserContext
+let browser: ResolvedChromium
 let tmp: string
 const pageErrors: string[] = []
 
@@ -38,6 +39,7 @@ async function open(query: string): Promise<Page> {
 }
 
 async function shot(page: Page, name: string, fullPage = false) {
+  await fontsReady(page)
   await page.screenshot({ path: join(artifacts, name), fullPage })
 }
 
@@ -45,20 +47,13 @@ async function shot(page: Page, name: string, fullPage = false) {
 const overflowsSideways = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1)
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`Chromium not found at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (or set CHROMIUM_PATH).`)
   if (!existsSync(join(root, 'dist', 'index.html'))) throw new Error('dist/index.html not found: run `npm run build` first.')
   mkdirSync(artifacts, { recursive: true })
   tmp = mkdtempSync(join(tmpdir(), 'insights-e2e-'))
   writeFixtures(join(tmp, 'data'))
   server = await startServer({ dist: join(root, 'dist'), data: join(tmp, 'data'), host: '127.0.0.1', port: 0 })
-  context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-    viewport: { width: 1280, height: 900 },
-    timeout: 60_000,
-  })
+  ;({ context, browser } = await launchContext(join(tmp, 'profile'), { args: ARGS, viewport: { width: 1280, height: 900 } }))
+  console.log(`e2e: Chromium from ${browser.source}: ${browser.executablePath}`)
 })
 
 afterAll(async () => {
@@ -160,6 +155,7 @@ describe('Insights page in Chromium', () => {
     expect(await links.count()).toBe(15)
     expect(await links.first().getAttribute('href')).toMatch(/^https:\/\/chat\.example\/acme\/\d+$/)
     await card.scrollIntoViewIfNeeded()
+    await fontsReady(page)
     await card.screenshot({ path: join(artifacts, '04-cluster-expanded.png') })
 
     const long = page.getByTestId('cluster').filter({ hasText: 'Why does my build fail when' })
@@ -214,6 +210,20 @@ describe('Insights page in Chromium', () => {
     expect(await alert.locator('h2').textContent()).toBe(title)
     expect(await alert.textContent()).toContain(message)
     await shot(page, file)
+    await page.close()
+  })
+
+  it('renders emoji and CJK with the bundled fonts', async () => {
+    const page = await open('?tenant=acme&data=/data')
+    const card = page.getByTestId('cluster').filter({ hasText: EMOJI_TITLE })
+    await card.getByTestId('cluster-toggle').click()
+    await card.getByTestId('cluster-samples').getByText(CHINESE_QUESTION).waitFor()
+    await fontsReady(page)
+    const loaded = await page.evaluate(() => [...document.fonts].filter((f) => f.status === 'loaded').map((f) => f.family.replace(/["']/g, '')))
+    expect(BUNDLED_FONT_FAMILIES).toEqual(expect.arrayContaining(['Noto Sans CJK SC', 'Noto Color Emoji']))
+    expect(loaded).toContain('Noto Sans CJK SC')
+    expect(loaded).toContain('Noto Color Emoji')
+    await card.screenshot({ path: join(artifacts, '13-emoji-and-cjk.png') })
     await page.close()
   })
 
