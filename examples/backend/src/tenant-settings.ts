@@ -11,6 +11,10 @@ export interface TenantAnalysisSettings {
   answeredWindowMs?: number
   llmModel?: string
   skipSelfContained?: boolean
+  /** Clusters with fewer distinct askers are listed apart (library default 2). */
+  minAskers?: number
+  /** `asks` (library default): only asks are clustered; `all`: every question-like message. */
+  questions?: 'asks' | 'all'
 }
 
 const ajv = new Ajv({ allErrors: true, strict: true })
@@ -24,6 +28,8 @@ const validate = ajv.compile<TenantAnalysisSettings>({
     answeredWindowMs: { type: 'integer', minimum: 0 },
     llmModel: { type: 'string', minLength: 1 },
     skipSelfContained: { type: 'boolean' },
+    minAskers: { type: 'integer', minimum: 1 },
+    questions: { enum: ['asks', 'all'] },
   },
 })
 
