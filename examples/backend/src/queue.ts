@@ -218,7 +218,8 @@ export async function enqueueMonthAnalysis(
     const running = await runningAnalysis(queues, data.month, data.tenantId)
     if (running) throw new AlreadyRunningError(data.month, data.tenantId, running)
     const jobId = monthJobId(data.month, data.tenantId)
-    await monthQueue.remove(jobId, { removeChildren: false }) // a finished run's job frees its id
+    // A finished run's job (and its finished tenant jobs) frees the id.
+    await monthQueue.remove(jobId, { removeChildren: true })
     return monthQueue.add(MONTH_JOB, { ...data, step: 'fanout' }, { jobId })
   })
 }

@@ -79,8 +79,10 @@ export class MonthProcessor {
       for (const tenantId of tenants) {
         const jobId = tenantJobId(tenantId, month)
         const existing = await queues.tenantQueue.getJob(jobId)
-        if (existing?.parentKey === ownKey) {
-          children.push({ tenantId, jobId }) // added by this month job before it was interrupted
+        // Added by this month job before it was interrupted (month job ids are reused once a
+        // run has finished: a child of an earlier job of the same id is older than this job).
+        if (existing?.parentKey === ownKey && existing.timestamp >= job.timestamp) {
+          children.push({ tenantId, jobId })
           continue
         }
         if (existing) {
