@@ -18,11 +18,16 @@ async function demo() {
   for (const c of result.clusters) {
     const label = c.title || c.representative
     console.log(`#${c.id + 1}  ${label}`)
-    console.log(`    ${c.size} messages · ${Math.round(c.unansweredRate * 100)}% unanswered · keywords: ${c.keywords.join(', ')}`)
+    // askers, resolvedRate and bestAnswer come from a library with asks; older results lack them
+    const askers = typeof c.askers === 'number' ? `asked by ${c.askers} · ` : ''
+    const resolved = typeof c.resolvedRate === 'number' ? ` · ${Math.round(c.resolvedRate * 100)}% resolved` : ''
+    console.log(`    ${askers}${c.size} messages · ${Math.round(c.unansweredRate * 100)}% unanswered${resolved} · keywords: ${c.keywords.join(', ')}`)
+    if (c.bestAnswer) console.log(`    best answer: message ${c.bestAnswer.messageId} in channel ${c.bestAnswer.channelId}${c.bestAnswer.acknowledged ? ' (acknowledged)' : ''}`)
     for (const s of c.samples.slice(1, 4)) console.log(`      · ${s}`)
     console.log()
   }
-  const unclustered = result.questions.filter((q) => q.clusterId === null)
+  if (result.minorClusters?.length) console.log(`Asked by fewer members (listed apart): ${result.minorClusters.length} clusters\n`)
+  const unclustered = result.questions.filter((q) => q.clusterId === null && !q.notRequest)
   if (unclustered.length) {
     console.log('Asked once:')
     for (const q of unclustered) console.log(`      · ${q.extracted}`)
