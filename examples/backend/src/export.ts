@@ -13,72 +13,13 @@ import path from 'node:path'
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020'
 import addFormats from 'ajv-formats'
 import type { Db } from './db/index'
-import type { RoleCounts, RunStats, StoredCluster } from './db/types'
+import type { QuestionsJson } from '../../schema/questions'
+import type { RunStats, StoredCluster } from './db/types'
 import { questionsJsonBuilderPath, questionsSchemaPath } from './paths'
 import { QuestionRepository } from './repository'
 
-export interface ExportedBestAnswer {
-  /** The tenant id: https://discord.com/channels/{guildId}/{channelId}/{messageId}. */
-  guildId: string
-  channelId: string
-  messageId: string
-  questionId: string
-  authorId: string
-  acknowledged: boolean
-}
-
-export interface ExportedCluster {
-  id: number
-  title: string | null
-  representative: string
-  samples: string[]
-  size: number
-  questionCount: number
-  keywords: string[]
-  /** Distinct askers; null: unknown (analysed before asks were counted). */
-  askers: number | null
-  /** 0..1, 4 decimals. */
-  unansweredRate: number
-  /** 0..1, 4 decimals; null: unknown. */
-  resolvedRate: number | null
-  bestAnswer: ExportedBestAnswer | null
-  messageIds: string[]
-}
-
-export interface ExportedStats {
-  messages: number
-  questions: number
-  clusters: number
-  unclustered: number
-  duplicates: number
-  /** null: unknown (analysed before asks were counted). */
-  asks: number | null
-  conversations: number | null
-  answered: number | null
-  resolved: number | null
-  notRequests: number | null
-  minorClusters: number | null
-  roles: RoleCounts | null
-}
-
-export interface ExportedMonth {
-  month: string
-  analyzedAt: string
-  stats: ExportedStats
-  /** Ranked by distinct askers, then size. */
-  clusters: ExportedCluster[]
-  /** Fewer distinct askers than minAskers. */
-  minorClusters: ExportedCluster[]
-}
-
-/** questions.json (see examples/schema/questions.schema.json). */
-export interface QuestionsExport {
-  version: 2
-  tenantId: string
-  generatedAt: string
-  months: string[]
-  analyses: Record<string, ExportedMonth>
-}
+/** questions.json, format version 2 (see examples/schema/questions.schema.json). */
+export type QuestionsExport = QuestionsJson
 
 /** A cluster as the builder reads it: analyzeTenant's shape, or a stored row in it. */
 export interface BuilderCluster {

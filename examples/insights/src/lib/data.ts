@@ -1,114 +1,31 @@
 // Types and loaders for a tenant's exported files.
 //
-// The types below are written from ../../../schema/questions.schema.json (the contract, format
-// version 2) and questions.v1.schema.json (files written before asks were counted, still read);
-// test/schema-contract.test.ts checks that every object's property names and required properties
-// here match the schemas', so they cannot drift apart silently. A version 1 file is upgraded on
-// load: what it lacks is null, which the page shows as unknown.
+// The types of questions.json are ../../../schema/questions.d.ts, written from
+// questions.schema.json (the contract, format version 2) and questions.v1.schema.json (files
+// written before asks were counted, still read); test/schema-contract.test.ts checks that the
+// property names and required properties of the key lists below (checked against the types at
+// compile time) match the schemas', so they cannot drift apart silently. A version 1 file is
+// upgraded on load: what it lacks is null, which the page shows as unknown.
 
-/** A month as written in questions.json: "YYYY-MM". */
-export type Month = string
+import type {
+  BestAnswer,
+  Cluster,
+  ClusterV1,
+  Month,
+  MonthAnalysis,
+  MonthAnalysisV1,
+  MonthStats,
+  QuestionsJson,
+  QuestionsJsonV1,
+  RoleCounts,
+  StatsV1,
+} from '../../../schema/questions'
 
-export interface RoleCounts {
-  ask: number
-  clarification: number
-  backchannel: number
-  other: number
-}
-
-/** A month's counts. null: unknown (analysed before asks were counted). */
-export interface MonthStats {
-  messages: number
-  questions: number
-  /** Clusters, minor ones not included. */
-  clusters: number
-  unclustered: number
-  duplicates: number
-  /** Messages by which someone seeks help or information for themselves. */
-  asks: number | null
-  conversations: number | null
-  /** Asks whose conversation got a reply from someone other than the asker. */
-  answered: number | null
-  /** Asks whose asker acknowledged an answer. */
-  resolved: number | null
-  /** Items the LLM said are not a request for help. */
-  notRequests: number | null
-  minorClusters: number | null
-  roles: RoleCounts | null
-}
-
-/** The reply to show as "best answer here" (a Discord message: guild, channel, message). */
-export interface BestAnswer {
-  /** The tenant id. */
-  guildId: string
-  channelId: string
-  messageId: string
-  /** The ask it answers. */
-  questionId: string
-  authorId: string
-  /** The asker acknowledged it. */
-  acknowledged: boolean
-}
-
-export interface Cluster {
-  id: number
-  /** A short title for the cluster, when the analysis produced one. */
-  title: string | null
-  representative: string
-  samples: string[]
-  /** Messages in the cluster (duplicates count). */
-  size: number
-  /** Unique questions in the cluster. */
-  questionCount: number
-  keywords: string[]
-  /** Distinct members who asked: the cluster's weight. null: unknown. */
-  askers: number | null
-  /** 0..1 */
-  unansweredRate: number
-  /** 0..1; null: unknown. */
-  resolvedRate: number | null
-  /** null: no answer (or unknown, when askers is null). */
-  bestAnswer: BestAnswer | null
-  messageIds: string[]
-}
-
-export interface MonthAnalysis {
-  month: Month
-  analyzedAt: string
-  stats: MonthStats
-  /** Ranked by askers, then size. */
-  clusters: Cluster[]
-  /** Clusters with fewer distinct askers than the analysis' minAskers, listed apart. */
-  minorClusters: Cluster[]
-}
-
+export type { BestAnswer, Cluster, ClusterV1, Month, MonthAnalysis, MonthAnalysisV1, MonthStats, RoleCounts, StatsV1 }
 /** questions.json: a tenant's question analysis, every analysed month (format version 2). */
-export interface QuestionAnalysisData {
-  version: 2
-  tenantId: string
-  generatedAt: string
-  /** Analysed months, oldest first. */
-  months: Month[]
-  /** One entry per month in `months`, keyed by month. */
-  analyses: Record<Month, MonthAnalysis>
-}
-
-// Format version 1 (questions.v1.schema.json): before asks, askers and answers were counted.
-export type StatsV1 = Pick<MonthStats, 'messages' | 'questions' | 'clusters' | 'unclustered' | 'duplicates'>
-export type ClusterV1 = Omit<Cluster, 'title' | 'askers' | 'resolvedRate' | 'bestAnswer'> & { title?: string | null }
-export interface MonthAnalysisV1 {
-  month: Month
-  analyzedAt: string
-  stats: StatsV1
-  clusters: ClusterV1[]
-}
-export interface QuestionAnalysisDataV1 {
-  version: 1
-  tenantId: string
-  generatedAt: string
-  months: Month[]
-  analyses: Record<Month, MonthAnalysisV1>
-}
+export type QuestionAnalysisData = QuestionsJson
+/** questions.json of format version 1 (before asks were counted). */
+export type QuestionAnalysisDataV1 = QuestionsJsonV1
 
 /** metadata.json: only `hasQuestionAnalysis` is required; other fields are shown when present. */
 export interface TenantMetadata {
