@@ -36,10 +36,6 @@ export interface Config {
     batchSize: number
     /** QUESTION_THRESHOLD — P(question) at which a message is a question, default 0.7. */
     threshold: number
-    /** CONTEXT_WINDOW_MS — ± window of the author's context messages, default 120000. */
-    contextWindowMs: number
-    /** ANSWERED_WINDOW_MS — a reply by someone else within it answers a question, default 3600000. */
-    answeredWindowMs: number
     /** MIN_ASKERS — clusters with fewer distinct askers are listed apart (minor), default: the library's (2). */
     minAskers?: number
     /** ANALYZE_QUESTIONS — `asks` (only asks are clustered) or `all`, default: the library's (asks). */
@@ -165,8 +161,6 @@ export function loadConfig(env: Env = process.env): Config {
     analysis: {
       batchSize: num(env, 'ANALYSIS_BATCH_SIZE', 1000, { min: 1 }),
       threshold: num(env, 'QUESTION_THRESHOLD', 0.7, { min: 0, max: 1, int: false }),
-      contextWindowMs: num(env, 'CONTEXT_WINDOW_MS', 120_000, { min: 0 }),
-      answeredWindowMs: num(env, 'ANSWERED_WINDOW_MS', 3_600_000, { min: 0 }),
       ...(minAskers !== undefined ? { minAskers } : {}),
       ...(questions !== undefined ? { questions } : {}),
       pageSize: num(env, 'MESSAGE_PAGE_SIZE', 1000, { min: 1, max: 100_000 }),

@@ -17,11 +17,11 @@ type Tolerant<T, K extends keyof T> = Omit<T, K> & { [P in K]?: T[P] | null }
  */
 export type AnalyzedQuestion = Tolerant<
   Omit<Contract.TenantQuestion, 'source'> & { source: string },
-  'clusterId' | 'role' | 'conversationId' | 'resolved' | 'answer' | 'notRequest'
+  'clusterId' | 'role' | 'conversationId' | 'resolved' | 'answer' | 'notRequest' | 'askers'
 >
-export type AnalyzedCluster = Tolerant<Contract.TenantCluster, 'askers' | 'resolvedRate' | 'answered' | 'resolved' | 'bestAnswer'>
+export type AnalyzedCluster = Tolerant<Contract.TenantCluster, 'title' | 'askers' | 'resolvedRate' | 'answered' | 'resolved' | 'bestAnswer'>
 export type AnalyzedStats = Tolerant<
-  Contract.TenantStats,
+  Omit<Contract.TenantStats, 'timingsMs' | 'analyzed' | 'repeatedIds' | 'llmRequests'> & { timingsMs: Partial<Contract.StageTimings> },
   'roles' | 'asks' | 'conversations' | 'answered' | 'resolved' | 'notRequests' | 'minorClusters'
 >
 export type TenantAnalysis = Omit<Contract.TenantAnalysis, 'questions' | 'clusters' | 'minorClusters' | 'stats'> & {

@@ -7,7 +7,9 @@ import Ajv from 'ajv'
 export interface TenantAnalysisSettings {
   threshold?: number
   batchSize?: number
+  /** Accepted and ignored: the library rebuilds conversations instead (since asks). */
   contextWindowMs?: number
+  /** Accepted and ignored: a conversation is answered when someone else replied in it (since asks). */
   answeredWindowMs?: number
   llmModel?: string
   skipSelfContained?: boolean

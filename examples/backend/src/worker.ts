@@ -234,8 +234,6 @@ export class TenantProcessor {
       const options: AnalyzeOptions = {
         batchSize: settings.batchSize ?? a.batchSize,
         threshold: settings.threshold ?? a.threshold,
-        contextWindowMs: settings.contextWindowMs ?? a.contextWindowMs,
-        answeredWindowMs: settings.answeredWindowMs ?? a.answeredWindowMs,
         llm,
         correlationId,
         onLog: (line: LibraryLogLine) => {

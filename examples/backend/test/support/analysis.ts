@@ -38,6 +38,7 @@ export function syntheticAnalysis(tenantId: string, month: string, opts: Synthet
     resolved,
     answer: answered ? { messageId: `${id}-answer`, channelId: 'c-general', authorId: 'helper', acknowledged: resolved } : null,
     notRequest: false,
+    askers: 1,
   })
   for (let c = 0; c < n; c++) {
     const qids: string[] = []
@@ -108,7 +109,7 @@ export function syntheticAnalysis(tenantId: string, month: string, opts: Synthet
       clusters: n,
       unclustered: 1,
       rejected: [],
-      timingsMs: { classify: 1, context: 1, extract: 1, embed: 1, dedupe: 1, cluster: 1, total: 6 },
+      timingsMs: { classify: 1, conversations: 1, asks: 1, extract: 1, embed: 1, dedupe: 1, cluster: 1, keywords: 1, total: 8 },
       peakRssBytes: 1,
       warnings: [],
       roles: { ask: asks, clarification: 3, backchannel: 2, other: 1 },
@@ -139,6 +140,6 @@ export function legacyShape(a: TenantAnalysis): TenantAnalysis {
     ...strip(a, ['minorClusters']),
     stats: { ...strip(a.stats, ['roles', 'asks', 'conversations', 'answered', 'resolved', 'notRequests', 'minorClusters']), clusters: clusters.length },
     clusters: clusters.map((c) => strip(c, ['askers', 'resolvedRate', 'answered', 'resolved', 'bestAnswer'])),
-    questions: a.questions.filter((q) => !q.notRequest).map((q) => strip(q, ['role', 'conversationId', 'resolved', 'answer', 'notRequest'])),
+    questions: a.questions.filter((q) => !q.notRequest).map((q) => strip(q, ['role', 'conversationId', 'resolved', 'answer', 'notRequest', 'askers'])),
   }
 }
