@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BrowserContext, Page } from 'playwright-core'
 import { startServer, type StartedServer } from '../scripts/serve.mjs'
-import { ARABIC_QUESTION, CHINESE_QUESTION, EMOJI_TITLE, writeFixtures } from '../test/fixtures'
+import { ARABIC_QUESTION, CHINESE_QUESTION, EMOJI_TITLE, HELP_CHANNEL, MINOR_TITLE, writeFixtures } from '../test/fixtures'
 import { BUNDLED_FONT_FAMILIES, fontsReady, launchContext, type ResolvedChromium } from './browser'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -114,6 +114,46 @@ describe('Insights page in Chromium', () => {
     await page.close()
   })
 
+  it('shows who asked, how much is resolved, the best answer on Discord, and the one-member clusters apart', async () => {
+    const page = await open('?tenant=acme&data=/data')
+    await page.getByTestId('cluster-list').waitFor()
+    expect(await page.getByTestId('cluster-askers').allTextContents()).toEqual([
+      'asked by 15 members',
+      'asked by 9 members',
+      'asked by 5 members',
+      'asked by 3 members',
+      'asked by 2 members',
+    ])
+    const first = page.getByTestId('cluster').first()
+    expect(await first.getByTestId('cluster-resolved').textContent()).toBe('60% resolved')
+    const best = first.getByTestId('best-answer')
+    expect(await best.textContent()).toBe('best answer here')
+    expect(await best.getAttribute('href')).toMatch(new RegExp(`^https://discord\\.com/channels/acme/${HELP_CHANNEL}/\\d+$`))
+    expect(await best.getAttribute('target')).toBe('_blank')
+    expect(await page.getByTestId('stat-asks').locator('dd').textContent()).toMatch(/^\d+$/)
+
+    const minor = page.getByTestId('minor-clusters')
+    expect(await minor.getByTestId('cluster').count()).toBe(0)
+    await minor.getByTestId('minor-toggle').click()
+    await minor.getByTestId('cluster').first().waitFor()
+    expect(await minor.getByTestId('cluster-title').allTextContents()).toEqual([MINOR_TITLE, 'Is there a dark theme?'])
+    expect(await minor.getByTestId('minor-toggle').getAttribute('aria-expanded')).toBe('true')
+    await minor.scrollIntoViewIfNeeded()
+    await shot(page, '01b-minor-clusters-expanded.png', true)
+    await page.close()
+  })
+
+  it('renders a questions.json of version 1 (before asks) with unknowns', async () => {
+    const page = await open('?tenant=legacy&data=/data')
+    await page.getByTestId('legacy-note').waitFor()
+    expect(await page.getByTestId('cluster').count()).toBe(7)
+    expect(new Set(await page.getByTestId('cluster-askers').allTextContents())).toEqual(new Set(['askers unknown']))
+    expect(await page.getByTestId('best-answer').count()).toBe(0)
+    expect(await page.getByTestId('stat-asks').locator('dd').textContent()).toBe('unknown')
+    await shot(page, '01c-version-1-file.png', true)
+    await page.close()
+  })
+
   it('switches months, keeps the month in the address, and shows a month without clusters', async () => {
     const page = await open('?tenant=acme&data=/data')
     const select = page.getByTestId('month-select')
@@ -202,7 +242,7 @@ describe('Insights page in Chromium', () => {
     ['broken', 'The file is not valid JSON', 'is not valid JSON', '09-error-malformed-questions.png'],
     ['noquestions', 'File not found', 'questions.json was not found at /data/noquestions/questions.json', '10-error-missing-questions.png'],
     ['nometa', 'File not found', 'metadata.json was not found at /data/nometa/metadata.json', '11-error-missing-metadata.png'],
-    ['invalid', 'The file does not match the expected format', 'version must be 1', '12-error-invalid-questions.png'],
+    ['invalid', 'The file does not match the expected format', 'version must be 2', '12-error-invalid-questions.png'],
   ])('explains a bad tenant (%s) instead of a blank page', async (tenant, title, message, file) => {
     const page = await open(`?tenant=${tenant}&data=/data`)
     const alert = page.getByRole('alert')
