@@ -161,6 +161,66 @@ export interface ClusterStats {
   clusterMs: number
 }
 
+export interface Conversation {
+  /** The id of its first message. */
+  id: string
+  /** Chronological. */
+  messageIds: Array<string>
+  /** The author of its first message. */
+  starterId: string
+  /** ISO 8601 time of its first message. */
+  startedAt: string
+}
+
+export interface ConversationMessage {
+  id: string
+  channelId: string
+  authorId: string
+  content: string
+  /** ISO 8601 string, epoch milliseconds or a Date. */
+  timestamp: string | number | Date
+  /**
+   * The thread it was posted in (a thread's messages form one conversation with the
+   * message whose id is the thread's id).
+   */
+  threadId?: string
+  /** The message it replies to. */
+  replyToId?: string
+  /** Display name ("name: …" and "@name" addressing is matched against it and authorId). */
+  authorName?: string
+  /** Author ids it mentions. */
+  mentions?: Array<string>
+}
+
+/**
+ * Groups messages (any order, any channels) into conversations: reply links, threads and
+ * mentions of recent speakers first, then the learned linker.
+ */
+export declare function conversations(messages: ConversationMessage[], options?: ConversationsOptions): Promise<ConversationsResult>
+
+export interface ConversationsOptions {
+  /**
+   * Use the learned linker where explicit structure is missing (default true); false: a
+   * message continues the previous one of its channel when it came within `maxGapMs`.
+   */
+  linker?: boolean
+  /** Never link to an earlier message further back than this (default 1 800 000 = 30 min). */
+  maxGapMs?: number
+  /** How many earlier messages of the channel the linker weighs (default 40). */
+  maxCandidates?: number
+  /** Minimum P(link) for the linker to link (default 0.5). */
+  threshold?: number
+  /** A linker trained by `trainLinker` (its JSON) instead of the built-in one. */
+  model?: string
+}
+
+export interface ConversationsResult {
+  /** One per input message, in input order. */
+  messages: Array<MessageLink>
+  /** Ordered by their first message. */
+  conversations: Array<Conversation>
+}
+
 /**
  * Merges near-duplicate questions (cosine ≥ threshold), keeping the most confident of each
  * group and the message ids of all.
@@ -243,6 +303,19 @@ export interface ExtractOutput {
   warnings: Array<string>
 }
 
+export interface LinkerStream {
+  /** One channel's messages, in stream order. */
+  messages: Array<ConversationMessage>
+  /** Per message: indices of the earlier messages it continues (empty: it starts one). */
+  parents: Array<Array<number>>
+  /** Per message: its gold conversation (any numbering). */
+  conversation: Array<number>
+  /** Per message: use it as a training example (default all). */
+  scored?: Array<boolean>
+  /** Weight of its examples (default 1). */
+  weight?: number
+}
+
 export interface LlmOptions {
   /** Default `$OPENROUTER_API_KEY`. Without a key nothing is sent and originals are kept. */
   apiKey?: string
@@ -315,6 +388,15 @@ export interface MessageClassification {
   reason?: 'empty' | 'emoji-only' | 'links-or-mentions-only' | 'bot-command'
   /** What decided: a rule, the lexical stage, the encoder stage, or a classifierModel. */
   stage: 'rule' | 'lexical' | 'encoder' | 'model'
+}
+
+export interface MessageLink {
+  id: string
+  /** The id of the conversation's first message. */
+  conversationId: string
+  /** The earlier message it continues; null when it starts a conversation. */
+  parentId: string | null
+  link: 'start' | 'reply' | 'thread' | 'mention' | 'model'
 }
 
 /** Loaded models, their paths and versions, and the process RSS. Does not load anything. */
@@ -536,6 +618,21 @@ export interface TrainClassifierOptions {
 export interface TrainingExample {
   text: string
   isQuestion: boolean
+}
+
+/**
+ * Trains a conversation linker on streams with gold links and returns it as JSON (what
+ * `npm run train:linker` writes to models/conversations/linker.json).
+ */
+export declare function trainLinker(streams: LinkerStream[], options?: TrainLinkerOptions): Promise<string>
+
+export interface TrainLinkerOptions {
+  maxCandidates?: number
+  maxGapMs?: number
+  /** L2 penalty (default 1e-4). */
+  l2?: number
+  /** Newton iterations at most (default 40). */
+  iterations?: number
 }
 
 export interface UniqueQuestion {
