@@ -16,6 +16,7 @@ use crate::grouping::GroupingOptions;
 use crate::input;
 use crate::models::{self, LoadOptions};
 
+pub mod asks;
 mod convert;
 pub mod tenant;
 
