@@ -27,13 +27,10 @@ export interface AnalyzeOptions {
   batchSize?: number
   /** Question threshold (default 0.7). */
   threshold?: number
-  /** ± window of the same author's context messages (default 120000 ms). */
-  contextWindowMs?: number
-  /**
-   * A question counts as answered when another author replies (to it, in its thread, or in
-   * the channel) within this window (default 3600000 ms).
-   */
-  answeredWindowMs?: number
+  /** What is clustered: the asks (default), or every question-like message. */
+  questions?: 'asks' | 'all'
+  /** Clusters asked by fewer distinct members go to `minorClusters` (default 2). */
+  minAskers?: number
   /** Return every message's classification, not only the questions' (default false). */
   includeAllClassifications?: boolean
   /** Let the lexical stage decide clear cases without the encoder (default true). */
@@ -52,7 +49,7 @@ export interface AnalyzeOptions {
 }
 
 export interface AnalyzeProgress {
-  stage: 'classify' | 'context' | 'extract' | 'embed' | 'dedupe' | 'cluster' | 'keywords' | 'done'
+  stage: 'classify' | 'conversations' | 'asks' | 'extract' | 'embed' | 'dedupe' | 'cluster' | 'keywords' | 'done'
   done: number
   total: number
   /** Overall percent, 0–100. */
@@ -80,20 +77,25 @@ export interface AnalyzeTenantInput {
   options?: AnalyzeOptions
 }
 
-/**
- * The role of each message in its conversation, in input order: conversations are rebuilt
- * from reply links, threads and the linker, question-like messages and opening turns get a
- * role. Messages are `{id, channelId, authorId, content, timestamp, threadId?, replyToId?}`.
- */
-export declare function asks(messages: Array<{id: string, channelId: string, authorId: string, content: string, timestamp: string | number | Date, threadId?: string | null, replyToId?: string | null}>, options?: AsksOptions): Promise<MessageRole[]>
+/** The reply that answered an ask; link it as discord.com/channels/{tenant}/{channelId}/{messageId}. */
+export interface AnswerLink {
+  messageId: string
+  channelId: string
+  authorId: string
+  /**
+   * The asker acknowledged it ("thanks, that worked") or a ✅ marks it; otherwise it is the
+   * first substantial reply.
+   */
+  acknowledged: boolean
+}
 
-export interface AsksOptions {
-  /** Minimum P(ask) for the `ask` role (default: the threshold tuned in training). */
-  threshold?: number
-  /** A message is question-like at P(question) ≥ this (default 0.7). */
-  questionThreshold?: number
-  /** Messages per classifier run (default 32). */
-  batchSize?: number
+export interface BestAnswer {
+  /** The cluster's question it answered. */
+  questionId: string
+  messageId: string
+  channelId: string
+  authorId: string
+  acknowledged: boolean
 }
 
 /** Question or statement, with P(question), for each message, in input order. */
@@ -315,23 +317,6 @@ export interface MessageClassification {
   stage: 'rule' | 'lexical' | 'encoder' | 'model'
 }
 
-export interface MessageRole {
-  id: string
-  /**
-   * The part the message plays; `null` when it is neither question-like nor in the opening
-   * turn of its conversation.
-   */
-  role?: 'ask' | 'clarification' | 'backchannel' | 'other' | null
-  /** P(ask) from the role model; `null` where `role` is. */
-  askProbability?: number
-  /** P(question) ≥ questionThreshold. */
-  isQuestion: boolean
-  /** P(question) from the classifier. */
-  confidence: number
-  /** The id of the message that opens its conversation. */
-  conversationId: string
-}
-
 /** Loaded models, their paths and versions, and the process RSS. Does not load anything. */
 export declare function modelInfo(): ModelInfo
 
@@ -390,9 +375,17 @@ export interface RejectedMessage {
   reason: string
 }
 
+export interface RoleCounts {
+  ask: number
+  clarification: number
+  backchannel: number
+  other: number
+}
+
 export interface StageTimings {
   classify: number
-  context: number
+  conversations: number
+  asks: number
   extract: number
   embed: number
   dedupe: number
@@ -407,8 +400,10 @@ export interface TenantAnalysis {
   stats: TenantStats
   classifications: Array<TenantClassification>
   questions: Array<TenantQuestion>
-  /** Largest first. */
+  /** Asked by at least `minAskers` distinct members; most askers first. */
   clusters: Array<TenantCluster>
+  /** Asked by fewer than `minAskers` distinct members: listed apart, not dropped. */
+  minorClusters: Array<TenantCluster>
 }
 
 export interface TenantClassification {
@@ -419,6 +414,8 @@ export interface TenantClassification {
 
 export interface TenantCluster {
   id: number
+  /** Distinct members who asked: clusters are ranked by it, then by size. */
+  askers: number
   /** Messages in the cluster (duplicates count). */
   size: number
   representative: string
@@ -430,8 +427,17 @@ export interface TenantCluster {
   /** A short LLM title, when an API key is configured. */
   title?: string
   keywords: Array<string>
-  /** Share of the cluster's messages that nobody else answered. */
+  /** Share of the cluster's asks (duplicates count) that nobody else replied to, 4 decimals. */
   unansweredRate: number
+  /** Share of the cluster's asks that the asker marked resolved, 4 decimals. */
+  resolvedRate: number
+  answered: number
+  resolved: number
+  /**
+   * The answer to show ("asked 14 times, best answer here"): an acknowledged one nearest the
+   * centroid, else the first answer.
+   */
+  bestAnswer?: BestAnswer | null
 }
 
 export interface TenantMessage {
@@ -454,13 +460,26 @@ export interface TenantQuestion {
   extracted: string
   source: 'llm' | 'original'
   confidence: number
+  /** The part it plays in its conversation (null: question-like, but no candidate). */
+  role?: 'ask' | 'clarification' | 'backchannel' | 'other' | null
   authorId: string
   channelId: string
   /** ISO 8601, UTC. */
   timestamp: string
+  /** The id of its conversation's first message. */
+  conversationId: string
+  /** The rest of the asker's turn: their messages around it before someone else spoke. */
   contextMessageIds: Array<string>
+  /** Someone other than the asker replied in the conversation. */
   answered: boolean
-  /** Index into `clusters`, or null when unclustered. */
+  /** The asker acknowledged an answer, or a ✅ reaction or solved tag says so. */
+  resolved: boolean
+  answer?: AnswerLink | null
+  /** The LLM said it is not a request for help; it is left out of the clusters. */
+  notRequest: boolean
+  /** Distinct authors of it and its duplicates. */
+  askers: number
+  /** The `id` of its cluster (in `clusters` or `minorClusters`), or null when unclustered. */
   clusterId: number | null
 }
 
@@ -470,7 +489,19 @@ export interface TenantStats {
   /** Distinct valid messages analysed. */
   analyzed: number
   repeatedIds: number
+  /** Question-like messages (P(question) ≥ threshold). */
   questions: number
+  /** Messages clustered: the asks, or with `questions: 'all'` every question-like message. */
+  asks: number
+  /** Candidates (question-like messages and conversation openings) per role. */
+  roles: RoleCounts
+  conversations: number
+  /** Of the clustered messages: someone else replied in the conversation. */
+  answered: number
+  /** Of the clustered messages: the asker acknowledged an answer, or a ✅ or solved tag. */
+  resolved: number
+  /** Messages the LLM said are not requests for help (left out of the clusters). */
+  notRequests: number
   /** Questions the LLM rewrote. */
   extracted: number
   llmFallbacks: number
@@ -478,32 +509,13 @@ export interface TenantStats {
   llmRequests: number
   duplicates: number
   clusters: number
+  minorClusters: number
   unclustered: number
   rejected: Array<RejectedMessage>
   timingsMs: StageTimings
   /** Peak resident memory of the process so far. */
   peakRssBytes: number
   warnings: Array<string>
-}
-
-/**
- * Trains the role model and returns the model file as JSON (what `npm run train:asks` writes to
- * models/asks/ask-model.json). Each stream is one channel's messages; a message may carry
- * `label` (a role), `weight` (default 1), `fold` (hand labels: its cross-validation fold) and
- * `conversation`: when every message of a stream names its conversation, that structure is
- * used instead of the linker's.
- */
-export declare function trainAsks(streams: Array<{messages: object[]}>, options?: TrainAsksOptions): Promise<string>
-
-export interface TrainAsksOptions {
-  /** Inverse L2 strengths to try (default [0.3, 1, 3]). */
-  c?: Array<number>
-  /** Multipliers of the hand labels' weight to try (default [3, 10]). */
-  handWeight?: Array<number>
-  /** Optimiser iterations per fit (default 400). */
-  iterations?: number
-  /** Folds of the hand labels (default 5). */
-  folds?: number
 }
 
 /**

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // question-insights CLI.
+//   question-insights models     fetch and verify the model files (Node alone; see scripts/fetch-models.js)
 //   question-insights analyze <file.json> [more.json …] [--out result.json|-] [--tenant ID] [--month YYYY-MM]
-//                            [--threshold 0.7] [--questions-per-request N] [--include-all]
+//                            [--threshold 0.7] [--questions-per-request N] [--questions asks|all] [--include-all]
+// Without --month, each month of the input is analysed on its own (one analysis, or an array of them).
 // Input: an array of messages {id, channelId, authorId, content, timestamp, threadId?, replyToId?},
 // an object {messages: [...]}, or DiscordChatExporter JSON exports (one file per channel).
 // Without OPENROUTER_API_KEY the extraction keeps the original questions.
@@ -9,7 +11,10 @@
 const fs = require('node:fs')
 const path = require('node:path')
 
-const USAGE = 'usage: question-insights analyze <file.json> [more.json …] [--out FILE|-] [--tenant ID] [--month YYYY-MM] [--threshold 0.7] [--questions-per-request N] [--include-all]'
+const USAGE = [
+  'usage: question-insights models     fetch the model files (into $QUESTION_INSIGHTS_MODELS or the package\'s models/)',
+  '       question-insights analyze <file.json> [more.json …] [--out FILE|-] [--tenant ID] [--month YYYY-MM] [--threshold 0.7] [--questions-per-request N] [--questions asks|all] [--include-all]',
+].join('\n')
 
 function parseArgs(argv) {
   const args = { files: [], flags: {} }
@@ -46,20 +51,32 @@ function fromDiscordChatExporter(data) {
       id: m.id,
       channelId: data.channel.categoryId && threadId ? data.channel.categoryId : channelId,
       authorId: m.author && m.author.id,
+      authorName: m.author ? m.author.nickname || m.author.name : undefined,
       content: m.content,
+      mentions: Array.isArray(m.mentions) ? m.mentions.map((u) => u.id).filter(Boolean) : undefined,
+      reactions: Array.isArray(m.reactions) ? m.reactions : undefined,
       timestamp: m.timestamp,
       threadId,
       replyToId: m.reference && m.reference.messageId ? m.reference.messageId : undefined,
     }))
 }
 
+/** `YYYY-MM` (UTC) of a message's timestamp, or null when it has none the library accepts. */
+function monthOf(m) {
+  const t = new Date(typeof m.timestamp === 'string' && !/Z|[+-]\d\d:?\d\d$/.test(m.timestamp) ? `${m.timestamp}Z` : m.timestamp)
+  return Number.isNaN(t.getTime()) ? null : t.toISOString().slice(0, 7)
+}
+
+/** The months the messages fall in, oldest first. */
+function monthsOf(messages) {
+  return [...new Set(messages.map(monthOf).filter(Boolean))].sort()
+}
+
 function mostCommonMonth(messages) {
   const counts = new Map()
   for (const m of messages) {
-    const t = new Date(typeof m.timestamp === 'string' && !/Z|[+-]\d\d:?\d\d$/.test(m.timestamp) ? `${m.timestamp}Z` : m.timestamp)
-    if (Number.isNaN(t.getTime())) continue
-    const key = t.toISOString().slice(0, 7)
-    counts.set(key, (counts.get(key) || 0) + 1)
+    const key = monthOf(m)
+    if (key) counts.set(key, (counts.get(key) || 0) + 1)
   }
   return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] || new Date().toISOString().slice(0, 7)
 }
@@ -83,12 +100,25 @@ async function analyze(args) {
   const inputs = args.files.map(readMessages)
   const messages = inputs.flatMap((i) => i.messages)
   const tenantId = args.flags.tenant || inputs.find((i) => i.tenantId)?.tenantId || path.basename(args.files[0], '.json')
-  const month = args.flags.month || inputs.find((i) => i.month)?.month || mostCommonMonth(messages)
+  // each month of an export is analysed on its own, as the monthly job does
+  const given = args.flags.month || inputs.find((i) => i.month)?.month
+  const months = given ? [given] : monthsOf(messages)
+  if (months.length === 0) months.push(mostCommonMonth(messages))
   const options = { includeAllClassifications: !!args.flags.includeAll }
   if (args.flags.threshold) options.threshold = Number(args.flags.threshold)
   if (args.flags['questions-per-request']) options.questionsPerRequest = Number(args.flags['questions-per-request'])
-  process.stderr.write(`analysing ${messages.length} messages of ${tenantId} for ${month}\n`)
-  const result = await qi.analyzeTenant({ tenantId: String(tenantId), month, messages, options }, progressBar(process.stderr))
+  if (args.flags.questions) options.questions = args.flags.questions
+  const results = []
+  for (const month of months) {
+    const input = given ? messages : messages.filter((m) => monthOf(m) === month || monthOf(m) === null)
+    process.stderr.write(`analysing ${input.length} messages of ${tenantId} for ${month}\n`)
+    const result = await qi.analyzeTenant({ tenantId: String(tenantId), month, messages: input, options }, progressBar(process.stderr))
+    const s = result.stats
+    process.stderr.write(`${month}: ${s.messages} messages → ${s.conversations} conversations → ${s.asks} asks (${s.questions} question-like) → ${s.clusters} clusters, ${s.minorClusters} asked by one member (${s.unclustered} unclustered, ${s.rejected.length} rejected) in ${(s.timingsMs.total / 1000).toFixed(1)} s\n`)
+    for (const w of s.warnings) process.stderr.write(`warning: ${w}\n`)
+    results.push(result)
+  }
+  const result = results.length === 1 ? results[0] : results
   const out = args.flags.out || `${args.files[0].replace(/\.json$/, '')}.analysis.json`
   const json = JSON.stringify(result, null, 1)
   if (out === '-') process.stdout.write(json + '\n')
@@ -97,15 +127,13 @@ async function analyze(args) {
     fs.writeFileSync(out, json + '\n')
     process.stderr.write(`wrote ${out}\n`)
   }
-  const s = result.stats
-  process.stderr.write(`${s.messages} messages → ${s.questions} questions → ${result.questions.length} unique → ${s.clusters} clusters (${s.unclustered} unclustered, ${s.rejected.length} rejected) in ${(s.timingsMs.total / 1000).toFixed(1)} s\n`)
-  for (const w of s.warnings) process.stderr.write(`warning: ${w}\n`)
   return result
 }
 
 async function main(argv) {
   const [command, ...rest] = argv
   if (command === 'analyze') return analyze(parseArgs(rest))
+  if (command === 'models') return require('../scripts/fetch-models').main()
   if (command === '--help' || command === '-h' || !command) {
     console.log(USAGE)
     return null
@@ -116,8 +144,9 @@ async function main(argv) {
 if (require.main === module) {
   main(process.argv.slice(2)).catch((e) => {
     console.error(`question-insights: ${e.message}`)
+    if (e.code === 'ERR_MODEL_MISSING') console.error('Fetch the models first: npx question-insights models')
     process.exit(1)
   })
 }
 
-module.exports = { main, readMessages, fromDiscordChatExporter, mostCommonMonth }
+module.exports = { main, readMessages, fromDiscordChatExporter, mostCommonMonth, monthsOf }

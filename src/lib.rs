@@ -17,6 +17,7 @@ pub mod grouping;
 pub mod input;
 pub mod models;
 pub mod pipeline;
+pub mod prose;
 pub mod similarity;
 
 #[cfg(feature = "node")]

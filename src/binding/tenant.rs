@@ -14,7 +14,7 @@ use super::{convert, grouping_options, reject, required_json, spawn};
 use crate::error::{Error as CoreError, Result as CoreResult};
 use crate::extract::{ContextMessage, ExtractItem, ExtractOptions, LlmConfig, Source};
 use crate::input;
-use crate::pipeline::{self, Hooks, Ingest, PipelineOptions};
+use crate::pipeline::{self, round4, Hooks, PipelineOptions, QuestionSet};
 
 /// `signal.addEventListener(type, listener)`.
 type AddEventListener<'a> = Function<'a, FnArgs<(String, Function<'a, (), ()>)>, ()>;
@@ -382,11 +382,11 @@ pub struct AnalyzeOptions {
     pub batch_size: Option<u32>,
     /// Question threshold (default 0.7).
     pub threshold: Option<f64>,
-    /// ± window of the same author's context messages (default 120000 ms).
-    pub context_window_ms: Option<u32>,
-    /// A question counts as answered when another author replies (to it, in its thread, or in
-    /// the channel) within this window (default 3600000 ms).
-    pub answered_window_ms: Option<u32>,
+    /// What is clustered: the asks (default), or every question-like message.
+    #[napi(ts_type = "'asks' | 'all'")]
+    pub questions: Option<String>,
+    /// Clusters asked by fewer distinct members go to `minorClusters` (default 2).
+    pub min_askers: Option<u32>,
     /// Return every message's classification, not only the questions' (default false).
     pub include_all_classifications: Option<bool>,
     /// Let the lexical stage decide clear cases without the encoder (default true).
@@ -423,7 +423,9 @@ pub struct AnalyzeTenantInput {
 #[napi(object)]
 #[derive(Clone)]
 pub struct AnalyzeProgress {
-    #[napi(ts_type = "'classify' | 'context' | 'extract' | 'embed' | 'dedupe' | 'cluster' | 'keywords' | 'done'")]
+    #[napi(
+        ts_type = "'classify' | 'conversations' | 'asks' | 'extract' | 'embed' | 'dedupe' | 'cluster' | 'keywords' | 'done'"
+    )]
     pub stage: String,
     pub done: u32,
     pub total: u32,
@@ -454,7 +456,8 @@ pub struct RejectedMessage {
 #[napi(object)]
 pub struct StageTimings {
     pub classify: f64,
-    pub context: f64,
+    pub conversations: f64,
+    pub asks: f64,
     pub extract: f64,
     pub embed: f64,
     pub dedupe: f64,
@@ -470,7 +473,19 @@ pub struct TenantStats {
     /// Distinct valid messages analysed.
     pub analyzed: u32,
     pub repeated_ids: u32,
+    /// Question-like messages (P(question) ≥ threshold).
     pub questions: u32,
+    /// Messages clustered: the asks, or with `questions: 'all'` every question-like message.
+    pub asks: u32,
+    /// Candidates (question-like messages and conversation openings) per role.
+    pub roles: RoleCounts,
+    pub conversations: u32,
+    /// Of the clustered messages: someone else replied in the conversation.
+    pub answered: u32,
+    /// Of the clustered messages: the asker acknowledged an answer, or a ✅ or solved tag.
+    pub resolved: u32,
+    /// Messages the LLM said are not requests for help (left out of the clusters).
+    pub not_requests: u32,
     /// Questions the LLM rewrote.
     pub extracted: u32,
     pub llm_fallbacks: u32,
@@ -478,12 +493,42 @@ pub struct TenantStats {
     pub llm_requests: u32,
     pub duplicates: u32,
     pub clusters: u32,
+    pub minor_clusters: u32,
     pub unclustered: u32,
     pub rejected: Vec<RejectedMessage>,
     pub timings_ms: StageTimings,
     /// Peak resident memory of the process so far.
     pub peak_rss_bytes: f64,
     pub warnings: Vec<String>,
+}
+
+#[napi(object)]
+pub struct RoleCounts {
+    pub ask: u32,
+    pub clarification: u32,
+    pub backchannel: u32,
+    pub other: u32,
+}
+
+/// The reply that answered an ask; link it as discord.com/channels/{tenant}/{channelId}/{messageId}.
+#[napi(object)]
+pub struct AnswerLink {
+    pub message_id: String,
+    pub channel_id: String,
+    pub author_id: String,
+    /// The asker acknowledged it ("thanks, that worked") or a ✅ marks it; otherwise it is the
+    /// first substantial reply.
+    pub acknowledged: bool,
+}
+
+#[napi(object)]
+pub struct BestAnswer {
+    /// The cluster's question it answered.
+    pub question_id: String,
+    pub message_id: String,
+    pub channel_id: String,
+    pub author_id: String,
+    pub acknowledged: bool,
 }
 
 #[napi(object)]
@@ -504,19 +549,36 @@ pub struct TenantQuestion {
     #[napi(ts_type = "'llm' | 'original'")]
     pub source: String,
     pub confidence: f64,
+    /// The part it plays in its conversation (null: question-like, but no candidate).
+    #[napi(ts_type = "'ask' | 'clarification' | 'backchannel' | 'other' | null")]
+    pub role: Option<String>,
     pub author_id: String,
     pub channel_id: String,
     /// ISO 8601, UTC.
     pub timestamp: String,
+    /// The id of its conversation's first message.
+    pub conversation_id: String,
+    /// The rest of the asker's turn: their messages around it before someone else spoke.
     pub context_message_ids: Vec<String>,
+    /// Someone other than the asker replied in the conversation.
     pub answered: bool,
-    /// Index into `clusters`, or null when unclustered.
+    /// The asker acknowledged an answer, or a ✅ reaction or solved tag says so.
+    pub resolved: bool,
+    #[napi(ts_type = "AnswerLink | null")]
+    pub answer: Option<AnswerLink>,
+    /// The LLM said it is not a request for help; it is left out of the clusters.
+    pub not_request: bool,
+    /// Distinct authors of it and its duplicates.
+    pub askers: u32,
+    /// The `id` of its cluster (in `clusters` or `minorClusters`), or null when unclustered.
     pub cluster_id: Either<u32, Null>,
 }
 
 #[napi(object)]
 pub struct TenantCluster {
     pub id: u32,
+    /// Distinct members who asked: clusters are ranked by it, then by size.
+    pub askers: u32,
     /// Messages in the cluster (duplicates count).
     pub size: u32,
     pub representative: String,
@@ -528,8 +590,16 @@ pub struct TenantCluster {
     /// A short LLM title, when an API key is configured.
     pub title: Option<String>,
     pub keywords: Vec<String>,
-    /// Share of the cluster's messages that nobody else answered.
+    /// Share of the cluster's asks (duplicates count) that nobody else replied to, 4 decimals.
     pub unanswered_rate: f64,
+    /// Share of the cluster's asks that the asker marked resolved, 4 decimals.
+    pub resolved_rate: f64,
+    pub answered: u32,
+    pub resolved: u32,
+    /// The answer to show ("asked 14 times, best answer here"): an acknowledged one nearest the
+    /// centroid, else the first answer.
+    #[napi(ts_type = "BestAnswer | null")]
+    pub best_answer: Option<BestAnswer>,
 }
 
 #[napi(object)]
@@ -539,8 +609,10 @@ pub struct TenantAnalysis {
     pub stats: TenantStats,
     pub classifications: Vec<TenantClassification>,
     pub questions: Vec<TenantQuestion>,
-    /// Largest first.
+    /// Asked by at least `minAskers` distinct members; most askers first.
     pub clusters: Vec<TenantCluster>,
+    /// Asked by fewer than `minAskers` distinct members: listed apart, not dropped.
+    pub minor_clusters: Vec<TenantCluster>,
 }
 
 struct JsHooks {
@@ -707,14 +779,6 @@ fn message_source(env: &Env, input: &Object<'_>) -> CoreResult<MessageSource> {
     }
 }
 
-fn valid_month(m: &str) -> bool {
-    let b = m.as_bytes();
-    b.len() == 7
-        && b[4] == b'-'
-        && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit)
-        && matches!(&m[5..], "01" | "02" | "03" | "04" | "05" | "06" | "07" | "08" | "09" | "10" | "11" | "12")
-}
-
 fn pipeline_options(o: Option<&Map<String, Value>>) -> CoreResult<PipelineOptions> {
     let d = PipelineOptions::default();
     let (threshold, mut classify) = super::classify_options(o, "options")?;
@@ -732,12 +796,20 @@ fn pipeline_options(o: Option<&Map<String, Value>>) -> CoreResult<PipelineOption
     Ok(PipelineOptions {
         batch_size: input::opt_usize(o, "batchSize", "options", 1, 1_000_000)?.unwrap_or(d.batch_size),
         threshold,
-        context_window_ms: input::opt_usize(o, "contextWindowMs", "options", 0, 86_400_000)?
-            .map(|x| x as i64)
-            .unwrap_or(d.context_window_ms),
-        answered_window_ms: input::opt_usize(o, "answeredWindowMs", "options", 0, 30 * 86_400_000)?
-            .map(|x| x as i64)
-            .unwrap_or(d.answered_window_ms),
+        period: d.period,
+        questions: match input::opt_string(o, "questions", "options")?.as_deref() {
+            None | Some("asks") => QuestionSet::Asks,
+            Some("all") => QuestionSet::All,
+            Some(other) => {
+                return Err(CoreError::out_of_range(
+                    "options.questions",
+                    format!("must be 'asks' or 'all', got {other:?}"),
+                ))
+            }
+        },
+        min_askers: input::opt_usize(o, "minAskers", "options", 1, 1_000_000)?.unwrap_or(d.min_askers),
+        conversations: d.conversations,
+        asks: crate::asks::AskOptions { question_threshold: threshold, ..d.asks },
         include_all_classifications: input::opt_bool(o, "includeAllClassifications", "options")?.unwrap_or(false),
         classify,
         llm: llm_config(input::options(o.and_then(|m| m.get("llm")), "options.llm")?, "options.llm")?,
@@ -775,7 +847,7 @@ pub fn analyze_tenant<'env>(
             .map(|m| required_json(env, m, "month"))
             .transpose()?
         {
-            Some(Value::String(m)) if valid_month(&m) => m,
+            Some(Value::String(m)) if pipeline::month_period(&m).is_some() => m,
             Some(Value::String(m)) => {
                 return Err(CoreError::out_of_range("month", format!("must be YYYY-MM, got {m:?}")))
             }
@@ -800,7 +872,7 @@ pub fn analyze_tenant<'env>(
         let json = options_json(env, options.as_ref(), &["signal", "onLog"])?;
         let o = input::options(json.as_ref(), "options")?;
         let correlation_id = input::opt_string(o, "correlationId", "options")?;
-        let opts = pipeline_options(o)?;
+        let opts = PipelineOptions { period: pipeline::month_period(&month), ..pipeline_options(o)? };
         let source = message_source(env, &input)?;
         Ok((tenant_id, month, opts, source, cancel, on_log, correlation_id))
     })();
@@ -822,51 +894,40 @@ pub fn analyze_tenant<'env>(
     spawn(env, fut, |_, out| Ok(out))
 }
 
+impl pipeline::PageSource for MessageSource {
+    async fn next_page(&mut self) -> CoreResult<Option<Vec<Value>>> {
+        match self {
+            MessageSource::Pages(values) if values.is_empty() => Ok(None),
+            MessageSource::Pages(values) => Ok(Some(std::mem::take(values))),
+            MessageSource::Pull(next) => {
+                let promise = next.call_async(()).await.map_err(|e| CoreError::Source(e.reason.clone()))?;
+                let page = promise.await.map_err(|e| CoreError::Source(e.reason.clone()))?;
+                Ok(page.0)
+            }
+        }
+    }
+}
+
 async fn run(
     tenant_id: String,
     month: String,
     opts: PipelineOptions,
-    source: MessageSource,
+    mut source: MessageSource,
     hooks: Arc<JsHooks>,
     cancel: Arc<AtomicBool>,
 ) -> CoreResult<TenantAnalysis> {
-    hooks.log("info", "start", &format!("analysing {tenant_id} {month}"));
-    let engine = crate::compute::blocking(crate::models::engine).await?;
-    let mut ingest = Ingest::new(engine, opts);
-    match source {
-        MessageSource::Pages(values) => {
-            let h = hooks.clone();
-            ingest = crate::compute::blocking(move || ingest.push_page(&values, &*h).map(|()| ingest)).await?;
-        }
-        MessageSource::Pull(next) => loop {
-            if cancel.load(Ordering::SeqCst) {
-                return Err(CoreError::Aborted);
-            }
-            let promise = next.call_async(()).await.map_err(|e| CoreError::Source(e.reason.clone()))?;
-            let page = promise.await.map_err(|e| CoreError::Source(e.reason.clone()))?;
-            let Some(values) = page.0 else { break };
-            let h = hooks.clone();
-            ingest = crate::compute::blocking(move || ingest.push_page(&values, &*h).map(|()| ingest)).await?;
-        },
-    }
-    let h = hooks.clone();
-    let (engine, opts, analysis, started) = crate::compute::blocking(move || ingest.finish(&*h)).await?;
-    let dyn_hooks: Arc<dyn Hooks> = hooks.clone();
-    let a = pipeline::analyze_questions(engine, opts, analysis, started, dyn_hooks, cancel).await?;
-    if !a.rejected.is_empty() {
-        hooks.log("warn", "ingest", &format!("{} message(s) rejected", a.rejected.len()));
-    }
-    hooks.progress("done", 1, 1, 100.0);
-    hooks.log(
-        "info",
-        "done",
-        &format!("{} questions, {} clusters in {:.0} ms", a.questions.len(), a.clusters.len(), a.timings.total),
-    );
+    let a = pipeline::analyze_tenant(&tenant_id, &month, opts, &mut source, hooks, cancel).await?;
     Ok(to_js(tenant_id, month, a))
 }
 
 fn to_js(tenant_id: String, month: String, a: pipeline::Analysis) -> TenantAnalysis {
     let m = &a.messages;
+    let link = |x: &pipeline::outcome::Answer| AnswerLink {
+        message_id: m[x.message].id.clone(),
+        channel_id: m[x.message].channel_id.clone(),
+        author_id: m[x.message].author_id.clone(),
+        acknowledged: x.acknowledged,
+    };
     let questions: Vec<TenantQuestion> = a
         .questions
         .iter()
@@ -878,12 +939,18 @@ fn to_js(tenant_id: String, month: String, a: pipeline::Analysis) -> TenantAnaly
                 original: msg.content.clone(),
                 extracted: q.extracted.clone(),
                 source: source_str(q.source).into(),
-                confidence: q.confidence as f64,
+                confidence: round4(q.confidence as f64),
+                role: q.role.map(|r| r.as_str().to_string()),
                 author_id: msg.author_id.clone(),
                 channel_id: msg.channel_id.clone(),
                 timestamp: pipeline::message::iso(msg.timestamp_ms),
+                conversation_id: m[q.conversation].id.clone(),
                 context_message_ids: q.context.iter().map(|&i| m[i].id.clone()).collect(),
                 answered: q.answered,
+                resolved: q.resolved,
+                answer: q.answer.as_ref().map(link),
+                not_request: q.not_request,
+                askers: q.askers as u32,
                 cluster_id: match q.cluster {
                     Some(c) => Either::A(c as u32),
                     None => Either::B(Null),
@@ -891,24 +958,41 @@ fn to_js(tenant_id: String, month: String, a: pipeline::Analysis) -> TenantAnaly
             }
         })
         .collect();
-    let clusters: Vec<TenantCluster> = a
+    let mut clusters: Vec<TenantCluster> = a
         .clusters
         .iter()
         .enumerate()
         .map(|(i, c)| TenantCluster {
             id: i as u32,
+            askers: c.askers as u32,
             size: c.size as u32,
             representative: questions[c.members[0]].extracted.clone(),
             representative_question_id: questions[c.members[0]].id.clone(),
             samples: c.samples.iter().map(|&s| questions[s].extracted.clone()).collect(),
             member_question_ids: c.members.iter().map(|&q| questions[q].id.clone()).collect(),
             message_ids: c.members.iter().flat_map(|&q| questions[q].message_ids.clone()).collect(),
-            cohesion: c.cohesion as f64,
+            cohesion: round4(c.cohesion as f64),
             title: c.title.clone(),
             keywords: c.keywords.clone(),
-            unanswered_rate: c.unanswered_rate as f64,
+            unanswered_rate: round4(c.unanswered_rate as f64),
+            resolved_rate: round4(c.resolved_rate as f64),
+            answered: c.answered as u32,
+            resolved: c.resolved as u32,
+            best_answer: c.best_answer.and_then(|q| {
+                let answer = a.questions[q].answer.as_ref().map(link)?;
+                Some(BestAnswer {
+                    question_id: questions[q].id.clone(),
+                    message_id: answer.message_id,
+                    channel_id: answer.channel_id,
+                    author_id: answer.author_id,
+                    acknowledged: answer.acknowledged,
+                })
+            }),
         })
         .collect();
+    // the pipeline ranks the minor clusters last
+    let minor_clusters = clusters.split_off(a.clusters.iter().filter(|c| !c.minor).count());
+    let role = |r: crate::asks::Role| a.roles.get(&r).copied().unwrap_or(0) as u32;
     let t = &a.timings;
     TenantAnalysis {
         stats: TenantStats {
@@ -916,12 +1000,24 @@ fn to_js(tenant_id: String, month: String, a: pipeline::Analysis) -> TenantAnaly
             analyzed: m.len() as u32,
             repeated_ids: a.repeated_ids as u32,
             questions: a.classifications.iter().filter(|c| c.2).count() as u32,
+            asks: a.questions.iter().filter(|q| !q.not_request).map(|q| q.asks).sum::<usize>() as u32,
+            roles: RoleCounts {
+                ask: role(crate::asks::Role::Ask),
+                clarification: role(crate::asks::Role::Clarification),
+                backchannel: role(crate::asks::Role::Backchannel),
+                other: role(crate::asks::Role::Other),
+            },
+            conversations: a.conversations as u32,
+            answered: a.answered as u32,
+            resolved: a.resolved as u32,
+            not_requests: a.not_requests as u32,
             extracted: a.extracted as u32,
             llm_fallbacks: a.llm_fallbacks as u32,
             skipped_extraction: a.skipped_extraction as u32,
             llm_requests: a.llm_requests as u32,
             duplicates: a.duplicates as u32,
             clusters: clusters.len() as u32,
+            minor_clusters: minor_clusters.len() as u32,
             unclustered: a.unclustered as u32,
             rejected: a
                 .rejected
@@ -930,7 +1026,8 @@ fn to_js(tenant_id: String, month: String, a: pipeline::Analysis) -> TenantAnaly
                 .collect(),
             timings_ms: StageTimings {
                 classify: t.classify,
-                context: t.context,
+                conversations: t.conversations,
+                asks: t.asks,
                 extract: t.extract,
                 embed: t.embed,
                 dedupe: t.dedupe,
@@ -947,11 +1044,12 @@ fn to_js(tenant_id: String, month: String, a: pipeline::Analysis) -> TenantAnaly
             .map(|&(i, c, q)| TenantClassification {
                 message_id: m[i].id.clone(),
                 is_question: q,
-                confidence: c as f64,
+                confidence: round4(c as f64),
             })
             .collect(),
         questions,
         clusters,
+        minor_clusters,
         tenant_id,
         month,
     }

@@ -63,6 +63,61 @@ pub fn iso(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Author ids a message mentions: the `mentions` field (ids, or objects with an `id`) and
+/// Discord's `<@id>` / `<@!id>` in the content.
+fn mentions(field: Option<&Value>, content: &str) -> Vec<String> {
+    let mut out: Vec<String> = match field {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|m| match m {
+                Value::Object(o) => id_of(o.get("id")),
+                other => id_of(Some(other)),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut rest = content;
+    while let Some(at) = rest.find("<@") {
+        rest = &rest[at + 2..];
+        let rest_id = rest.strip_prefix('!').unwrap_or(rest);
+        if let Some(end) = rest_id.find('>') {
+            let id = &rest_id[..end];
+            if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !out.iter().any(|m| m == id) {
+                out.push(id.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Reactions that mark a message as the accepted answer or a problem as solved.
+const RESOLVED_EMOJI: &[&str] = &["✅", "✔️", "☑️", "white_check_mark", "heavy_check_mark", "ballot_box_with_check"];
+const RESOLVED_TAGS: &[&str] = &["solved", "resolved", "answered", "fixed"];
+
+/// A ✅ reaction (`reactions`: names, or DiscordChatExporter's `{emoji: {name}}`), or a tag
+/// (`tags` / `appliedTags`: names or `{name}`) that says solved.
+fn resolved_marker(o: &serde_json::Map<String, Value>) -> bool {
+    let name = |v: &Value| -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(o) => o
+                .get("name")
+                .or_else(|| o.get("emoji").and_then(|e| e.get("name")))
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            _ => None,
+        }
+    };
+    let names = |key: &str| -> Vec<String> {
+        o.get(key).and_then(Value::as_array).map(|a| a.iter().filter_map(name).collect()).unwrap_or_default()
+    };
+    names("reactions").iter().any(|n| RESOLVED_EMOJI.contains(&n.as_str()))
+        || ["tags", "appliedTags"]
+            .iter()
+            .flat_map(|k| names(k))
+            .any(|t| RESOLVED_TAGS.iter().any(|r| t.to_lowercase().contains(r)))
+}
+
 /// Parses `{id, channelId, authorId, content, timestamp, threadId?, replyToId?}`.
 pub fn parse_message(v: &Value, index: usize) -> Result<Message, Rejected> {
     let reject = |id: Option<String>, reason: String| Rejected { index, id, reason };
@@ -83,6 +138,7 @@ pub fn parse_message(v: &Value, index: usize) -> Result<Message, Rejected> {
         None | Some(Value::Null) => return Err(reject(Some(id), "content is missing".into())),
         Some(_) => return Err(reject(Some(id), "content is not a string".into())),
     };
+    let content_for_mentions = content.clone();
     let timestamp_ms = match o.get("timestamp") {
         None | Some(Value::Null) => return Err(reject(Some(id), "timestamp is missing".into())),
         Some(t) => parse_timestamp(t)
@@ -96,9 +152,9 @@ pub fn parse_message(v: &Value, index: usize) -> Result<Message, Rejected> {
         timestamp_ms,
         thread_id: field("threadId"),
         reply_to_id: field("replyToId"),
-        author_name: None,
-        mentions: Vec::new(),
-        resolved_marker: false,
+        author_name: o.get("authorName").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string),
+        mentions: mentions(o.get("mentions"), &content_for_mentions),
+        resolved_marker: resolved_marker(o),
     })
 }
 
@@ -135,5 +191,22 @@ mod tests {
         .unwrap_err();
         assert!(r.reason.starts_with("timestamp"));
         assert_eq!(r.id.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn mentions_names_and_resolved_markers() {
+        let v = json!({"id": "1", "channelId": "c", "authorId": "a", "authorName": "ann", "timestamp": 0,
+            "content": "<@42> and <@!43> see this", "mentions": [{"id": "44"}, "42"],
+            "reactions": [{"emoji": {"name": "✅"}, "count": 1}]});
+        let m = parse_message(&v, 0).unwrap();
+        assert_eq!(m.mentions, vec!["44", "42", "43"]);
+        assert_eq!(m.author_name.as_deref(), Some("ann"));
+        assert!(m.resolved_marker);
+        let v = json!({"id": "2", "channelId": "c", "authorId": "a", "timestamp": 0, "content": "x",
+            "tags": ["Solved ✔"]});
+        assert!(parse_message(&v, 0).unwrap().resolved_marker);
+        let v = json!({"id": "3", "channelId": "c", "authorId": "a", "timestamp": 0, "content": "x",
+            "reactions": ["👍"]});
+        assert!(!parse_message(&v, 0).unwrap().resolved_marker);
     }
 }

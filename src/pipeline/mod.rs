@@ -1,7 +1,9 @@
-//! analyzeTenant: one tenant's month, end to end — ingest (validate, drop repeated ids) →
-//! classify in batches → context windows → extract → embed/dedupe/cluster → keywords and
-//! titles. Messages arrive in pages (an array is one page), so a month can be streamed; per
-//! message only a compact record is kept, and only questions carry their analysis state.
+//! analyzeTenant: one tenant's month, end to end — ingest (validate, drop repeated ids and
+//! messages outside the month) → classify in batches → conversations → asks (the role of each
+//! question-like message, the asker's turn, answered/resolved and the answer) → extract →
+//! embed/dedupe/cluster → ranking by distinct askers, keywords and titles. Messages arrive in
+//! pages (an array is one page), so a month can be streamed; per message only a compact record
+//! is kept, and only asks carry their analysis state.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +12,9 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use crate::asks::{AskOptions, Role};
 use crate::classify::ClassifyOptions;
+use crate::conversations::ConversationOptions;
 use crate::dedupe::Question;
 use crate::error::{Error, Result};
 use crate::extract::{ContextMessage, ExtractItem, ExtractOptions, LlmConfig, Source};
@@ -19,16 +23,23 @@ use crate::models::Engine;
 
 pub mod keywords;
 pub mod message;
+pub mod outcome;
 
 pub use message::{parse_message, Message, Rejected};
+use outcome::Outcome;
 
 #[derive(Debug, Clone)]
 pub struct PipelineOptions {
     pub batch_size: usize,
     pub threshold: f32,
-    pub context_window_ms: i64,
-    pub answered_window_ms: i64,
+    /// `[start, end)` in epoch ms: messages outside are rejected (`outside_month`).
+    pub period: Option<(i64, i64)>,
     pub include_all_classifications: bool,
+    pub conversations: ConversationOptions,
+    pub asks: AskOptions,
+    pub questions: QuestionSet,
+    /// Clusters with fewer distinct askers are listed apart.
+    pub min_askers: usize,
     pub classify: ClassifyOptions,
     pub llm: LlmConfig,
     pub extract: ExtractOptions,
@@ -43,9 +54,12 @@ impl Default for PipelineOptions {
         PipelineOptions {
             batch_size: 1000,
             threshold: crate::classify::DEFAULT_THRESHOLD,
-            context_window_ms: 120_000,
-            answered_window_ms: 3_600_000,
+            period: None,
             include_all_classifications: false,
+            conversations: ConversationOptions::default(),
+            asks: AskOptions::default(),
+            questions: QuestionSet::Asks,
+            min_askers: 2,
             classify: ClassifyOptions::default(),
             llm: LlmConfig::from_env(),
             extract: ExtractOptions::default(),
@@ -54,6 +68,26 @@ impl Default for PipelineOptions {
             keywords: 5,
         }
     }
+}
+
+/// The reason given for a message whose timestamp is not in the analysed month.
+pub const OUTSIDE_MONTH: &str = "outside_month";
+
+/// `[start, end)` of a `YYYY-MM` month in epoch ms, UTC; `None` if it is not one.
+pub fn month_period(month: &str) -> Option<(i64, i64)> {
+    let b = month.as_bytes();
+    if b.len() != 7 || b[4] != b'-' || !b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit) {
+        return None;
+    }
+    let (y, m): (i32, u32) = (month[..4].parse().ok()?, month[5..].parse().ok()?);
+    let start = chrono::NaiveDate::from_ymd_opt(y, m, 1)?;
+    let end = if m == 12 {
+        chrono::NaiveDate::from_ymd_opt(y + 1, 1, 1)?
+    } else {
+        chrono::NaiveDate::from_ymd_opt(y, m + 1, 1)?
+    };
+    let ms = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_millis());
+    Some((ms(start)?, ms(end)?))
 }
 
 /// What the pipeline tells its caller while it runs.
@@ -66,8 +100,9 @@ pub trait Hooks: Send + Sync {
 /// Where each stage sits in the overall percentage.
 fn stage_span(stage: &str) -> (f64, f64) {
     match stage {
-        "ingest" | "classify" => (0.0, 40.0),
-        "context" => (40.0, 42.0),
+        "ingest" | "classify" => (0.0, 38.0),
+        "conversations" => (38.0, 40.0),
+        "asks" => (40.0, 42.0),
         "extract" => (42.0, 78.0),
         "embed" => (78.0, 92.0),
         "dedupe" => (92.0, 94.0),
@@ -94,7 +129,8 @@ fn check(hooks: &dyn Hooks) -> Result<()> {
 #[derive(Debug, Clone, Default)]
 pub struct Timings {
     pub classify: f64,
-    pub context: f64,
+    pub conversations: f64,
+    pub asks: f64,
     pub extract: f64,
     pub embed: f64,
     pub dedupe: f64,
@@ -106,11 +142,26 @@ pub struct Timings {
 #[derive(Debug, Clone)]
 pub struct QuestionOut {
     pub message: usize,
+    /// Its role; `None` for a question-like message that is no candidate (questions: 'all').
+    pub role: Option<Role>,
     pub confidence: f32,
     pub extracted: String,
     pub source: Source,
+    /// The LLM said it is not a request for help: it stays out of the clusters.
+    pub not_request: bool,
+    /// The rest of the asker's turn.
     pub context: Vec<usize>,
+    /// The first message of its conversation.
+    pub conversation: usize,
     pub answered: bool,
+    pub resolved: bool,
+    pub answer: Option<outcome::Answer>,
+    /// Distinct authors of it and its duplicates.
+    pub askers: usize,
+    /// It and its duplicates, and how many of them were answered and resolved.
+    pub asks: usize,
+    pub answered_asks: usize,
+    pub resolved_asks: usize,
     pub cluster: Option<usize>,
     /// Messages this unique question stands for (itself and its duplicates).
     pub message_ids: Vec<String>,
@@ -119,13 +170,25 @@ pub struct QuestionOut {
 #[derive(Debug, Clone)]
 pub struct ClusterOut {
     pub size: usize,
+    /// Distinct askers: the cluster's weight.
+    pub askers: usize,
     /// Indices into `questions`, nearest the centroid first.
     pub members: Vec<usize>,
     pub samples: Vec<usize>,
     pub cohesion: f32,
     pub keywords: Vec<String>,
     pub title: Option<String>,
+    /// Shares of the cluster's asks (duplicates count) nobody else replied to, and that the
+    /// asker marked resolved.
     pub unanswered_rate: f32,
+    pub resolved_rate: f32,
+    pub answered: usize,
+    pub resolved: usize,
+    /// The member question whose answer to show: an acknowledged one nearest the centroid,
+    /// else the first with an answer.
+    pub best_answer: Option<usize>,
+    /// Fewer distinct askers than `min_askers`.
+    pub minor: bool,
 }
 
 #[derive(Debug, Default)]
@@ -134,8 +197,16 @@ pub struct Analysis {
     pub received: usize,
     pub repeated_ids: usize,
     pub rejected: Vec<Rejected>,
+    /// P(question) of every message.
+    pub confidences: Vec<f32>,
     /// (message index, confidence) of every classified message (only questions unless asked).
     pub classifications: Vec<(usize, f32, bool)>,
+    pub conversations: usize,
+    /// Candidates per role.
+    pub roles: HashMap<Role, usize>,
+    pub answered: usize,
+    pub resolved: usize,
+    pub not_requests: usize,
     pub questions: Vec<QuestionOut>,
     pub duplicates: usize,
     pub clusters: Vec<ClusterOut>,
@@ -155,8 +226,6 @@ pub struct Ingest {
     seen: HashMap<String, usize>,
     pending: Vec<usize>,
     pub analysis: Analysis,
-    /// message index → confidence, for every classified message
-    confidences: Vec<f32>,
     started: Instant,
     next_index: usize,
 }
@@ -169,7 +238,6 @@ impl Ingest {
             seen: HashMap::new(),
             pending: Vec::new(),
             analysis: Analysis::default(),
-            confidences: Vec::new(),
             started: Instant::now(),
             next_index: 0,
         }
@@ -183,6 +251,9 @@ impl Ingest {
             self.analysis.received += 1;
             match parse_message(v, index) {
                 Err(r) => self.analysis.rejected.push(r),
+                Ok(m) if self.opts.period.is_some_and(|(a, b)| m.timestamp_ms < a || m.timestamp_ms >= b) => {
+                    self.analysis.rejected.push(Rejected { index, id: Some(m.id), reason: OUTSIDE_MONTH.into() })
+                }
                 Ok(m) => {
                     if self.seen.contains_key(&m.id) {
                         self.analysis.repeated_ids += 1;
@@ -191,7 +262,7 @@ impl Ingest {
                     self.seen.insert(m.id.clone(), self.analysis.messages.len());
                     self.pending.push(self.analysis.messages.len());
                     self.analysis.messages.push(m);
-                    self.confidences.push(0.0);
+                    self.analysis.confidences.push(0.0);
                 }
             }
         }
@@ -214,7 +285,7 @@ impl Ingest {
                 .classifier
                 .classify(&self.engine.embedder, &texts, &self.opts.classify, &mut |_, _| check(hooks))?;
         for (&i, c) in batch.iter().zip(out) {
-            self.confidences[i] = c.confidence;
+            self.analysis.confidences[i] = c.confidence;
         }
         self.analysis.timings.classify += ms(t);
         let classified = self.analysis.messages.len() - self.pending.len();
@@ -228,7 +299,7 @@ impl Ingest {
             self.classify_pending(self.opts.batch_size, hooks)?;
         }
         let threshold = self.opts.threshold;
-        for (i, &c) in self.confidences.iter().enumerate() {
+        for (i, &c) in self.analysis.confidences.iter().enumerate() {
             let q = c >= threshold;
             if q || self.opts.include_all_classifications {
                 self.analysis.classifications.push((i, c, q));
@@ -238,80 +309,28 @@ impl Ingest {
     }
 }
 
-/// The same author's messages in the same channel within ±window of message `q`, oldest first.
-pub fn context_windows(messages: &[Message], questions: &[usize], window_ms: i64, max: usize) -> Vec<Vec<usize>> {
-    let mut by_author: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
-    for (i, m) in messages.iter().enumerate() {
-        by_author.entry((m.channel_id.as_str(), m.author_id.as_str())).or_default().push(i);
-    }
-    for list in by_author.values_mut() {
-        list.sort_by_key(|&i| (messages[i].timestamp_ms, i));
-    }
-    questions
-        .iter()
-        .map(|&q| {
-            let m = &messages[q];
-            let list = &by_author[&(m.channel_id.as_str(), m.author_id.as_str())];
-            let lo = list.partition_point(|&i| messages[i].timestamp_ms < m.timestamp_ms - window_ms);
-            let hi = list.partition_point(|&i| messages[i].timestamp_ms <= m.timestamp_ms + window_ms);
-            let mut ctx: Vec<usize> = list[lo..hi].iter().copied().filter(|&i| i != q).collect();
-            if ctx.len() > max {
-                // keep the nearest in time
-                ctx.sort_by_key(|&i| ((messages[i].timestamp_ms - m.timestamp_ms).abs(), i));
-                ctx.truncate(max);
-                ctx.sort_by_key(|&i| (messages[i].timestamp_ms, i));
-            }
-            ctx
-        })
-        .collect()
+/// The messages the question stages work on: asks only, or every question-like message too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuestionSet {
+    Asks,
+    All,
 }
 
-/// Whether someone else replied to, or in the thread of, or in the channel within `window_ms`
-/// after, each question.
-pub fn answered(messages: &[Message], questions: &[usize], window_ms: i64) -> Vec<bool> {
-    let mut replies: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut by_thread: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut by_channel: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, m) in messages.iter().enumerate() {
-        if let Some(r) = &m.reply_to_id {
-            replies.entry(r.as_str()).or_default().push(i);
-        }
-        if let Some(t) = &m.thread_id {
-            by_thread.entry(t.as_str()).or_default().push(i);
-        }
-        by_channel.entry(m.channel_id.as_str()).or_default().push(i);
-    }
-    for list in by_channel.values_mut() {
-        list.sort_by_key(|&i| (messages[i].timestamp_ms, i));
-    }
-    questions
-        .iter()
-        .map(|&q| {
-            let m = &messages[q];
-            let other = |i: &usize| messages[*i].author_id != m.author_id;
-            if replies.get(m.id.as_str()).is_some_and(|l| l.iter().any(other)) {
-                return true;
-            }
-            // a thread started from the question has the question's id; or the question sits in a thread
-            for key in [Some(m.id.as_str()), m.thread_id.as_deref()].into_iter().flatten() {
-                if by_thread
-                    .get(key)
-                    .is_some_and(|l| l.iter().any(|i| other(i) && messages[*i].timestamp_ms >= m.timestamp_ms))
-                {
-                    return true;
-                }
-            }
-            let list = &by_channel[m.channel_id.as_str()];
-            let start = list.partition_point(|&i| messages[i].timestamp_ms < m.timestamp_ms);
-            list[start..]
-                .iter()
-                .take_while(|&&i| messages[i].timestamp_ms <= m.timestamp_ms + window_ms)
-                .any(|i| other(i) && messages[*i].thread_id == m.thread_id)
-        })
-        .collect()
+/// A 4-decimal rate, as users read it.
+pub fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
 }
 
-/// The stages after classification: context, extract, embed/dedupe/cluster, keywords, titles.
+fn rate(part: usize, whole: usize) -> f32 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f32 / whole as f32
+    }
+}
+
+/// The stages after classification: conversations, asks, extract, embed/dedupe/cluster,
+/// keywords, titles.
 pub async fn analyze_questions(
     engine: Arc<Engine>,
     opts: PipelineOptions,
@@ -321,38 +340,58 @@ pub async fn analyze_questions(
     cancel: Arc<AtomicBool>,
 ) -> Result<Analysis> {
     fault("classify")?;
-    // context
+    // conversations
     let t = Instant::now();
+    let convs = crate::conversations::conversations(&a.messages, &opts.conversations);
+    a.conversations = convs.members.len();
+    a.timings.conversations = ms(t);
+    report(&*hooks, "conversations", 1, 1);
+    check(&*hooks)?;
+
+    // asks: the role of each candidate
+    let t = Instant::now();
+    let scored: Vec<Option<f32>> = a.confidences.iter().map(|&c| Some(c)).collect();
+    let roles = crate::asks::roles(&a.messages, &convs, &scored, &opts.asks);
+    for r in roles.iter().flatten() {
+        *a.roles.entry(r.role).or_default() += 1;
+    }
     // in time order (ties: id), so that the result does not depend on the order messages came in
-    let mut question_idx: Vec<usize> = a.classifications.iter().filter(|c| c.2).map(|c| c.0).collect();
+    let mut question_idx: Vec<usize> = (0..a.messages.len())
+        .filter(|&i| match opts.questions {
+            QuestionSet::Asks => roles[i].is_some_and(|r| r.role == Role::Ask),
+            QuestionSet::All => a.confidences[i] >= opts.threshold || roles[i].is_some_and(|r| r.role == Role::Ask),
+        })
+        .collect();
     question_idx.sort_by(|&x, &y| {
         let (mx, my) = (&a.messages[x], &a.messages[y]);
         mx.timestamp_ms.cmp(&my.timestamp_ms).then_with(|| mx.id.cmp(&my.id))
     });
-    let contexts = context_windows(&a.messages, &question_idx, opts.context_window_ms, 20);
-    let answered = answered(&a.messages, &question_idx, opts.answered_window_ms);
-    a.timings.context = ms(t);
-    report(&*hooks, "context", 1, 1);
+    let outcomes: Vec<Outcome> = question_idx.iter().map(|&q| outcome::outcome(&a.messages, &convs, q)).collect();
+    a.answered = outcomes.iter().filter(|o| o.answered).count();
+    a.resolved = outcomes.iter().filter(|o| o.resolved).count();
+    a.timings.asks = ms(t);
+    report(&*hooks, "asks", 1, 1);
     check(&*hooks)?;
 
-    // extract
+    // extract: the ask, with the rest of the asker's turn as context
     let t = Instant::now();
-    let conf: HashMap<usize, f32> = a.classifications.iter().map(|c| (c.0, c.1)).collect();
     let items: Vec<ExtractItem> = question_idx
         .iter()
-        .zip(&contexts)
-        .map(|(&q, ctx)| ExtractItem {
+        .zip(&outcomes)
+        .map(|(&q, o)| ExtractItem {
             id: a.messages[q].id.clone(),
             question: a.messages[q].content.clone(),
-            context: ctx
+            context: o
+                .turn
                 .iter()
+                .filter(|&&i| i != q)
                 .map(|&i| ContextMessage {
                     author_id: Some(a.messages[i].author_id.clone()),
                     content: a.messages[i].content.clone(),
                     timestamp_ms: a.messages[i].timestamp_ms,
                 })
                 .collect(),
-            confidence: conf.get(&q).copied(),
+            confidence: Some(a.confidences[q]),
         })
         .collect();
     let total_items = items.len();
@@ -378,15 +417,19 @@ pub async fn analyze_questions(
     }
     fault("extract")?;
 
-    // embed, dedupe, cluster
-    let qs: Vec<Question> = question_idx
+    // embed, dedupe, cluster: the LLM's question, else the asker's turn with pastes reduced
+    let grouped: Vec<usize> = (0..question_idx.len()).filter(|&k| !not_request(&extracted.results[k])).collect();
+    a.not_requests = question_idx.len() - grouped.len();
+    let qs: Vec<Question> = grouped
         .iter()
-        .zip(&extracted.results)
-        .map(|(&q, r)| Question {
-            id: a.messages[q].id.clone(),
-            text: r.extracted.clone(),
-            confidence: conf.get(&q).copied().unwrap_or(1.0),
-            message_ids: vec![],
+        .map(|&k| {
+            let q = question_idx[k];
+            let text = if extracted.results[k].source == Source::Llm {
+                extracted.results[k].extracted.clone()
+            } else {
+                turn_text(&a.messages, &outcomes[k].turn)
+            };
+            Question { id: a.messages[q].id.clone(), text, confidence: a.confidences[q], message_ids: vec![] }
         })
         .collect();
     let grouping_opts = opts.grouping.clone();
@@ -407,36 +450,64 @@ pub async fn analyze_questions(
     a.timings.cluster = g.timings.cluster_ms;
     a.duplicates = qs.len() - g.unique.len();
 
-    // one output question per unique question
+    // one output question per unique question (and one per item the LLM set apart)
     let mut cluster_of_unique = vec![None; g.unique.len()];
     for (c, cl) in g.clustering.clusters.iter().enumerate() {
         for &m in &cl.members {
             cluster_of_unique[m] = Some(c);
         }
     }
-    a.questions = g
+    let out_question = |k: usize, asks: Vec<usize>, message_ids: Vec<String>, cluster: Option<usize>| {
+        let q = question_idx[k];
+        let o = &outcomes[k];
+        QuestionOut {
+            message: q,
+            role: roles[q].map(|r| r.role),
+            confidence: a.confidences[q],
+            extracted: extracted.results[k].extracted.clone(),
+            source: extracted.results[k].source,
+            not_request: not_request(&extracted.results[k]),
+            context: o.turn.iter().copied().filter(|&i| i != q).collect(),
+            conversation: convs.members[convs.conversation[q]][0],
+            // answered (resolved) if any of its duplicates was
+            answered: asks.iter().any(|&d| outcomes[d].answered),
+            resolved: asks.iter().any(|&d| outcomes[d].resolved),
+            answer: asks
+                .iter()
+                .filter_map(|&d| outcomes[d].answer)
+                .max_by_key(|x| (x.acknowledged, std::cmp::Reverse(x.message))),
+            askers: {
+                let mut v: Vec<&str> = asks.iter().map(|&d| a.messages[question_idx[d]].author_id.as_str()).collect();
+                v.sort_unstable();
+                v.dedup();
+                v.len()
+            },
+            asks: asks.len(),
+            answered_asks: asks.iter().filter(|&&d| outcomes[d].answered).count(),
+            resolved_asks: asks.iter().filter(|&&d| outcomes[d].resolved).count(),
+            cluster,
+            message_ids,
+        }
+    };
+    let mut questions: Vec<QuestionOut> = g
         .unique
         .iter()
         .enumerate()
         .map(|(ui, u)| {
-            let k = u.index;
-            let q = question_idx[k];
-            QuestionOut {
-                message: q,
-                confidence: qs[k].confidence,
-                extracted: extracted.results[k].extracted.clone(),
-                source: extracted.results[k].source,
-                context: contexts[k].clone(),
-                // answered if any of its duplicates was answered
-                answered: std::iter::once(k).chain(u.duplicates.iter().copied()).any(|d| answered[d]),
-                cluster: cluster_of_unique[ui],
-                message_ids: u.message_ids.clone(),
-            }
+            let asks: Vec<usize> =
+                std::iter::once(u.index).chain(u.duplicates.iter().copied()).map(|d| grouped[d]).collect();
+            out_question(grouped[u.index], asks, u.message_ids.clone(), cluster_of_unique[ui])
         })
         .collect();
+    questions.extend(
+        (0..question_idx.len())
+            .filter(|&k| not_request(&extracted.results[k]))
+            .map(|k| out_question(k, vec![k], vec![a.messages[question_idx[k]].id.clone()], None)),
+    );
+    a.questions = questions;
     a.unclustered = g.clustering.unclustered.len();
 
-    // keywords (c-TF-IDF) and titles
+    // keywords (c-TF-IDF), people, answers, ranking, titles
     let t = Instant::now();
     let docs: Vec<Vec<String>> = g
         .clustering
@@ -445,26 +516,65 @@ pub async fn analyze_questions(
         .map(|c| c.members.iter().map(|&ui| a.questions[ui].extracted.clone()).collect())
         .collect();
     let kw = keywords::c_tf_idf(&docs, opts.keywords);
-    a.clusters = g
+    let mut clusters: Vec<ClusterOut> = g
         .clustering
         .clusters
         .iter()
         .zip(kw)
         .map(|(c, keywords)| {
-            let weight = |ui: &usize| a.questions[*ui].message_ids.len().max(1);
-            let total: usize = c.members.iter().map(weight).sum();
-            let unanswered: usize = c.members.iter().filter(|ui| !a.questions[**ui].answered).map(weight).sum();
+            let qs = &a.questions;
+            let mut askers: Vec<&str> = c
+                .members
+                .iter()
+                .flat_map(|&ui| {
+                    std::iter::once(&g.unique[ui])
+                        .flat_map(|u| std::iter::once(u.index).chain(u.duplicates.iter().copied()))
+                        .map(|d| a.messages[question_idx[grouped[d]]].author_id.as_str())
+                })
+                .collect();
+            askers.sort_unstable();
+            askers.dedup();
+            let asks: usize = c.members.iter().map(|&ui| qs[ui].asks).sum();
+            let answered: usize = c.members.iter().map(|&ui| qs[ui].answered_asks).sum();
+            let resolved: usize = c.members.iter().map(|&ui| qs[ui].resolved_asks).sum();
+            // the acknowledged answer nearest the centroid, else the first answer
+            let best_answer = c
+                .members
+                .iter()
+                .find(|&&ui| qs[ui].answer.is_some_and(|x| x.acknowledged))
+                .or_else(|| c.members.iter().find(|&&ui| qs[ui].answer.is_some()))
+                .copied();
             ClusterOut {
                 size: c.size,
+                askers: askers.len(),
                 members: c.members.clone(),
                 samples: c.samples.iter().map(|s| s.0).collect(),
                 cohesion: c.cohesion,
                 keywords,
                 title: None,
-                unanswered_rate: if total == 0 { 0.0 } else { unanswered as f32 / total as f32 },
+                unanswered_rate: rate(asks - answered, asks),
+                resolved_rate: rate(resolved, asks),
+                answered,
+                resolved,
+                best_answer,
+                minor: askers.len() < opts.min_askers,
             }
         })
         .collect();
+    // by people, not by messages: distinct askers, then size; the few-asker clusters last
+    let mut order: Vec<usize> = (0..clusters.len()).collect();
+    order.sort_by_key(|&c| {
+        (clusters[c].minor, std::cmp::Reverse(clusters[c].askers), std::cmp::Reverse(clusters[c].size), c)
+    });
+    let mut new_id = vec![0; clusters.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_id[old] = new;
+    }
+    for q in &mut a.questions {
+        q.cluster = q.cluster.map(|c| new_id[c]);
+    }
+    let mut slots: Vec<Option<ClusterOut>> = clusters.drain(..).map(Some).collect();
+    a.clusters = order.iter().map(|&c| slots[c].take().expect("each cluster once")).collect();
     let has_key = opts.llm.api_key.as_deref().is_some_and(|k| !k.trim().is_empty());
     if has_key && !a.clusters.is_empty() {
         let titles = title_clusters(&a, &opts, &cancel).await;
@@ -475,6 +585,61 @@ pub async fn analyze_questions(
     a.timings.keywords = ms(t);
     report(&*hooks, "keywords", 1, 1);
     a.timings.total = ms(started);
+    Ok(a)
+}
+
+/// The LLM said the item is not a request for help.
+fn not_request(_r: &crate::extract::ExtractResult) -> bool {
+    false
+}
+
+/// What the encoder sees of an ask: the asker's turn with pastes and links reduced.
+fn turn_text(messages: &[Message], turn: &[usize]) -> String {
+    let joined: Vec<String> = turn.iter().map(|&i| crate::prose::reduce(&messages[i].content)).collect();
+    crate::embed::truncate_chars(&joined.join(" "), MAX_TURN_CHARS).to_string()
+}
+
+/// The turn text the encoder sees is capped (its first 256 tokens are all it reads anyway).
+const MAX_TURN_CHARS: usize = 1500;
+
+/// Where a month's messages come from: pages, pulled one after the other (`None` when done).
+pub trait PageSource: Send {
+    fn next_page(&mut self) -> impl std::future::Future<Output = Result<Option<Vec<Value>>>> + Send;
+}
+
+/// One tenant's month, end to end: pulls every page, classifies as pages arrive, then runs the
+/// question stages. Cancellation (`cancel`) stops it between pages and stages.
+pub async fn analyze_tenant(
+    tenant_id: &str,
+    month: &str,
+    opts: PipelineOptions,
+    source: &mut impl PageSource,
+    hooks: Arc<dyn Hooks>,
+    cancel: Arc<AtomicBool>,
+) -> Result<Analysis> {
+    hooks.log("info", "start", &format!("analysing {tenant_id} {month}"));
+    let engine = crate::compute::blocking(crate::models::engine).await?;
+    let mut ingest = Ingest::new(engine, opts);
+    loop {
+        if cancel.load(Ordering::SeqCst) {
+            return Err(Error::Aborted);
+        }
+        let Some(values) = source.next_page().await? else { break };
+        let h = hooks.clone();
+        ingest = crate::compute::blocking(move || ingest.push_page(&values, &*h).map(|()| ingest)).await?;
+    }
+    let h = hooks.clone();
+    let (engine, opts, analysis, started) = crate::compute::blocking(move || ingest.finish(&*h)).await?;
+    let a = analyze_questions(engine, opts, analysis, started, hooks.clone(), cancel).await?;
+    if !a.rejected.is_empty() {
+        hooks.log("warn", "ingest", &format!("{} message(s) rejected", a.rejected.len()));
+    }
+    hooks.progress("done", 1, 1, 100.0);
+    hooks.log(
+        "info",
+        "done",
+        &format!("{} questions, {} clusters in {:.0} ms", a.questions.len(), a.clusters.len(), a.timings.total),
+    );
     Ok(a)
 }
 
@@ -528,45 +693,18 @@ fn fault(stage: &str) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn msg(id: &str, ch: &str, au: &str, t: i64) -> Message {
-        Message {
-            id: id.into(),
-            channel_id: ch.into(),
-            author_id: au.into(),
-            content: id.into(),
-            timestamp_ms: t,
-            ..Message::default()
-        }
+    #[test]
+    fn month_periods() {
+        assert_eq!(month_period("2023-11"), Some((1_698_796_800_000, 1_701_388_800_000)));
+        assert_eq!(month_period("2023-12").map(|p| p.1), Some(1_704_067_200_000));
+        assert_eq!(month_period("2023-13"), None);
+        assert_eq!(month_period("23-11"), None);
     }
 
     #[test]
-    fn context_is_same_author_same_channel_within_the_window() {
-        let ms = vec![
-            msg("q", "c1", "a", 100_000),
-            msg("before", "c1", "a", 100_000 - 120_000),
-            msg("too-early", "c1", "a", 100_000 - 120_001),
-            msg("after", "c1", "a", 100_000 + 60_000),
-            msg("other-author", "c1", "b", 100_000 + 1),
-            msg("other-channel", "c2", "a", 100_000 + 1),
-        ];
-        let ctx = context_windows(&ms, &[0], 120_000, 20);
-        let ids: Vec<&str> = ctx[0].iter().map(|&i| ms[i].id.as_str()).collect();
-        assert_eq!(ids, vec!["before", "after"]);
-    }
-
-    #[test]
-    fn answered_by_reply_thread_or_channel_follow_up() {
-        let mut ms = vec![
-            msg("q1", "c1", "a", 0),
-            msg("q2", "c1", "a", 10_000_000),
-            msg("q3", "c2", "a", 0),
-            msg("self", "c2", "a", 1_000),
-            msg("q4", "c3", "a", 0),
-            msg("late", "c3", "b", 5_000_000),
-        ];
-        ms.push(Message { reply_to_id: Some("q1".into()), ..msg("r1", "c9", "b", 50) });
-        ms.push(Message { thread_id: Some("q2".into()), ..msg("t2", "c1", "b", 10_000_100) });
-        let a = answered(&ms, &[0, 1, 2, 4], 3_600_000);
-        assert_eq!(a, vec![true, true, false, false]);
+    fn rates_round_to_four_decimals() {
+        assert_eq!(round4(1.0 / 19.0), 0.0526);
+        assert_eq!(rate(1, 3), 1.0 / 3.0);
+        assert_eq!(rate(0, 0), 0.0);
     }
 }
