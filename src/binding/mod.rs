@@ -17,6 +17,7 @@ use crate::input;
 use crate::models::{self, LoadOptions};
 
 pub mod conversations;
+pub mod asks;
 mod convert;
 pub mod tenant;
 
