@@ -1,18 +1,27 @@
 #!/usr/bin/env node
 // `npm run bench`: prints tables of throughput, stage times and peak memory. Each measurement
 // runs in its own process so peak RSS belongs to that measurement alone.
-//   node bench/index.js [embed] [cluster] ...   (default: all)
+//   node bench/index.js [row …] [size …]     (default: every row but `prose`)
+// rows: embed classify extract pipeline pipeline-real gitter cluster spam prose; sizes (25k,
+// 250000, …) choose the months of the pipeline rows, e.g. `npm run bench -- pipeline-real 25k`.
 'use strict'
 const { execFileSync } = require('node:child_process')
+const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
 const mb = (b) => (b / 1024 / 1024).toFixed(0)
-const child = (script, args = []) => JSON.parse(execFileSync(process.execPath, [path.join(__dirname, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 }))
-const only = process.argv.slice(2)
-const want = (name) => only.length === 0 || only.includes(name)
+const child = (script, args = []) => JSON.parse(execFileSync(process.execPath, ['--expose-gc', path.join(__dirname, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 }))
+const args = process.argv.slice(2)
+const sizeArg = (a) => /^\d+(\.\d+)?k?$/i.test(a)
+const sizes = args.filter(sizeArg).map((a) => Math.round(a.toLowerCase().endsWith('k') ? Number(a.slice(0, -1)) * 1000 : Number(a)))
+const only = args.filter((a) => !sizeArg(a))
+const ROWS = ['embed', 'classify', 'extract', 'pipeline', 'pipeline-real', 'gitter', 'cluster', 'spam', 'prose']
+for (const o of only) if (!ROWS.includes(o)) throw new RangeError(`unknown bench row ${JSON.stringify(o)}: one of ${ROWS.join(', ')}`)
+const want = (name) => (only.length === 0 ? name !== 'prose' : only.includes(name))
+const dataAvailable = require('./realistic').available()
 
-console.log(`machine: ${os.cpus().length} × ${os.cpus()[0].model}, ${mb(os.totalmem())} MB RAM, node ${process.version}\n`)
+console.log(`machine: ${os.cpus().length} × ${os.cpus()[0].model}, ${mb(os.totalmem())} MB RAM, node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`)
 
 if (want('embed')) {
   const e = child('embed-throughput.js')
@@ -41,21 +50,42 @@ if (want('extract')) {
   console.log('(tokens are the fake server\'s estimate: characters / 4)\n')
 }
 
+const s1 = (ms) => (ms / 1000).toFixed(1)
+function pipelineRow(kind, n, perRequest) {
+  const r = child('pipeline.js', [kind, String(n), String(perRequest)])
+  const t = r.timings
+  const cells = [r.n, r.perRequest, r.asks, r.unique, r.llmRequests, s1(t.classify), s1(t.conversations), s1(t.asks), s1(t.extract), s1(t.embed), s1(t.dedupe), s1(t.cluster), s1(t.total), (r.n / (t.total / 1000)).toFixed(0), mb(r.peakRssBytes), r.loopDelayP99Ms.toFixed(1)]
+  const widths = [8, 3, 6, 6, 5, 8, 6, 5, 7, 6, 6, 7, 7, 6, 8, 8]
+  console.log(cells.map((c, i) => String(c).padStart(widths[i])).join('  '))
+  return r
+}
+const PIPELINE_HEADER = `${'messages'.padStart(8)}  q/r  ${'asks'.padStart(6)}  unique  llm r  classify  conv s  asks s  extract  embed  dedupe  cluster  total s  msg/s  peak RSS  loop p99`
+const PIPELINE_UNITS = '(times in seconds; peak RSS in MB; loop p99: event-loop delay 99th percentile in ms)'
+
 if (want('pipeline')) {
-  console.log('analyzeTenant end to end (synthetic month, LLM on the local fake server: 300 ms, concurrency 20)')
-  console.log('messages  q/request  questions  requests  classify s  extract s  embed s  cluster s  total s  peak RSS MB  loop p99 ms')
-  const s = (ms) => (ms / 1000).toFixed(1).padStart(9)
-  const row = (args, note = '') => {
-    const r = child('pipeline.js', args)
-    console.log(`${String(r.n).padStart(8)}  ${String(r.perRequest).padStart(9)}  ${String(r.questions).padStart(9)}  ${String(r.llmRequests).padStart(8)}  ${s(r.timings.classify)}  ${s(r.timings.extract)}  ${s(r.timings.embed)}  ${s(r.timings.cluster)}  ${s(r.timings.total)}  ${mb(r.peakRssBytes).padStart(11)}  ${r.loopDelayP99Ms.toFixed(1).padStart(11)}${note}`)
-  }
-  const sizes = (process.env.BENCH_PIPELINE_SIZES || '25000').split(',').map(Number)
-  for (const n of sizes) for (const per of [1, 5]) row([String(n), String(per)])
-  const fs = require('node:fs')
-  if (fs.existsSync(path.resolve(__dirname, '..', '..', 'shared', 'data', 'chatlogs')) || process.env.QUESTION_INSIGHTS_DATA) {
-    row(['real', '5'], '  (real chat logs)')
-  }
-  console.log('(BENCH_PIPELINE_SIZES=25000,250000 npm run bench -- pipeline for the big month)\n')
+  console.log('analyzeTenant end to end, synthetic month (LLM on the local fake server: 300 ms, concurrency 20)')
+  console.log(PIPELINE_HEADER)
+  const ns = sizes.length ? sizes : (process.env.BENCH_PIPELINE_SIZES || '25000').split(',').map(Number)
+  for (const n of ns) for (const per of [1, 5]) pipelineRow('synthetic', n, per)
+  console.log(PIPELINE_UNITS + '\n')
+}
+
+if (want('pipeline-real') && dataAvailable) {
+  console.log('analyzeTenant end to end, real, code-heavy month (bench/realistic.js; 5 questions per LLM request on the fake server)')
+  console.log(PIPELINE_HEADER)
+  const described = []
+  for (const n of sizes.length ? sizes : [25000, 250000]) described.push(pipelineRow('code', n, 5).corpus)
+  console.log(PIPELINE_UNITS)
+  const { describe } = require('./realistic')
+  for (const c of described) console.log(`corpus: ${describe(c)}`)
+  console.log()
+}
+
+if (want('gitter') && dataAvailable) {
+  console.log('analyzeTenant end to end, the real chat logs as they are (Gitter docker + IRC #ubuntu, one month, 5 questions per request)')
+  console.log(PIPELINE_HEADER)
+  pipelineRow('gitter', 40201, 5)
+  console.log(PIPELINE_UNITS + '\n')
 }
 
 if (want('cluster')) {
@@ -66,4 +96,28 @@ if (want('cluster')) {
     console.log(`${String(n).padStart(6)}  ${String(r.unique).padStart(7)}  ${String(r.clusters).padStart(8)}  ${String(r.twoStage).padStart(9)}  ${r.embedMs.toFixed(0).padStart(8)}  ${r.dedupeMs.toFixed(0).padStart(9)}  ${r.clusterMs.toFixed(0).padStart(10)}  ${mb(r.peakRssBytes).padStart(11)}`)
   }
   console.log()
+}
+
+if (want('spam')) {
+  const r = child('spam.js', ['10000', '10000'])
+  console.log(`Spam wave through cluster(): ${r.identical} identical + ${r.distinct} distinct questions (default options)`)
+  console.log('questions  unique  clusters  embed ms  dedupe ms  cluster ms  RSS after load MB  peak RSS MB  extra MB')
+  console.log(`${String(r.questions).padStart(9)}  ${String(r.unique).padStart(6)}  ${String(r.clusters).padStart(8)}  ${r.embedMs.toFixed(0).padStart(8)}  ${r.dedupeMs.toFixed(0).padStart(9)}  ${r.clusterMs.toFixed(0).padStart(10)}  ${mb(r.rssAfterLoadBytes).padStart(17)}  ${mb(r.peakRssBytes).padStart(11)}  ${mb(r.peakRssBytes - r.rssAfterLoadBytes).padStart(8)}`)
+  console.log('(extra: peak RSS minus RSS after loading the models; it includes the encoder\'s buffers)\n')
+}
+
+if (want('prose') && dataAvailable) {
+  // the classifier's encoder on the code-heavy corpus, with and without pastes reduced to placeholders
+  const n = sizes[0] || 25000
+  const { corpusFile } = require('./realistic')
+  const { file } = corpusFile(n)
+  const out = execFileSync('cargo', ['bench', '--quiet', '--no-default-features', '--bench', 'prose_tokens', '--', file], { cwd: path.join(__dirname, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 })
+  const r = JSON.parse(out.trim().split('\n').pop())
+  console.log(`Pastes reduced before the classifier's encoder (crate::prose::reduce), ${r.messages} code-heavy messages`)
+  console.log('                 messages  tokens (uncapped)  tokens at the 64 cap  encoder s  msg/s')
+  for (const k of ['raw', 'reduced']) {
+    const x = r[k]
+    console.log(`${k.padEnd(15)}  ${String(r.encoderMessages).padStart(8)}  ${String(x.tokens).padStart(17)}  ${String(x.cappedTokens).padStart(20)}  ${x.seconds.toFixed(1).padStart(9)}  ${(r.encoderMessages / x.seconds).toFixed(0).padStart(5)}`)
+  }
+  console.log(`(messages that reach the encoder stage of the cascade: ${r.encoderMessages} of ${r.messages}; all messages: ${r.allRaw} tokens raw, ${r.allReduced} reduced; question decisions that change when the whole classifier sees reduced text: ${r.flips})\n`)
 }

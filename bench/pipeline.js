@@ -1,8 +1,9 @@
 'use strict'
-// Child process: analyzeTenant end to end on a synthetic chat month of N messages (many authors
-// and channels, bursts, ~10% questions, follow-ups within 2 minutes), with the LLM stage on the
-// local fake OpenAI server (300 ms per answer, concurrency 20). Prints stage times, peak RSS and
-// the event-loop delay while it ran.
+// Child process: analyzeTenant end to end on a month of N messages, with the LLM stage on the local
+// fake OpenAI server (300 ms per answer, concurrency 20). Prints stage times, peak RSS and the
+// event-loop delay while it ran. Months: `synthetic` (many authors and channels, bursts, ~10 %
+// questions, follow-ups within 2 minutes), `code` (the real, code-heavy corpus of
+// bench/realistic.js) and `gitter` (the real chat logs as they are, as one month).
 const { monitorEventLoopDelay } = require('node:perf_hooks')
 const qi = require('..')
 const { rng, pick, messages: texts } = require('./synthetic')
@@ -27,39 +28,40 @@ function month(n, seed = 5) {
   return out
 }
 
-/** The real chat logs of ../shared/data/chatlogs (Gitter docker + IRC ubuntu) as one tenant. */
-function realChat() {
-  const fs = require('node:fs')
-  const path = require('node:path')
-  const dir = path.join(process.env.QUESTION_INSIGHTS_DATA || path.resolve(__dirname, '..', '..', 'shared', 'data'), 'chatlogs')
-  const out = []
-  for (const file of ['gitter_docker.jsonl', 'irc_ubuntu.jsonl']) {
-    const lines = fs.readFileSync(path.join(dir, file), 'utf8').split('\n').filter(Boolean)
-    lines.forEach((l, i) => {
-      const m = JSON.parse(l)
-      out.push({ id: `${file}:${i}`, channelId: m.channel || file, authorId: m.author, content: m.text, timestamp: m.timestamp })
-    })
-  }
-  return out
-}
-
 async function main() {
-  const n = Number(process.argv[2] || 25000)
-  const perRequest = Number(process.argv[3] || 1)
+  // node bench/pipeline.js <synthetic|code|gitter> [n] [questionsPerRequest]
+  const kind = process.argv[2] || 'synthetic'
+  const n = Number(process.argv[3] || (kind === 'gitter' ? 40201 : 25000))
+  const perRequest = Number(process.argv[4] || 1)
+  let nextPage
+  let corpus = null
+  let monthName = '2026-10'
+  if (kind === 'synthetic') {
+    const msgs = month(n)
+    const pages = []
+    for (let i = 0; i < msgs.length; i += 1000) pages.push(msgs.slice(i, i + 1000))
+    msgs.length = 0
+    let k = 0
+    nextPage = async () => (k < pages.length ? pages[k++] : null)
+  } else {
+    // the real chat logs as a month: with pastes (code) or as they are (gitter); read from a file
+    // page by page, as a worker streams a month from its database
+    const realistic = require('./realistic')
+    const c = realistic.corpusFile(n, { pastes: kind === 'code' })
+    corpus = c.summary
+    monthName = realistic.MONTH
+    nextPage = realistic.pageReader(c.file)
+  }
   const fake = await startFakeOpenAI({ delayMs: 300 })
   await qi.loadModels()
-  const msgs = process.argv[2] === 'real' ? realChat() : month(n)
-  const pages = []
-  for (let i = 0; i < msgs.length; i += 1000) pages.push(msgs.slice(i, i + 1000))
-  msgs.length = 0
-  let k = 0
+  const rssAfterLoad = qi.modelInfo().rssBytes
   const delay = monitorEventLoopDelay({ resolution: 10 })
   delay.enable()
   const t = process.hrtime.bigint()
   const r = await qi.analyzeTenant({
     tenantId: 'bench',
-    month: '2026-10',
-    messages: async () => (k < pages.length ? pages[k++] : null),
+    month: monthName,
+    messages: nextPage,
     options: { llm: { apiKey: 'sk-bench', baseUrl: fake.url, concurrency: 20 }, questionsPerRequest: perRequest },
   })
   const wall = Number(process.hrtime.bigint() - t) / 1e9
@@ -67,18 +69,23 @@ async function main() {
   await fake.close()
   process.stdout.write(
     JSON.stringify({
+      kind,
       n: r.stats.messages,
+      rejected: r.stats.rejected.length,
       perRequest,
       wallSeconds: wall,
       questions: r.stats.questions,
+      asks: r.stats.asks,
       unique: r.questions.length,
       clusters: r.stats.clusters,
       llmRequests: r.stats.llmRequests,
       skipped: r.stats.skippedExtraction,
       timings: r.stats.timingsMs,
+      rssAfterLoadBytes: rssAfterLoad,
       peakRssBytes: qi.modelInfo().peakRssBytes,
       loopDelayP99Ms: delay.percentile(99) / 1e6,
       loopDelayMaxMs: delay.max / 1e6,
+      corpus,
     }),
   )
 }

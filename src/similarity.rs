@@ -49,6 +49,33 @@ fn worker_count() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4)
 }
 
+/// Runs `work` on each `(i0, j0)` tile origin on several threads, in rounds of as many tiles as
+/// threads so that at most that many results are held at once, and hands the results to `visit`
+/// on the calling thread in tile order.
+fn in_rounds<T, W, V>(tiles: &[(usize, usize)], work: W, mut visit: V)
+where
+    T: Send,
+    W: Fn(usize, usize) -> T + Sync,
+    V: FnMut((usize, usize), T),
+{
+    let workers = worker_count().min(tiles.len()).max(1);
+    for round in tiles.chunks(workers) {
+        let results: Vec<((usize, usize), T)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = round
+                .iter()
+                .map(|&(i0, j0)| {
+                    let work = &work;
+                    scope.spawn(move || ((i0, j0), work(i0, j0)))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("similarity tile worker panicked")).collect()
+        });
+        for (origin, result) in results {
+            visit(origin, result);
+        }
+    }
+}
+
 /// Calls `visit(i, j, sim)` for every pair `i < j` (in tile order), computing tiles on several
 /// threads. `visit` receives the tiles one after another on the calling thread.
 pub fn for_each_pair_tile<F>(v: Vectors<'_>, mut visit: F)
@@ -62,44 +89,66 @@ where
     let m = v.view();
     let tiles: Vec<(usize, usize)> =
         (0..n).step_by(TILE).flat_map(|i0| (i0..n).step_by(TILE).map(move |j0| (i0, j0))).collect();
-    let workers = worker_count().min(tiles.len());
-    // Tiles are computed in rounds of `workers` so at most `workers` tiles are held at once.
-    for round in tiles.chunks(workers) {
-        let results: Vec<((usize, usize), ndarray::Array2<f32>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = round
-                .iter()
-                .map(|&(i0, j0)| {
-                    scope.spawn(move || {
-                        let a = m.slice(s![i0..(i0 + TILE).min(n), ..]);
-                        let b = m.slice(s![j0..(j0 + TILE).min(n), ..]);
-                        ((i0, j0), a.dot(&b.t()))
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().expect("similarity tile worker panicked")).collect()
-        });
-        for ((i0, j0), tile) in results {
-            visit(i0, j0, &tile);
-        }
-    }
+    in_rounds(
+        &tiles,
+        |i0, j0| {
+            let a = m.slice(s![i0..(i0 + TILE).min(n), ..]);
+            let b = m.slice(s![j0..(j0 + TILE).min(n), ..]);
+            a.dot(&b.t())
+        },
+        |(i0, j0), tile| visit(i0, j0, &tile),
+    );
 }
 
-/// All pairs `(i, j, sim)` with `i < j` and cosine `sim >= threshold`.
-pub fn pairs_above(v: Vectors<'_>, threshold: f32) -> Vec<(u32, u32, f32)> {
-    let mut pairs = Vec::new();
-    for_each_pair_tile(v, |i0, j0, tile| {
-        for (di, row) in tile.outer_iter().enumerate() {
-            let i = i0 + di;
-            for (dj, &sim) in row.iter().enumerate() {
-                let j = j0 + dj;
-                if j > i && sim >= threshold {
-                    pairs.push((i as u32, j as u32, sim));
+/// Cosines of every row of `a` with every row of `b` (`a.len() × b.len()`) in one product, for
+/// blocks small enough to hold.
+pub fn dots(a: Vectors<'_>, b: Vectors<'_>) -> ndarray::Array2<f32> {
+    assert_eq!(a.dims, b.dims, "vectors of the same length");
+    a.view().dot(&b.view().t())
+}
+
+/// For each row of `rows`, the column of `cols` with the highest cosine `≥ threshold` (ties: the
+/// lowest column) and that cosine, or `None`. Tiles are computed on several threads and reduced
+/// at once, so memory is a few tiles, never `rows × cols`.
+pub fn nearest_above(rows: Vectors<'_>, cols: Vectors<'_>, threshold: f32) -> Vec<Option<(u32, f32)>> {
+    assert_eq!(rows.dims, cols.dims, "vectors of the same length");
+    let (n, m) = (rows.len(), cols.len());
+    let mut best: Vec<Option<(u32, f32)>> = vec![None; n];
+    if n == 0 || m == 0 {
+        return best;
+    }
+    let (a, b) = (rows.view(), cols.view());
+    let tiles: Vec<(usize, usize)> =
+        (0..n).step_by(TILE).flat_map(|i0| (0..m).step_by(TILE).map(move |j0| (i0, j0))).collect();
+    in_rounds(
+        &tiles,
+        |i0, j0| {
+            let tile = a.slice(s![i0..(i0 + TILE).min(n), ..]).dot(&b.slice(s![j0..(j0 + TILE).min(m), ..]).t());
+            tile.outer_iter()
+                .map(|row| {
+                    let mut top: Option<(u32, f32)> = None;
+                    for (dj, &sim) in row.iter().enumerate() {
+                        // strictly greater: on a tie the lower column stays
+                        if sim >= threshold && top.is_none_or(|(_, t)| sim > t) {
+                            top = Some(((j0 + dj) as u32, sim));
+                        }
+                    }
+                    top
+                })
+                .collect::<Vec<_>>()
+        },
+        |(i0, _), tops| {
+            for (di, top) in tops.into_iter().enumerate() {
+                let cur = &mut best[i0 + di];
+                if let Some((j, sim)) = top {
+                    if cur.is_none_or(|(cj, cs)| sim > cs || (sim == cs && j < cj)) {
+                        *cur = Some((j, sim));
+                    }
                 }
             }
-        }
-    });
-    pairs.sort_unstable_by_key(|&(i, j, _)| (i, j));
-    pairs
+        },
+    );
+    best
 }
 
 /// Index of `(i, j)`, `i < j`, in a condensed (upper triangle, row-major) matrix of `n` items.
@@ -151,29 +200,56 @@ mod tests {
         out
     }
 
+    fn naive_dot(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
     #[test]
-    fn tiled_pairs_match_the_naive_loop_across_tile_borders() {
+    fn nearest_above_matches_the_naive_loop_across_tile_borders() {
         let dims = 8;
-        let mut data = random_unit_vectors(2500, dims, 7);
-        // plant near-duplicates across tile borders
-        for (a, b) in [(3usize, 2100usize), (1023, 1024), (10, 11)] {
-            let row: Vec<f32> = data[a * dims..(a + 1) * dims].to_vec();
-            data[b * dims..(b + 1) * dims].copy_from_slice(&row);
+        let mut data = random_unit_vectors(3700, dims, 7);
+        // rows are the first 1200 vectors, columns the other 2500; plant near-copies of rows among
+        // the columns across the tile borders (column 1023 | 1024), and a tie (two equal columns)
+        let copy = |data: &mut Vec<f32>, from: usize, to: usize| {
+            let row: Vec<f32> = data[from * dims..(from + 1) * dims].to_vec();
+            data[to * dims..(to + 1) * dims].copy_from_slice(&row);
+        };
+        for (row, col) in [(3usize, 2100usize), (1023, 1024), (1024, 1023), (10, 11), (1100, 2400), (1100, 2401)] {
+            copy(&mut data, row, 1200 + col);
         }
-        let v = Vectors::new(&data, dims);
-        let fast = pairs_above(v, 0.97);
-        let mut naive = Vec::new();
-        for i in 0..v.len() {
-            for j in i + 1..v.len() {
-                let s: f32 = v.row(i).iter().zip(v.row(j)).map(|(x, y)| x * y).sum();
-                if s >= 0.97 {
-                    naive.push((i as u32, j as u32));
+        let rows = Vectors::new(&data[..1200 * dims], dims);
+        let cols = Vectors::new(&data[1200 * dims..], dims);
+        let fast = nearest_above(rows, cols, 0.97);
+        let naive: Vec<Option<u32>> = (0..rows.len())
+            .map(|i| {
+                let mut top: Option<(u32, f32)> = None;
+                for j in 0..cols.len() {
+                    let s = naive_dot(rows.row(i), cols.row(j));
+                    if s >= 0.97 && top.is_none_or(|(_, t)| s > t) {
+                        top = Some((j as u32, s));
+                    }
                 }
-            }
+                top.map(|t| t.0)
+            })
+            .collect();
+        let fast_j: Vec<Option<u32>> = fast.iter().map(|t| t.map(|t| t.0)).collect();
+        assert_eq!(fast_j, naive);
+        assert_eq!((fast_j[3], fast_j[1023], fast_j[1024]), (Some(2100), Some(1024), Some(1023)));
+        assert_eq!(fast_j[1100], Some(2400), "a tie keeps the lower column");
+        assert!(fast_j.iter().filter(|t| t.is_some()).count() > 6, "random pairs above the threshold too");
+        assert!(nearest_above(rows, Vectors::new(&[], dims), 0.5).iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn condensed_distances_match_the_naive_loop_across_tile_borders() {
+        let dims = 8;
+        let data = random_unit_vectors(1100, dims, 3);
+        let v = Vectors::new(&data, dims);
+        let d = condensed_euclidean(v);
+        for (i, j) in [(0usize, 1050usize), (1023, 1024), (5, 6), (1024, 1099)] {
+            let expected = (2.0 - 2.0 * naive_dot(v.row(i), v.row(j))).max(0.0).sqrt();
+            assert!((d[condensed_index(1100, i, j)] - expected).abs() < 1e-5, "({i}, {j})");
         }
-        let fast_ij: Vec<(u32, u32)> = fast.iter().map(|&(i, j, _)| (i, j)).collect();
-        assert_eq!(fast_ij, naive);
-        assert!(fast_ij.contains(&(1023, 1024)) && fast_ij.contains(&(3, 2100)));
     }
 
     #[test]
