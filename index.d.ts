@@ -95,6 +95,22 @@ export interface AnswerLink {
   acknowledged: boolean
 }
 
+/**
+ * The role of each message in its conversation, in input order: conversations are rebuilt
+ * from reply links, threads and the linker, question-like messages and opening turns get a
+ * role. Messages are `{id, channelId, authorId, content, timestamp, threadId?, replyToId?}`.
+ */
+export declare function asks(messages: Array<{id: string, channelId: string, authorId: string, content: string, timestamp: string | number | Date, threadId?: string | null, replyToId?: string | null}>, options?: AsksOptions): Promise<MessageRole[]>
+
+export interface AsksOptions {
+  /** Minimum P(ask) for the `ask` role (default: the threshold tuned in training). */
+  threshold?: number
+  /** A message is question-like at P(question) ≥ this (default 0.7). */
+  questionThreshold?: number
+  /** Messages per classifier run (default 32). */
+  batchSize?: number
+}
+
 export interface BestAnswer {
   /** The cluster's question it answered. */
   questionId: string
@@ -165,6 +181,66 @@ export interface ClusterStats {
   embedMs: number
   dedupeMs: number
   clusterMs: number
+}
+
+export interface Conversation {
+  /** The id of its first message. */
+  id: string
+  /** Chronological. */
+  messageIds: Array<string>
+  /** The author of its first message. */
+  starterId: string
+  /** ISO 8601 time of its first message. */
+  startedAt: string
+}
+
+export interface ConversationMessage {
+  id: string
+  channelId: string
+  authorId: string
+  content: string
+  /** ISO 8601 string, epoch milliseconds or a Date. */
+  timestamp: string | number | Date
+  /**
+   * The thread it was posted in (a thread's messages form one conversation with the
+   * message whose id is the thread's id).
+   */
+  threadId?: string
+  /** The message it replies to. */
+  replyToId?: string
+  /** Display name ("name: …" and "@name" addressing is matched against it and authorId). */
+  authorName?: string
+  /** Author ids it mentions. */
+  mentions?: Array<string>
+}
+
+/**
+ * Groups messages (any order, any channels) into conversations: reply links, threads and
+ * mentions of recent speakers first, then the learned linker.
+ */
+export declare function conversations(messages: ConversationMessage[], options?: ConversationsOptions): Promise<ConversationsResult>
+
+export interface ConversationsOptions {
+  /**
+   * Use the learned linker where explicit structure is missing (default true); false: a
+   * message continues the previous one of its channel when it came within `maxGapMs`.
+   */
+  linker?: boolean
+  /** Never link to an earlier message further back than this (default 1 800 000 = 30 min). */
+  maxGapMs?: number
+  /** How many earlier messages of the channel the linker weighs (default 40). */
+  maxCandidates?: number
+  /** Minimum P(link) for the linker to link (default 0.5). */
+  threshold?: number
+  /** A linker trained by `trainLinker` (its JSON) instead of the built-in one. */
+  model?: string
+}
+
+export interface ConversationsResult {
+  /** One per input message, in input order. */
+  messages: Array<MessageLink>
+  /** Ordered by their first message. */
+  conversations: Array<Conversation>
 }
 
 /**
@@ -249,6 +325,19 @@ export interface ExtractOutput {
   warnings: Array<string>
 }
 
+export interface LinkerStream {
+  /** One channel's messages, in stream order. */
+  messages: Array<ConversationMessage>
+  /** Per message: indices of the earlier messages it continues (empty: it starts one). */
+  parents: Array<Array<number>>
+  /** Per message: its gold conversation (any numbering). */
+  conversation: Array<number>
+  /** Per message: use it as a training example (default all). */
+  scored?: Array<boolean>
+  /** Weight of its examples (default 1). */
+  weight?: number
+}
+
 export interface LlmOptions {
   /** Default `$OPENROUTER_API_KEY`. Without a key nothing is sent and originals are kept. */
   apiKey?: string
@@ -286,7 +375,7 @@ export interface LoadedModel {
  * Loads the models now instead of on first use (once per process; later calls return the
  * loaded models and ignore their options).
  */
-export declare function loadModels(options?: LoadModelsOptions): Promise<ModelInfo>
+export declare function loadModels(options?: LoadModelsOptions | undefined | null): Promise<ModelInfo>
 
 /** Where models and ONNX Runtime come from. Every field is optional. */
 export interface LoadModelsOptions {
@@ -323,6 +412,32 @@ export interface MessageClassification {
   reason?: 'empty' | 'emoji-only' | 'links-or-mentions-only' | 'bot-command'
   /** What decided: a rule, the lexical stage, the encoder stage, or a classifierModel. */
   stage: 'rule' | 'lexical' | 'encoder' | 'model'
+}
+
+export interface MessageLink {
+  id: string
+  /** The id of the conversation's first message. */
+  conversationId: string
+  /** The earlier message it continues; null when it starts a conversation. */
+  parentId: string | null
+  link: 'start' | 'reply' | 'thread' | 'mention' | 'model'
+}
+
+export interface MessageRole {
+  id: string
+  /**
+   * The part the message plays; `null` when it is neither question-like nor in the opening
+   * turn of its conversation.
+   */
+  role?: 'ask' | 'clarification' | 'backchannel' | 'other' | null
+  /** P(ask) from the role model; `null` where `role` is. */
+  askProbability?: number
+  /** P(question) ≥ questionThreshold. */
+  isQuestion: boolean
+  /** P(question) from the classifier. */
+  confidence: number
+  /** The id of the message that opens its conversation. */
+  conversationId: string
 }
 
 /** Loaded models, their paths and versions, and the process RSS. Does not load anything. */
@@ -527,6 +642,26 @@ export interface TenantStats {
 }
 
 /**
+ * Trains the role model and returns the model file as JSON (what `npm run train:asks` writes to
+ * models/asks/ask-model.json). Each stream is one channel's messages; a message may carry
+ * `label` (a role), `weight` (default 1), `fold` (hand labels: its cross-validation fold),
+ * `question` (its P(question), to skip the classifier) and `conversation`: when every message of
+ * a stream names its conversation, that structure is used instead of the linker's.
+ */
+export declare function trainAsks(streams: Array<{messages: object[]}>, options?: TrainAsksOptions): Promise<string>
+
+export interface TrainAsksOptions {
+  /** Inverse L2 strengths to try (default [0.3, 1, 3]). */
+  c?: Array<number>
+  /** Multipliers of the hand labels' weight to try (default [3, 10]). */
+  handWeight?: Array<number>
+  /** Optimiser iterations per fit (default 400). */
+  iterations?: number
+  /** Folds of the hand labels (default 5). */
+  folds?: number
+}
+
+/**
  * Trains a question head on labelled examples and returns it as JSON (what
  * `npm run train:classifier` writes to models/classifier/question-head.json).
  */
@@ -544,6 +679,21 @@ export interface TrainClassifierOptions {
 export interface TrainingExample {
   text: string
   isQuestion: boolean
+}
+
+/**
+ * Trains a conversation linker on streams with gold links and returns it as JSON (what
+ * `npm run train:linker` writes to models/conversations/linker.json).
+ */
+export declare function trainLinker(streams: LinkerStream[], options?: TrainLinkerOptions): Promise<string>
+
+export interface TrainLinkerOptions {
+  maxCandidates?: number
+  maxGapMs?: number
+  /** L2 penalty (default 1e-4). */
+  l2?: number
+  /** Newton iterations at most (default 40). */
+  iterations?: number
 }
 
 export interface UniqueQuestion {

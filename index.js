@@ -836,11 +836,15 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.analyzeTenant = nativeBinding.analyzeTenant
+module.exports.asks = nativeBinding.asks
 module.exports.classify = nativeBinding.classify
 module.exports.cluster = nativeBinding.cluster
+module.exports.conversations = nativeBinding.conversations
 module.exports.dedupe = nativeBinding.dedupe
 module.exports.embed = nativeBinding.embed
 module.exports.extract = nativeBinding.extract
 module.exports.loadModels = nativeBinding.loadModels
 module.exports.modelInfo = nativeBinding.modelInfo
+module.exports.trainAsks = nativeBinding.trainAsks
 module.exports.trainClassifier = nativeBinding.trainClassifier
+module.exports.trainLinker = nativeBinding.trainLinker

@@ -4,6 +4,7 @@ const path = require('node:path')
 const { qi } = require('./helpers')
 const { startFakeOpenAI } = require('./support/fake-openai')
 const sample = require('../data/sample-month.json')
+const { askFigures } = require('../scripts/ask-figures')
 
 const base = { tenantId: 'sample', month: sample.month }
 const summary = (r) => ({
@@ -30,6 +31,11 @@ describe('analyzeTenant', () => {
     // the sample month's helpers ask back and people say "huh?": not everything with a '?' is an ask
     expect(s.roles.clarification + s.roles.backchannel + s.roles.other).toBeGreaterThan(0)
     expect(s.asks).toBeLessThan(s.questions)
+    // the sample month knows each message's role: what is reported is what members asked
+    const f = askFigures(result, sample.messages)
+    expect(f.reportedAreAsks).toBeGreaterThanOrEqual(0.85)
+    expect(f.asksFound).toBeGreaterThanOrEqual(0.75)
+    expect(f.topMembersAreAsks).toBeGreaterThanOrEqual(0.85)
     // every ask is accounted for exactly once: questions carry their duplicates
     const ids = result.questions.flatMap((q) => q.messageIds)
     expect(new Set(ids).size).toBe(ids.length)

@@ -18,6 +18,10 @@ describe('options: one contract for every public function', () => {
       ['trainClassifier()', () => qi.trainClassifier([{ text: 'x', isQuestion: true }], { iteration: 5 }), 'options.iteration', 'did you mean options.iterations?'],
       ['extract()', () => qi.extract([], { apiKey: 'k' }), 'options.apiKey', 'did you mean options.llm.apiKey?'],
       ['analyzeTenant()', () => qi.analyzeTenant({ ...month, options: { baseUrl: 'http://x' } }), 'options.baseUrl', 'did you mean options.llm.baseUrl?'],
+      ['conversations()', () => qi.conversations([], { maxGap: 5 }), 'options.maxGap', 'did you mean options.maxGapMs?'],
+      ['trainLinker()', () => qi.trainLinker([], { l3: 1 }), 'options.l3', 'did you mean options.l2?'],
+      ['asks()', () => qi.asks([], { questionTreshold: 0.5 }), 'options.questionTreshold', 'did you mean options.questionThreshold?'],
+      ['trainAsks()', () => qi.trainAsks([], { fold: 5 }), 'options.fold', 'did you mean options.folds?'],
     ]
     for (const [fn, call, field, hint] of calls) {
       const e = await call().then(() => null, (err) => err)

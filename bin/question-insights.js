@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // question-insights CLI.
+//   question-insights models     fetch and verify the model files (Node alone; see scripts/fetch-models.js)
 //   question-insights analyze <file.json> [more.json …] [--out result.json|-] [--tenant ID] [--month YYYY-MM]
 //                            [--threshold 0.7] [--questions-per-request N] [--questions asks|all] [--include-all]
 // Without --month, each month of the input is analysed on its own (one analysis, or an array of them).
@@ -10,7 +11,10 @@
 const fs = require('node:fs')
 const path = require('node:path')
 
-const USAGE = 'usage: question-insights analyze <file.json> [more.json …] [--out FILE|-] [--tenant ID] [--month YYYY-MM] [--threshold 0.7] [--questions-per-request N] [--questions asks|all] [--include-all]'
+const USAGE = [
+  'usage: question-insights models     fetch the model files (into $QUESTION_INSIGHTS_MODELS or the package\'s models/)',
+  '       question-insights analyze <file.json> [more.json …] [--out FILE|-] [--tenant ID] [--month YYYY-MM] [--threshold 0.7] [--questions-per-request N] [--questions asks|all] [--include-all]',
+].join('\n')
 
 function parseArgs(argv) {
   const args = { files: [], flags: {} }
@@ -129,6 +133,7 @@ async function analyze(args) {
 async function main(argv) {
   const [command, ...rest] = argv
   if (command === 'analyze') return analyze(parseArgs(rest))
+  if (command === 'models') return require('../scripts/fetch-models').main()
   if (command === '--help' || command === '-h' || !command) {
     console.log(USAGE)
     return null
@@ -139,6 +144,7 @@ async function main(argv) {
 if (require.main === module) {
   main(process.argv.slice(2)).catch((e) => {
     console.error(`question-insights: ${e.message}`)
+    if (e.code === 'ERR_MODEL_MISSING') console.error('Fetch the models first: npx question-insights models')
     process.exit(1)
   })
 }

@@ -8,6 +8,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { main } = require('../bin/question-insights')
 const { toQuestionsJson } = require('./questions-json')
+const { askFigures } = require('./ask-figures')
 
 const root = path.resolve(__dirname, '..')
 const outDir = path.join(root, 'out')
@@ -17,6 +18,11 @@ async function demo() {
   const s = result.stats
   console.log(`\n${s.messages} messages → ${s.conversations} conversations → ${s.questions} question-like messages → ${s.asks} asks`)
   console.log(`roles: ${Object.entries(s.roles).map(([k, v]) => `${v} ${k}`).join(', ')}; ${s.answered} answered, ${s.resolved} resolved`)
+  // the sample month knows what each message is (expectedRole): score what was reported
+  const sample = JSON.parse(fs.readFileSync(path.join(root, 'data', 'sample-month.json'), 'utf8'))
+  const f = askFigures(result, sample.messages)
+  const p1 = (x) => `${(x * 100).toFixed(1)}%`
+  console.log(`of the ${f.reported} questions reported, ${p1(f.reportedAreAsks)} are asks; ${p1(f.asksFound)} of the ${f.asks} asks were found; ${p1(f.topMembersAreAsks)} of the members of the top ${f.topClusters} clusters are asks`)
   console.log(`\nWhat the sample community asked in ${result.month}:\n`)
   const pct = (x) => `${Math.round(x * 100)}%`
   for (const c of result.clusters) {

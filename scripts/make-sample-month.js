@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Writes data/sample-month.json: a month of a fictional developer-tool Discord server, written
 // by this project for the demo and the tests (no real community's messages). Deterministic.
+// Each message carries `expectedRole` (what it is, by construction: ask, clarification,
+// backchannel or other) so that the demo and the tests can score what the library reports.
 'use strict'
 const fs = require('node:fs')
 const path = require('node:path')
@@ -47,21 +49,21 @@ questions.forEach((q, i) => {
     const author = pick(r, users)
     const channelId = channels[topicOf(i)]
     const t = start + Math.floor(r() * (month - 3 * 3600_000))
-    if (r() < 0.3) add({ channelId, authorId: author, content: pick(r, contexts), timestamp: at(t - 40_000) })
-    const ask = add({ channelId, authorId: author, content: k === 0 ? q.text : q.text.toLowerCase().replace(/\?$/, ''), timestamp: at(t) })
-    if (r() < 0.2) add({ channelId, authorId: author, content: pick(r, followUps), timestamp: at(t + 50_000) })
+    if (r() < 0.3) add({ channelId, authorId: author, content: pick(r, contexts), timestamp: at(t - 40_000), expectedRole: 'other' })
+    const ask = add({ channelId, authorId: author, content: k === 0 ? q.text : q.text.toLowerCase().replace(/\?$/, ''), timestamp: at(t), expectedRole: 'ask' })
+    if (r() < 0.2) add({ channelId, authorId: author, content: pick(r, followUps), timestamp: at(t + 50_000), expectedRole: 'other' })
     const helper = pick(r, helpers)
     const roll = r()
     if (roll < 0.35) {
       // a helper asks back, the asker answers, the helper answers, the asker may thank
       const c = Math.floor(r() * clarifications.length)
-      add({ channelId, authorId: helper, content: clarifications[c], timestamp: at(t + 120_000), replyToId: ask.id })
-      if (r() < 0.3) add({ channelId, authorId: author, content: pick(r, backchannel), timestamp: at(t + 150_000) })
-      add({ channelId, authorId: author, content: askerDetails[c], timestamp: at(t + 180_000) })
-      const answer = add({ channelId, authorId: helper, content: pick(r, answers), timestamp: at(t + 300_000) })
-      if (r() < 0.5) add({ channelId, authorId: author, content: pick(r, acks), timestamp: at(t + 420_000), replyToId: answer.id })
+      add({ channelId, authorId: helper, content: clarifications[c], timestamp: at(t + 120_000), replyToId: ask.id, expectedRole: 'clarification' })
+      if (r() < 0.3) add({ channelId, authorId: author, content: pick(r, backchannel), timestamp: at(t + 150_000), expectedRole: 'backchannel' })
+      add({ channelId, authorId: author, content: askerDetails[c], timestamp: at(t + 180_000), expectedRole: 'other' })
+      const answer = add({ channelId, authorId: helper, content: pick(r, answers), timestamp: at(t + 300_000), expectedRole: 'other' })
+      if (r() < 0.5) add({ channelId, authorId: author, content: pick(r, acks), timestamp: at(t + 420_000), replyToId: answer.id, expectedRole: 'other' })
     } else if (roll < 0.7) {
-      const answer = add({ channelId, authorId: helper, content: pick(r, answers), timestamp: at(t + 300_000), replyToId: ask.id })
+      const answer = add({ channelId, authorId: helper, content: pick(r, answers), timestamp: at(t + 300_000), replyToId: ask.id, expectedRole: 'other' })
       if (r() < 0.4) answer.reactions = [{ emoji: { name: '✅' }, count: 1 }]
     }
   }
@@ -71,11 +73,11 @@ for (let i = 0; i < 25; i++) {
   const channelId = pick(r, Object.values(channels))
   const t = start + Math.floor(r() * month)
   const list = i % 3 === 0 ? pastes : i % 3 === 1 ? debate : room
-  add({ channelId, authorId: pick(r, users), content: pick(r, list), timestamp: at(t) })
-  if (r() < 0.5) add({ channelId, authorId: pick(r, users), content: pick(r, backchannel), timestamp: at(t + 30_000) })
+  add({ channelId, authorId: pick(r, users), content: pick(r, list), timestamp: at(t), expectedRole: 'other' })
+  if (r() < 0.5) add({ channelId, authorId: pick(r, users), content: pick(r, backchannel), timestamp: at(t + 30_000), expectedRole: 'backchannel' })
 }
 for (let i = 0; i < 250; i++) {
-  add({ channelId: pick(r, Object.values(channels)), authorId: pick(r, users), content: pick(r, chatter), timestamp: at(start + Math.floor(r() * month)) })
+  add({ channelId: pick(r, Object.values(channels)), authorId: pick(r, users), content: pick(r, chatter), timestamp: at(start + Math.floor(r() * month)), expectedRole: 'other' })
 }
 messages.sort((a, b) => a.timestamp.localeCompare(b.timestamp))
 const out = { about: 'A month of a fictional developer-tool Discord server, written by question-insights for its demo and tests (scripts/make-sample-month.js).', tenantId: 'sample', month: '2026-10', messages }

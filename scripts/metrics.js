@@ -1,6 +1,7 @@
 'use strict'
-// Clustering agreement scores: normalised mutual information (arithmetic mean, as scikit-learn's
-// default) and the adjusted Rand index, for two labelings of the same items.
+// Clustering agreement scores for two labelings of the same items: normalised mutual information
+// (arithmetic mean, as scikit-learn's default), the adjusted Rand index, and the disentanglement
+// scores Shen-F (Shen et al. 2006) and exact-match F1 of clusters (Kummerfeld et al. 2019).
 
 function contingency(a, b) {
   const table = new Map()
@@ -9,8 +10,9 @@ function contingency(a, b) {
   for (let i = 0; i < a.length; i++) {
     const key = `${a[i]}\u0000${b[i]}`
     table.set(key, (table.get(key) || 0) + 1)
-    ca.set(a[i], (ca.get(a[i]) || 0) + 1)
-    cb.set(b[i], (cb.get(b[i]) || 0) + 1)
+    // keyed by string, like the table, so that numeric labels look up alike
+    ca.set(`${a[i]}`, (ca.get(`${a[i]}`) || 0) + 1)
+    cb.set(`${b[i]}`, (cb.get(`${b[i]}`) || 0) + 1)
   }
   return { table, ca, cb, n: a.length }
 }
@@ -49,4 +51,40 @@ function ari(a, b) {
   return (sumIJ - expected) / (max - expected)
 }
 
-module.exports = { nmi, ari }
+/** Shen-F: each gold cluster's best F1 against any predicted cluster, weighted by its size. */
+function shenF(gold, pred) {
+  const { table, ca, cb, n } = contingency(gold, pred)
+  const best = new Map()
+  for (const [key, nij] of table) {
+    const [g, p] = key.split('\u0000')
+    const precision = nij / cb.get(p)
+    const recall = nij / ca.get(g)
+    const f = (2 * precision * recall) / (precision + recall)
+    if (!(best.get(g) >= f)) best.set(g, f)
+  }
+  let total = 0
+  for (const [g, size] of ca) total += (size / n) * best.get(g)
+  return total
+}
+
+/** Exact-match F1: a predicted cluster counts when it holds exactly the items of a gold cluster. */
+function exactF1(gold, pred) {
+  const clusters = (labels) => {
+    const groups = new Map()
+    labels.forEach((l, i) => {
+      if (!groups.has(l)) groups.set(l, [])
+      groups.get(l).push(i)
+    })
+    return new Set([...groups.values()].map((g) => g.join(',')))
+  }
+  const g = clusters(gold)
+  const p = clusters(pred)
+  let matched = 0
+  for (const c of p) if (g.has(c)) matched++
+  if (matched === 0) return 0
+  const precision = matched / p.size
+  const recall = matched / g.size
+  return (2 * precision * recall) / (precision + recall)
+}
+
+module.exports = { nmi, ari, shenF, exactF1 }

@@ -223,7 +223,7 @@ fn two_stage_labels(vectors: Vectors<'_>, opts: &ClusterOptions) -> Vec<usize> {
     let mut remap = vec![usize::MAX; k];
     for (new, &old) in used.iter().enumerate() {
         let mut c = centroids[old * dims..(old + 1) * dims].to_vec();
-        crate::embed::normalize(&mut c);
+        crate::similarity::normalize(&mut c);
         compact.extend(c);
         remap[old] = new;
     }
@@ -262,7 +262,7 @@ fn kmeans(vectors: Vectors<'_>, k: usize, iterations: usize) -> Vec<usize> {
         for c in 0..k {
             if counts[c] > 0 {
                 let slot = &mut sums[c * dims..(c + 1) * dims];
-                crate::embed::normalize(slot);
+                crate::similarity::normalize(slot);
                 centres[c * dims..(c + 1) * dims].copy_from_slice(slot);
             }
         }
@@ -298,9 +298,9 @@ fn describe(vectors: Vectors<'_>, members: Vec<usize>, size: usize, max_samples:
             *acc += *x;
         }
     }
-    crate::embed::normalize(&mut centroid);
+    crate::similarity::normalize(&mut centroid);
     let mut scored: Vec<(usize, f32)> =
-        members.iter().map(|&i| (i, crate::embed::dot(vectors.row(i), &centroid))).collect();
+        members.iter().map(|&i| (i, crate::similarity::dot(vectors.row(i), &centroid))).collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let cohesion = scored.iter().map(|&(_, s)| s).sum::<f32>() / scored.len().max(1) as f32;
     Cluster {
@@ -326,12 +326,12 @@ mod tests {
                 let mut v = vec![0.0f32; dims];
                 v[axis] = 1.0;
                 v[3] = j;
-                crate::embed::normalize(&mut v);
+                crate::similarity::normalize(&mut v);
                 data.extend(v);
             }
         }
         let mut outlier = vec![0.5f32, 0.5, 0.5, -0.9];
-        crate::embed::normalize(&mut outlier);
+        crate::similarity::normalize(&mut outlier);
         data.extend(outlier);
         (data, dims)
     }
@@ -393,7 +393,7 @@ mod tests {
             for chunk in data.chunks(dims) {
                 let mut v = chunk.to_vec();
                 v[3] += (r as f32) * 1e-4;
-                crate::embed::normalize(&mut v);
+                crate::similarity::normalize(&mut v);
                 big.extend(v);
             }
         }
@@ -425,14 +425,14 @@ mod scale {
         let centres: Vec<Vec<f32>> = (0..topics)
             .map(|_| {
                 let mut c: Vec<f32> = (0..dims).map(|_| next()).collect();
-                crate::embed::normalize(&mut c);
+                crate::similarity::normalize(&mut c);
                 c
             })
             .collect();
         let mut data = Vec::with_capacity(n * dims);
         for i in 0..n {
             let mut v: Vec<f32> = centres[i % topics].iter().map(|x| x + 0.03 * next()).collect();
-            crate::embed::normalize(&mut v);
+            crate::similarity::normalize(&mut v);
             data.extend(v);
         }
         let t = std::time::Instant::now();

@@ -10,6 +10,7 @@ use ort::value::Tensor;
 use tokenizers::Tokenizer;
 
 use crate::error::{Error, Result};
+use crate::similarity::normalize;
 
 /// Default number of tokens a text is cut to (all-MiniLM-L6-v2 was trained on 256).
 pub const DEFAULT_MAX_TOKENS: usize = 256;
@@ -138,13 +139,6 @@ pub fn mean_pool_normalize(hidden: &ndarray::ArrayView3<f32>, mask: &Array2<i64>
     out
 }
 
-pub fn normalize(v: &mut [f32]) {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 1e-12 {
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
-}
-
 impl Embedder {
     pub fn load(env: &ort::environment::Environment, cfg: &EmbedderConfig) -> Result<Embedder> {
         let model_path = cfg.dir.join("model.onnx");
@@ -237,11 +231,6 @@ impl Embedder {
         drop(session);
         Ok(mean_pool_normalize(&hidden.view(), &mask))
     }
-}
-
-/// Cosine similarity of two unit vectors.
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 #[cfg(test)]

@@ -67,16 +67,16 @@ impl Js {
         }
     }
 
-    /// As JSON, for data the core keeps as JSON (tenant messages). Fails, with the path, on what
-    /// JSON cannot hold faithfully: functions, symbols, NaN and ±Infinity.
-    pub fn into_json(self, path: &str) -> std::result::Result<serde_json::Value, String> {
+    /// As JSON, for data the core keeps as JSON (tenant messages). Fails on what JSON cannot
+    /// hold faithfully (functions, symbols, NaN and ±Infinity) with its path and what it is.
+    pub fn into_json(self, path: &str) -> std::result::Result<serde_json::Value, (String, String)> {
         use serde_json::Value;
         Ok(match self {
             Js::Undefined | Js::Null => Value::Null,
             Js::Bool(b) => Value::Bool(b),
             Js::Number(x) | Js::Date(x) => match json_number(x) {
                 Some(n) => n,
-                None => return Err(format!("{path} is {}", Js::Number(x).describe())),
+                None => return Err((path.to_string(), Js::Number(x).describe())),
             },
             Js::String(s) | Js::BigInt(s) => Value::String(s),
             Js::Array(items) => Value::Array(
@@ -95,7 +95,7 @@ impl Js {
                     })
                     .collect::<std::result::Result<_, _>>()?,
             ),
-            other => return Err(format!("{path} is {}", other.describe())),
+            other => return Err((path.to_string(), other.describe())),
         })
     }
 }
@@ -855,8 +855,8 @@ mod tests {
         let v = obj(&[("id", Js::Number(7.0)), ("when", Js::Date(1.0e12)), ("big", Js::BigInt("1".into()))]);
         assert_eq!(v.into_json("").unwrap(), serde_json::json!({"id": 7, "when": 1_000_000_000_000i64, "big": "1"}));
         let bad = obj(&[("content", Js::Function)]);
-        assert_eq!(bad.into_json("message").unwrap_err(), "message.content is a function");
-        assert_eq!(obj(&[("t", Js::Number(f64::NAN))]).into_json("").unwrap_err(), "t is NaN");
+        assert_eq!(bad.into_json("message").unwrap_err(), ("message.content".into(), "a function".into()));
+        assert_eq!(obj(&[("t", Js::Number(f64::NAN))]).into_json("").unwrap_err(), ("t".into(), "NaN".into()));
         assert_eq!(edit_distance("treshold", "threshold"), 1);
     }
 

@@ -14,6 +14,7 @@ pub mod embed;
 pub mod error;
 pub mod extract;
 pub mod grouping;
+pub mod input;
 pub mod js;
 pub mod models;
 pub mod pipeline;

@@ -218,9 +218,11 @@ impl Engine {
             &env,
             &EmbedderConfig { dir: models_dir.join(&minilm.dir), dims: minilm.dims, intra_threads },
         )?;
+        // the built-in head ships with the package; the classifier itself never searches for files
+        let head = opts.classifier_head.clone().or_else(|| find_upwards(Path::new(crate::classify::HEAD_FILE)));
         let classifier = Classifier::load(
             &env,
-            opts.classifier_head.as_deref(),
+            head.as_deref(),
             opts.classifier_model.as_deref(),
             opts.classifier_question_label.as_deref(),
             intra_threads,

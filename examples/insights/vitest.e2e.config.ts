@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config'
 
-// End-to-end tests: the built page (dist/) served on 127.0.0.1, driven in Debian's Chromium.
+// End-to-end tests: the built page (dist/) served on 127.0.0.1, driven in Chromium (e2e/browser.ts).
 export default defineConfig({
   test: {
     environment: 'node',

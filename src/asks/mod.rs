@@ -2,11 +2,19 @@
 //! help conversation (or a genuinely new question of the asker's later on), a helper's
 //! clarification, back-channel, or other (rhetorical, debate, code or logs with '?', …).
 //!
-//! INTERFACE STUB (being implemented): the signatures below are the contract the pipeline
-//! builds against.
+//! The candidates are the question-like messages and the opening turns of conversations (the
+//! starter's messages before anyone else speaks: implicit asks such as "I'm getting X when I
+//! do Y" rarely carry a '?'). Each gets cheap features of its text and of its place in the
+//! conversation ([`features`]), and a multinomial logistic regression ([`model`], trained by
+//! `npm run train:asks`, see [`train`]) gives P(role).
+
+pub mod features;
+pub mod model;
+pub mod train;
 
 use crate::conversations::Conversations;
 use crate::pipeline::Message;
+pub use model::{AskModel, BUILTIN};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -36,8 +44,9 @@ pub struct AskOptions {
 }
 
 impl Default for AskOptions {
+    /// The threshold tuned when the built-in model was trained.
     fn default() -> Self {
-        AskOptions { threshold: 0.5, question_threshold: crate::classify::DEFAULT_THRESHOLD }
+        AskOptions { threshold: BUILTIN.threshold, question_threshold: crate::classify::DEFAULT_THRESHOLD }
     }
 }
 
@@ -56,13 +65,33 @@ pub fn roles(
     question: &[Option<f32>],
     opts: &AskOptions,
 ) -> Vec<Option<RoleOut>> {
-    let _ = convs;
-    // placeholder until the detector lands: question-like messages are asks
-    messages
+    roles_with(&BUILTIN, messages, convs, question, opts)
+}
+
+/// [`roles`] with a given model.
+pub fn roles_with(
+    model: &AskModel,
+    messages: &[Message],
+    convs: &Conversations,
+    question: &[Option<f32>],
+    opts: &AskOptions,
+) -> Vec<Option<RoleOut>> {
+    features::candidates(messages, convs, question, opts.question_threshold)
         .iter()
-        .zip(question)
-        .map(|(_, q)| {
-            q.filter(|&p| p >= opts.question_threshold).map(|p| RoleOut { role: Role::Ask, ask_probability: p })
-        })
+        .map(|c| c.as_ref().map(|c| decide(&model.predict(c), opts.threshold)))
         .collect()
 }
+
+/// Ask when P(ask) reaches the threshold, else the likeliest of the other roles.
+fn decide(p: &[f32; model::K], threshold: f32) -> RoleOut {
+    let role = if p[0] >= threshold {
+        Role::Ask
+    } else {
+        let k = (1..model::K).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap_or(model::K - 1);
+        model::CLASSES[k]
+    };
+    RoleOut { role, ask_probability: p[0] }
+}
+
+#[cfg(test)]
+mod tests;

@@ -17,6 +17,8 @@ use crate::grouping::GroupingOptions;
 use crate::js::{self, int_in, num_in, Js, OrString};
 use crate::models::{self, LoadOptions};
 
+pub mod asks;
+pub mod conversations;
 mod convert;
 pub mod tenant;
 
@@ -37,6 +39,12 @@ pub(crate) fn arg(v: Option<&Unknown<'_>>) -> CoreResult<Js> {
 /// `function` names the call in messages, e.g. `"conversations()"`.
 pub(crate) fn options<T: DeserializeOwned + Default>(v: Option<&Unknown<'_>>, function: &str) -> CoreResult<T> {
     js::parse_options(&arg(v)?, "options", function)
+}
+
+/// Reads a data argument the core keeps as JSON (messages, training streams); what JSON cannot
+/// hold (a function, NaN) is a `TypeError` naming the field.
+pub(crate) fn json(v: &Unknown<'_>, name: &str) -> CoreResult<serde_json::Value> {
+    arg(Some(v))?.into_json(name).map_err(|(path, what)| CoreError::invalid_type(path, format!("must not be {what}")))
 }
 
 /// Reads a required data argument (`texts`, `questions`, …) into `T`; errors name the field

@@ -696,7 +696,7 @@ struct Unreadable {
 fn read_message(item: &Unknown<'_>) -> napi::Result<Read> {
     let js = convert::to_js(item)?;
     let id = js.get("id").and_then(|v| js::parse::<js::Id>(v, "id", "").ok()).map(|i| i.0);
-    Ok(js.into_json("").map_err(|reason| Unreadable { id, reason }))
+    Ok(js.into_json("").map_err(|(path, what)| Unreadable { id, reason: format!("{path} is {what}") }))
 }
 
 fn read_messages(array: &Unknown<'_>) -> napi::Result<Vec<Read>> {

@@ -107,11 +107,7 @@ impl Classifier {
                 backend: Backend::External(Box::new(External::load(env, dir, question_label, intra_threads)?)),
             });
         }
-        let path = match head_path {
-            Some(p) => Some(p.to_path_buf()),
-            None => crate::models::find_upwards(Path::new(HEAD_FILE)),
-        };
-        let backend = match path {
+        let backend = match head_path.map(Path::to_path_buf) {
             Some(p) => Backend::Head(Box::new(QuestionHead::load(&p)?), p),
             None => Backend::Missing(format!(
                 "no question classifier head found ({HEAD_FILE}): run `npm run train:classifier` or pass classifierModel"

@@ -2,15 +2,32 @@
 //! structure first (reply links, threads, mentions of recent speakers), then a learned linker
 //! that scores "message B continues message A" for the rest.
 //!
-//! INTERFACE STUB (being implemented): the signatures below are the contract the pipeline
-//! and the asks stage build against.
+//! Every message gets at most one parent, always an earlier message (chronological order is
+//! `(timestamp, input order)`), so conversations are trees; a conversation is named after its
+//! first message. Messages are handled per channel, a thread's messages per thread.
+//!
+//! For a message without explicit structure, the linker ([`linker`]) weighs the previous
+//! `max_candidates` messages of its channel within `max_gap_ms` against "a new conversation"
+//! (a conditional logit over cheap features: time gap, distance, same author, addressing,
+//! word overlap, who has spoken in the candidate's conversation; see [`features`]). It links
+//! to the best candidate when P(link) ≥ `threshold`.
+
+use std::collections::{HashMap, HashSet};
 
 use crate::pipeline::Message;
+
+pub mod features;
+pub mod linker;
+pub mod train;
+
+use features::{prepare, Names, Prepared};
+use linker::{LinkerModel, State, Window};
 
 #[derive(Debug, Clone)]
 pub struct ConversationOptions {
     /// Use the learned linker for messages without explicit structure (default true); without
-    /// it, only explicit links and a plain time-gap rule are used.
+    /// it, only explicit links and a plain time-gap rule are used: a message continues the
+    /// previous message of its channel when it came at most `max_gap_ms` later.
     pub linker: bool,
     /// Earlier messages further back than this are never linked by the model.
     pub max_gap_ms: i64,
@@ -34,7 +51,20 @@ pub enum LinkSource {
     Reply,
     Thread,
     Mention,
+    /// The learned linker (or, with `linker: false`, the time-gap rule).
     Model,
+}
+
+impl LinkSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkSource::Start => "start",
+            LinkSource::Reply => "reply",
+            LinkSource::Thread => "thread",
+            LinkSource::Mention => "mention",
+            LinkSource::Model => "model",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -45,18 +75,254 @@ pub struct Conversations {
     pub parent: Vec<Option<usize>>,
     pub source: Vec<LinkSource>,
     /// Per conversation: its messages' indices in chronological order (the first opens it).
+    /// Conversations are ordered by their first message.
     pub members: Vec<Vec<usize>>,
 }
 
 /// Groups messages (any order, any channels) into conversations.
 pub fn conversations(messages: &[Message], opts: &ConversationOptions) -> Conversations {
-    let _ = opts;
-    // placeholder until the linker lands: every message on its own
+    conversations_with(messages, opts, linker::builtin())
+}
+
+/// Where a message is handled: its channel, or its thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key<'a> {
+    Channel(&'a str),
+    Thread(&'a str),
+}
+
+fn thread_of(m: &Message) -> Option<&str> {
+    m.thread_id.as_deref().filter(|t| *t != m.id)
+}
+
+/// [`conversations`] with a given linker model.
+pub fn conversations_with(messages: &[Message], opts: &ConversationOptions, model: &LinkerModel) -> Conversations {
     let n = messages.len();
-    Conversations {
-        conversation: (0..n).collect(),
-        parent: vec![None; n],
-        source: vec![LinkSource::Start; n],
-        members: (0..n).map(|i| vec![i]).collect(),
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (messages[i].timestamp_ms, i));
+    let mut rank = vec![0usize; n];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i] = r;
+    }
+    let mut by_id: HashMap<&str, usize> = HashMap::with_capacity(n);
+    for (i, m) in messages.iter().enumerate() {
+        by_id.entry(m.id.as_str()).or_insert(i);
+    }
+    let threads: HashSet<&str> = messages.iter().filter_map(thread_of).collect();
+    let mut key_ids: HashMap<Key<'_>, usize> = HashMap::new();
+    let keys: Vec<usize> = messages
+        .iter()
+        .map(|m| {
+            let k = thread_of(m).map(Key::Thread).unwrap_or(Key::Channel(&m.channel_id));
+            let next = key_ids.len();
+            *key_ids.entry(k).or_insert(next)
+        })
+        .collect();
+    let mut streams: Vec<Vec<usize>> = vec![Vec::new(); key_ids.len()];
+    let names = Names::new(messages);
+    let prepared: Vec<Prepared> = messages.iter().map(|m| prepare(m, &names)).collect();
+    let mut state = State::new(n);
+    let mut window = Window::default();
+    let mut parent = vec![None; n];
+    let mut source = vec![LinkSource::Start; n];
+    for &i in &order {
+        let m = &messages[i];
+        let stream = &streams[keys[i]];
+        let thread = thread_of(m);
+        let starter = thread.and_then(|t| by_id.get(t).copied()).filter(|&s| rank[s] < rank[i]);
+        let reply = m
+            .reply_to_id
+            .as_deref()
+            .and_then(|r| by_id.get(r).copied())
+            .filter(|&j| rank[j] < rank[i] && (thread.is_none() || keys[j] == keys[i] || Some(j) == starter));
+        let within = |j: usize| m.timestamp_ms - messages[j].timestamp_ms <= opts.max_gap_ms;
+        let (p, s) = if let Some(j) = reply {
+            (Some(j), LinkSource::Reply)
+        } else if thread.is_some() {
+            match stream.last().copied().or(starter) {
+                Some(j) => (Some(j), LinkSource::Thread),
+                None => (None, LinkSource::Start),
+            }
+        } else if let Some(j) = (!prepared[i].mentioned.is_empty())
+            .then(|| {
+                let pi = &prepared[i];
+                stream.iter().rev().copied().take_while(|&j| within(j)).find(|&j| {
+                    let a = prepared[j].author;
+                    a != pi.author && pi.mentioned.contains(&a)
+                })
+            })
+            .flatten()
+        {
+            (Some(j), LinkSource::Mention)
+        } else if threads.contains(m.id.as_str()) {
+            (None, LinkSource::Start)
+        } else if opts.linker {
+            window.fill(i, stream, messages, &prepared, &state, opts.max_candidates, opts.max_gap_ms);
+            match model.decide(&window) {
+                (Some(j), p) if p >= opts.threshold => (Some(j), LinkSource::Model),
+                _ => (None, LinkSource::Start),
+            }
+        } else {
+            match stream.last().copied().filter(|&j| within(j)) {
+                Some(j) => (Some(j), LinkSource::Model),
+                None => (None, LinkSource::Start),
+            }
+        };
+        let label = p.map(|j| state.conv[j]).unwrap_or(i);
+        state.assign(i, label, p, &prepared);
+        parent[i] = p;
+        source[i] = s;
+        streams[keys[i]].push(i);
+    }
+    let mut index = vec![usize::MAX; n];
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    let mut conversation = vec![0usize; n];
+    for &i in &order {
+        let root = state.conv[i];
+        if index[root] == usize::MAX {
+            index[root] = members.len();
+            members.push(Vec::new());
+        }
+        conversation[i] = index[root];
+        members[index[root]].push(i);
+    }
+    Conversations { conversation, parent, source, members }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(id: &str, channel: &str, author: &str, content: &str, t_s: i64) -> Message {
+        Message {
+            id: id.into(),
+            channel_id: channel.into(),
+            author_id: author.into(),
+            content: content.into(),
+            timestamp_ms: t_s * 1000,
+            ..Default::default()
+        }
+    }
+
+    fn groups(ms: &[Message], c: &Conversations) -> Vec<Vec<String>> {
+        c.members.iter().map(|g| g.iter().map(|&i| ms[i].id.clone()).collect()).collect()
+    }
+
+    #[test]
+    fn reply_links_win_over_everything() {
+        let mut ms = vec![
+            msg("1", "c", "ann", "how do I mount an nfs share at boot?", 0),
+            msg("2", "c", "bob", "anyone know a good pizza place near the station", 10),
+            msg("3", "c", "cat", "add it to fstab with the _netdev option", 3000),
+        ];
+        ms[2].reply_to_id = Some("1".into());
+        let c = conversations(&ms, &ConversationOptions::default());
+        assert_eq!(c.parent[2], Some(0));
+        assert_eq!(c.source[2], LinkSource::Reply);
+        assert_eq!(c.conversation[0], c.conversation[2]);
+        assert_eq!(c.source[0], LinkSource::Start);
+        // a reply to a message that is not in the input, or to a later one, is ignored
+        ms[2].reply_to_id = Some("404".into());
+        ms[0].reply_to_id = Some("3".into());
+        let c = conversations(&ms, &ConversationOptions { linker: false, ..Default::default() });
+        assert_eq!(c.source[0], LinkSource::Start);
+        assert_ne!(c.source[2], LinkSource::Reply);
+    }
+
+    #[test]
+    fn a_thread_is_one_conversation_with_its_starter() {
+        let mut ms = vec![
+            msg("s", "c", "ann", "Docker build fails with no space left on device", 0),
+            msg("t1", "c", "cat", "run docker system prune", 20),
+            msg("x", "c", "bob", "unrelated chatter in the channel", 5000),
+            msg("t2", "c", "ann", "that fixed it, thanks", 5010),
+            msg("y", "c", "dan", "more channel chatter", 5020),
+        ];
+        for i in [1, 3] {
+            ms[i].thread_id = Some("s".into());
+        }
+        ms[0].thread_id = Some("s".into()); // some exports mark the starter too
+        for linker in [true, false] {
+            let c = conversations(&ms, &ConversationOptions { linker, max_gap_ms: 60_000, ..Default::default() });
+            assert_eq!((c.parent[1], c.parent[3]), (Some(0), Some(1)));
+            assert_eq!((c.source[1], c.source[3]), (LinkSource::Thread, LinkSource::Thread));
+            assert_eq!(c.source[0], LinkSource::Start);
+            assert_eq!(groups(&ms, &c)[0], ["s", "t1", "t2"]);
+            assert!(!c.members[c.conversation[2]].contains(&3));
+        }
+        // a thread whose starter is not in the input starts with its first message
+        let c = conversations(&ms[1..], &ConversationOptions::default());
+        assert_eq!((c.parent[0], c.source[0]), (None, LinkSource::Start));
+        assert_eq!(c.parent[2], Some(0));
+    }
+
+    #[test]
+    fn mentions_of_a_recent_speaker_link_to_their_latest_message() {
+        let mut ms = vec![
+            msg("1", "c", "ann", "my build is broken", 0),
+            msg("2", "c", "ann", "it says exit code 137", 30),
+            msg("3", "c", "bob", "what a lovely day", 40),
+            msg("4", "c", "cat", "that is the OOM killer", 60),
+            msg("5", "c", "dan", "hello", 50_000),
+        ];
+        ms[3].mentions = vec!["ann".into()];
+        ms[4].mentions = vec!["ann".into()];
+        let c = conversations(&ms, &ConversationOptions::default());
+        assert_eq!((c.parent[3], c.source[3]), (Some(1), LinkSource::Mention));
+        // ann spoke too long ago for dan's mention to count
+        assert_ne!(c.source[4], LinkSource::Mention);
+    }
+
+    #[test]
+    fn the_model_links_an_exchange_and_not_an_unrelated_message() {
+        let ms = vec![
+            msg("1", "c", "ann", "how do I make docker compose restart a container when it crashes?", 0),
+            msg("2", "c", "bob", "ann: use restart: always in the service", 40),
+            msg("3", "c", "ann", "bob: thanks, that works", 70),
+            msg("4", "c", "cat", "Hi all, is there a way to shrink the overlay2 folder?", 6 * 3600),
+        ];
+        let c = conversations(&ms, &ConversationOptions::default());
+        assert_eq!(c.parent[1], Some(0));
+        assert_eq!(c.parent[2], Some(1));
+        assert!(c.source[1..3].iter().all(|&s| s == LinkSource::Model));
+        assert_eq!((c.parent[3], c.source[3]), (None, LinkSource::Start));
+        assert_eq!(groups(&ms, &c), vec![vec!["1", "2", "3"], vec!["4"]]);
+    }
+
+    #[test]
+    fn input_order_and_channels_do_not_matter() {
+        let ms = vec![
+            msg("1", "a", "ann", "how do I make docker compose restart a container when it crashes?", 0),
+            msg("b1", "b", "zed", "how do I list installed packages?", 5),
+            msg("2", "a", "bob", "ann: use restart: always in the service", 40),
+            msg("b2", "b", "yan", "zed: dpkg -l", 45),
+            msg("3", "a", "ann", "bob: thanks, that works", 70),
+        ];
+        let c = conversations(&ms, &ConversationOptions::default());
+        let mut want = groups(&ms, &c);
+        want.sort();
+        assert_eq!(want, vec![vec!["1", "2", "3"], vec!["b1", "b2"]]);
+        let mut shuffled: Vec<Message> = [4, 1, 3, 0, 2].iter().map(|&i| ms[i].clone()).collect();
+        let c2 = conversations(&shuffled, &ConversationOptions::default());
+        let mut got = groups(&shuffled, &c2);
+        got.sort();
+        assert_eq!(got, want);
+        // per input message, in input order
+        assert_eq!(c2.parent[0].map(|p| shuffled[p].id.as_str()), Some("2"));
+        shuffled.clear();
+        assert!(conversations(&shuffled, &ConversationOptions::default()).members.is_empty());
+    }
+
+    #[test]
+    fn the_time_gap_rule_without_the_linker() {
+        let ms = vec![
+            msg("1", "c", "ann", "a", 0),
+            msg("2", "c", "bob", "b", 60),
+            msg("3", "c", "cat", "c", 60 + 3600),
+            msg("4", "d", "dan", "d", 60 + 3610),
+        ];
+        let c = conversations(&ms, &ConversationOptions { linker: false, max_gap_ms: 600_000, ..Default::default() });
+        assert_eq!(groups(&ms, &c), vec![vec!["1", "2"], vec!["3"], vec!["4"]]);
+        assert_eq!(c.source.iter().map(|s| s.as_str()).collect::<Vec<_>>(), ["start", "model", "start", "start"]);
     }
 }

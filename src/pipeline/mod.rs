@@ -693,17 +693,6 @@ fn fault(stage: &str) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn msg(id: &str, ch: &str, au: &str, t: i64) -> Message {
-        Message {
-            id: id.into(),
-            channel_id: ch.into(),
-            author_id: au.into(),
-            content: id.into(),
-            timestamp_ms: t,
-            ..Message::default()
-        }
-    }
-
     #[test]
     fn month_periods() {
         assert_eq!(month_period("2023-11"), Some((1_698_796_800_000, 1_701_388_800_000)));

@@ -156,7 +156,8 @@ mod tests {
         assert_eq!(o.turn, vec![0, 1, 2]);
         assert!(o.answered);
         assert!(!o.resolved);
-        assert_eq!(o.answer, Some(Answer { message: 3, acknowledged: false }).filter(|_| false).or(o.answer));
+        // "use -v" is a reply, but too short to link as the answer
+        assert_eq!(o.answer, None);
     }
 
     #[test]

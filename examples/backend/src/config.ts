@@ -36,10 +36,10 @@ export interface Config {
     batchSize: number
     /** QUESTION_THRESHOLD — P(question) at which a message is a question, default 0.7. */
     threshold: number
-    /** CONTEXT_WINDOW_MS — ± window of the author's context messages, default 120000. */
-    contextWindowMs: number
-    /** ANSWERED_WINDOW_MS — a reply by someone else within it answers a question, default 3600000. */
-    answeredWindowMs: number
+    /** MIN_ASKERS — clusters with fewer distinct askers are listed apart (minor), default: the library's (2). */
+    minAskers?: number
+    /** ANALYZE_QUESTIONS — `asks` (only asks are clustered) or `all`, default: the library's (asks). */
+    questions?: 'asks' | 'all'
     /** MESSAGE_PAGE_SIZE — messages read from Postgres per page, default 1000. */
     pageSize: number
     /** MESSAGE_PAGE_DELAY_MS — pause between pages (throttles the database; tests use it), default 0. */
@@ -145,6 +145,11 @@ export function loadConfig(env: Env = process.env): Config {
   set('maxRetries', optNum(env, 'LLM_MAX_RETRIES'))
   set('concurrency', optNum(env, 'LLM_CONCURRENCY', 1))
   set('requestsPerMinute', optNum(env, 'LLM_REQUESTS_PER_MINUTE', 1))
+  const questions = opt(env, 'ANALYZE_QUESTIONS')
+  if (questions !== undefined && questions !== 'asks' && questions !== 'all') {
+    throw new ConfigError(`ANALYZE_QUESTIONS must be asks or all, got ${JSON.stringify(questions)}`)
+  }
+  const minAskers = optNum(env, 'MIN_ASKERS', 1)
 
   return {
     databaseUrl: str(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/postgres'),
@@ -156,8 +161,8 @@ export function loadConfig(env: Env = process.env): Config {
     analysis: {
       batchSize: num(env, 'ANALYSIS_BATCH_SIZE', 1000, { min: 1 }),
       threshold: num(env, 'QUESTION_THRESHOLD', 0.7, { min: 0, max: 1, int: false }),
-      contextWindowMs: num(env, 'CONTEXT_WINDOW_MS', 120_000, { min: 0 }),
-      answeredWindowMs: num(env, 'ANSWERED_WINDOW_MS', 3_600_000, { min: 0 }),
+      ...(minAskers !== undefined ? { minAskers } : {}),
+      ...(questions !== undefined ? { questions } : {}),
       pageSize: num(env, 'MESSAGE_PAGE_SIZE', 1000, { min: 1, max: 100_000 }),
       pageDelayMs: num(env, 'MESSAGE_PAGE_DELAY_MS', 0, { min: 0 }),
     },

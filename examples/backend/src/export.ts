@@ -1,42 +1,62 @@
 /**
  * exportQuestionAnalysis(tenantId): writes <EXPORT_DIR>/<tenantId>/questions.json (every analysed
- * month; the schema is examples/schema/questions.schema.json, checked before writing) and sets
- * `hasQuestionAnalysis` in that tenant's metadata.json (keeping its other fields).
+ * month; format version 2, schema examples/schema/questions.schema.json, checked before writing)
+ * and sets `hasQuestionAnalysis` in that tenant's metadata.json (keeping its other fields).
+ *
+ * The document is built by scripts/questions-json.js, the one builder of questions.json (the
+ * library's demo uses it on analyzeTenant results): the stored rows are handed to it in the shape
+ * of analyzeTenant's result. Rows stored before migration 0003 have no askers, answers or role
+ * counts: they are exported as null (unknown).
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020'
 import addFormats from 'ajv-formats'
 import type { Db } from './db/index'
-import { questionsSchemaPath } from './paths'
+import type { QuestionsJson } from '../../schema/questions'
+import type { RunStats, StoredCluster } from './db/types'
+import { questionsJsonBuilderPath, questionsSchemaPath } from './paths'
 import { QuestionRepository } from './repository'
 
-export interface ExportedCluster {
+/** questions.json, format version 2 (see examples/schema/questions.schema.json). */
+export type QuestionsExport = QuestionsJson
+
+/** A cluster as the builder reads it: analyzeTenant's shape, or a stored row in it. */
+export interface BuilderCluster {
   id: number
-  title: string | null
+  title?: string | null
   representative: string
   samples: string[]
   size: number
-  questionCount: number
+  questionCount?: number
+  memberQuestionIds?: string[]
   keywords: string[]
+  askers?: number | null
   unansweredRate: number
+  resolvedRate?: number | null
+  bestAnswer?: { questionId: string; messageId: string; channelId: string; authorId: string; acknowledged: boolean } | null
   messageIds: string[]
 }
 
-export interface ExportedMonth {
+/** A month as the builder reads it (see scripts/questions-json.js). */
+export interface BuilderMonth {
   month: string
-  analyzedAt: string
-  stats: { messages: number; questions: number; clusters: number; unclustered: number; duplicates: number }
-  clusters: ExportedCluster[]
+  analyzedAt?: Date | string
+  stats: Pick<RunStats, 'messages' | 'questions' | 'clusters' | 'unclustered' | 'duplicates'> & {
+    [K in 'asks' | 'conversations' | 'answered' | 'resolved' | 'notRequests' | 'minorClusters' | 'roles']?: RunStats[K] | null
+  }
+  clusters: BuilderCluster[]
+  minorClusters?: BuilderCluster[] | null
 }
 
-/** questions.json (see examples/schema/questions.schema.json). */
-export interface QuestionsExport {
-  version: 1
-  tenantId: string
-  generatedAt: string
-  months: string[]
-  analyses: Record<string, ExportedMonth>
+type ToQuestionsJson = (tenantId: string, analyses: BuilderMonth[], now?: Date) => QuestionsExport
+
+let builder: ToQuestionsJson | undefined
+
+/** scripts/questions-json.js' toQuestionsJson. */
+export function questionsJsonBuilder(): ToQuestionsJson {
+  builder ??= (require(questionsJsonBuilderPath) as { toQuestionsJson: ToQuestionsJson }).toQuestionsJson
+  return builder
 }
 
 export interface ExportResult {
@@ -67,38 +87,58 @@ export class ExportValidationError extends Error {
 
 const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/
 
+/** A stored cluster row in the builder's (analyzeTenant's) shape. */
+export function builderCluster(c: StoredCluster): BuilderCluster {
+  const hasAnswer = c.best_answer_message_id !== null && c.best_answer_channel_id !== null
+  return {
+    id: c.cluster_id,
+    title: c.title,
+    representative: c.representative,
+    samples: c.samples,
+    size: c.size,
+    questionCount: c.question_count,
+    keywords: c.keywords,
+    askers: c.askers,
+    unansweredRate: c.unanswered_rate,
+    resolvedRate: c.resolved_rate,
+    bestAnswer: hasAnswer
+      ? {
+          questionId: c.best_answer_question_id ?? '',
+          messageId: c.best_answer_message_id!,
+          channelId: c.best_answer_channel_id!,
+          authorId: c.best_answer_author_id ?? '',
+          acknowledged: c.best_answer_acknowledged === true,
+        }
+      : null,
+    messageIds: c.message_ids,
+  }
+}
+
 /** Builds a tenant's questions.json document, or null when it has no analysed month. */
 export async function buildQuestionsExport(repo: QuestionRepository, tenantId: string, now: Date = new Date()): Promise<QuestionsExport | null> {
   const analyses = await repo.listAnalyses(tenantId)
   if (analyses.length === 0) return null
-  const doc: QuestionsExport = { version: 1, tenantId, generatedAt: now.toISOString(), months: [], analyses: {} }
+  const months: BuilderMonth[] = []
   for (const a of analyses) {
     const clusters = await repo.loadClusters(tenantId, a.month)
-    doc.months.push(a.month)
-    doc.analyses[a.month] = {
+    const minor = await repo.loadClusters(tenantId, a.month, { minor: true })
+    const s: Partial<RunStats> = a.stats ?? {}
+    months.push({
       month: a.month,
-      analyzedAt: a.analyzedAt.toISOString(),
+      analyzedAt: a.analyzedAt,
       stats: {
-        messages: a.stats?.messages ?? 0,
-        questions: a.stats?.questions ?? 0,
-        clusters: a.stats?.clusters ?? clusters.length,
-        unclustered: a.stats?.unclustered ?? 0,
-        duplicates: a.stats?.duplicates ?? 0,
+        ...s,
+        messages: s.messages ?? 0,
+        questions: s.questions ?? 0,
+        clusters: s.clusters ?? clusters.length,
+        unclustered: s.unclustered ?? 0,
+        duplicates: s.duplicates ?? 0,
       },
-      clusters: clusters.map((c) => ({
-        id: c.cluster_id,
-        title: c.title,
-        representative: c.representative,
-        samples: c.samples,
-        size: c.size,
-        questionCount: c.question_count,
-        keywords: c.keywords,
-        unansweredRate: c.unanswered_rate,
-        messageIds: c.message_ids,
-      })),
-    }
+      clusters: clusters.map(builderCluster),
+      minorClusters: minor.map(builderCluster),
+    })
   }
-  return doc
+  return questionsJsonBuilder()(tenantId, months, now)
 }
 
 async function writeJsonAtomic(file: string, value: unknown): Promise<void> {

@@ -6,14 +6,31 @@
  */
 import type * as Contract from '../../schema/analyze-tenant-contract'
 
-type ContractQuestion = Contract.TenantAnalysis['questions'][number]
+/** Makes keys K optional (and nullable where the library may leave them out). */
+type Tolerant<T, K extends keyof T> = Omit<T, K> & { [P in K]?: T[P] | null }
+
 /**
- * A question as the backend reads it: tolerant where the generated index.d.ts is looser than the
- * contract (`source` typed as string, an unclustered `clusterId` left out instead of null); the
- * repository checks the values before storing them.
+ * What the backend reads of analyzeTenant's result. It is tolerant where the generated index.d.ts
+ * is looser than the contract (`source` typed as string, an unclustered `clusterId` left out) and
+ * of a library from before asks (no askers, answers, roles, minorClusters: stored as null, exported
+ * as unknown). The repository checks the values before storing them.
  */
-export type AnalyzedQuestion = Omit<ContractQuestion, 'source' | 'clusterId'> & { source: string; clusterId?: number | null }
-export type TenantAnalysis = Omit<Contract.TenantAnalysis, 'questions'> & { questions: AnalyzedQuestion[] }
+export type AnalyzedQuestion = Tolerant<
+  Omit<Contract.TenantQuestion, 'source'> & { source: string },
+  'clusterId' | 'role' | 'conversationId' | 'resolved' | 'answer' | 'notRequest' | 'askers'
+>
+export type AnalyzedCluster = Tolerant<Contract.TenantCluster, 'title' | 'askers' | 'resolvedRate' | 'answered' | 'resolved' | 'bestAnswer'>
+export type AnalyzedStats = Tolerant<
+  Omit<Contract.TenantStats, 'timingsMs' | 'analyzed' | 'repeatedIds' | 'llmRequests'> & { timingsMs: Partial<Contract.StageTimings> },
+  'roles' | 'asks' | 'conversations' | 'answered' | 'resolved' | 'notRequests' | 'minorClusters'
+>
+export type TenantAnalysis = Omit<Contract.TenantAnalysis, 'questions' | 'clusters' | 'minorClusters' | 'stats'> & {
+  stats: AnalyzedStats
+  questions: AnalyzedQuestion[]
+  clusters: AnalyzedCluster[]
+  minorClusters?: AnalyzedCluster[] | null
+}
+
 /** Progress; the backend takes any stage name (the generated d.ts types it as string). */
 export type AnalyzeProgress = Omit<Contract.AnalyzeProgress, 'stage'> & { stage: string }
 export type LlmOptions = Contract.LlmOptions

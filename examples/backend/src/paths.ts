@@ -22,3 +22,5 @@ function findBackendRoot(): string {
 export const backendRoot = findBackendRoot()
 /** The published JSON Schema of questions.json (examples/schema/questions.schema.json). */
 export const questionsSchemaPath = path.join(backendRoot, '..', 'schema', 'questions.schema.json')
+/** The one builder of questions.json (scripts/questions-json.js at the repository root; `npm run demo` uses it too). */
+export const questionsJsonBuilderPath = path.join(backendRoot, '..', '..', 'scripts', 'questions-json.js')

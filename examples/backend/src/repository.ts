@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from './db/index'
-import type { AnalysisRun, RunStats, RunStatus, StoredCluster, StoredQuestion, Tenant } from './db/types'
-import type { TenantAnalysis } from './library'
+import type { AnalysisRun, QuestionRole, RunStats, RunStatus, StoredCluster, StoredQuestion, Tenant } from './db/types'
+import type { AnalyzedCluster, TenantAnalysis } from './library'
 import { isMonth } from './month'
 
 export interface StoreOptions {
@@ -15,6 +15,7 @@ export interface StoreOptions {
 export interface StoreResult {
   runId: string
   clusters: number
+  minorClusters: number
   questions: number
 }
 
@@ -34,9 +35,11 @@ function chunks<T>(items: T[], size: number): T[][] {
   return out
 }
 
+const ROLES: readonly QuestionRole[] = ['ask', 'clarification', 'backchannel', 'other']
+
 export function runStats(a: TenantAnalysis): RunStats {
   const s = a.stats
-  return {
+  const stats: RunStats = {
     messages: s.messages,
     questions: s.questions,
     extracted: s.extracted,
@@ -50,6 +53,13 @@ export function runStats(a: TenantAnalysis): RunStats {
     timingsMs: { ...s.timingsMs },
     peakRssBytes: s.peakRssBytes,
   }
+  // Counts of a library with asks; a library from before leaves them out (unknown).
+  if (s.roles != null) stats.roles = { ask: s.roles.ask, clarification: s.roles.clarification, backchannel: s.roles.backchannel, other: s.roles.other }
+  for (const k of ['asks', 'conversations', 'answered', 'resolved', 'notRequests', 'minorClusters'] as const) {
+    const v = s[k]
+    if (v != null) stats[k] = v
+  }
+  return stats
 }
 
 /** Checks what the library returned before anything is written. */
@@ -59,18 +69,51 @@ function checkAnalysis(a: TenantAnalysis, tenantId: string, month: string): void
   }
   if (a.tenantId !== tenantId) fail(`tenantId is ${JSON.stringify(a.tenantId)}`)
   if (a.month !== month) fail(`month is ${JSON.stringify(a.month)}`)
+  // Cluster ids are unique across clusters and minorClusters: questions point at them by id.
   const ids = new Set<number>()
-  for (const c of a.clusters) {
-    if (!Number.isInteger(c.id) || c.id < 0 || ids.has(c.id)) fail(`cluster id ${c.id} is not a unique non-negative integer`)
-    ids.add(c.id)
-    if (c.memberQuestionIds.length === 0) fail(`cluster ${c.id} has no questions`)
+  for (const [list, minor] of [[a.clusters, false], [a.minorClusters ?? [], true]] as const) {
+    for (const c of list) {
+      const what = `${minor ? 'minor ' : ''}cluster ${c.id}`
+      if (!Number.isInteger(c.id) || c.id < 0 || ids.has(c.id)) fail(`${what}: its id is not a unique non-negative integer`)
+      ids.add(c.id)
+      if (c.memberQuestionIds.length === 0) fail(`${what} has no questions`)
+    }
   }
   const qids = new Set<string>()
   for (const q of a.questions) {
     if (qids.has(q.id)) fail(`question id ${q.id} is repeated`)
     qids.add(q.id)
-    if (q.clusterId != null && a.clusters[q.clusterId] === undefined) fail(`question ${q.id} points at cluster ${q.clusterId}`)
+    if (q.clusterId != null && !ids.has(q.clusterId)) fail(`question ${q.id} points at cluster ${q.clusterId}`)
     if (q.source !== 'llm' && q.source !== 'original') fail(`question ${q.id} has source ${JSON.stringify(q.source)}`)
+    if (q.role != null && !ROLES.includes(q.role)) fail(`question ${q.id} has role ${JSON.stringify(q.role)}`)
+  }
+}
+
+function clusterRow(c: AnalyzedCluster, minor: boolean) {
+  const b = c.bestAnswer ?? null
+  return {
+    cluster_id: c.id,
+    minor,
+    size: c.size,
+    question_count: c.memberQuestionIds.length,
+    representative: c.representative,
+    representative_question_id: c.representativeQuestionId,
+    samples: c.samples,
+    member_question_ids: c.memberQuestionIds,
+    message_ids: c.messageIds,
+    keywords: c.keywords,
+    title: c.title ?? null,
+    unanswered_rate: c.unansweredRate,
+    cohesion: c.cohesion,
+    askers: c.askers ?? null,
+    resolved_rate: c.resolvedRate ?? null,
+    answered: c.answered ?? null,
+    resolved: c.resolved ?? null,
+    best_answer_question_id: b?.questionId ?? null,
+    best_answer_message_id: b?.messageId ?? null,
+    best_answer_channel_id: b?.channelId ?? null,
+    best_answer_author_id: b?.authorId ?? null,
+    best_answer_acknowledged: b ? b.acknowledged : null,
   }
 }
 
@@ -125,28 +168,14 @@ export class QuestionRepository {
       await trx.deleteFrom('question_classifications').where('tenant_id', '=', tenantId).where('month', '=', month).execute()
       await trx.deleteFrom('question_clusters').where('tenant_id', '=', tenantId).where('month', '=', month).execute()
 
-      for (const part of chunks(analysis.clusters, CLUSTER_CHUNK)) {
+      const clusterRows = [
+        ...analysis.clusters.map((c) => clusterRow(c, false)),
+        ...(analysis.minorClusters ?? []).map((c) => clusterRow(c, true)),
+      ]
+      for (const part of chunks(clusterRows, CLUSTER_CHUNK)) {
         await trx
           .insertInto('question_clusters')
-          .values(
-            part.map((c) => ({
-              tenant_id: tenantId,
-              month,
-              run_id: runId,
-              cluster_id: c.id,
-              size: c.size,
-              question_count: c.memberQuestionIds.length,
-              representative: c.representative,
-              representative_question_id: c.representativeQuestionId,
-              samples: c.samples,
-              member_question_ids: c.memberQuestionIds,
-              message_ids: c.messageIds,
-              keywords: c.keywords,
-              title: c.title ?? null,
-              unanswered_rate: c.unansweredRate,
-              cohesion: c.cohesion,
-            })),
-          )
+          .values(part.map((row) => ({ tenant_id: tenantId, month, run_id: runId, ...row })))
           .execute()
       }
 
@@ -169,7 +198,15 @@ export class QuestionRepository {
               asked_at: q.timestamp,
               context_message_ids: q.contextMessageIds,
               answered: q.answered,
-              cluster_id: q.clusterId == null ? null : (analysis.clusters[q.clusterId]?.id ?? null),
+              cluster_id: q.clusterId ?? null,
+              role: q.role ?? null,
+              conversation_id: q.conversationId ?? null,
+              resolved: q.resolved ?? null,
+              answer_message_id: q.answer?.messageId ?? null,
+              answer_channel_id: q.answer?.channelId ?? null,
+              answer_author_id: q.answer?.authorId ?? null,
+              answer_acknowledged: q.answer ? q.answer.acknowledged : null,
+              not_request: q.notRequest ?? null,
             })),
           )
           .execute()
@@ -184,7 +221,7 @@ export class QuestionRepository {
         .executeTakeFirst()
       if (done.numUpdatedRows !== 1n) throw new Error(`run ${runId} of tenant ${tenantId} ${month} not found`)
 
-      return { runId, clusters: analysis.clusters.length, questions: analysis.questions.length }
+      return { runId, clusters: analysis.clusters.length, minorClusters: analysis.minorClusters?.length ?? 0, questions: analysis.questions.length }
     })
   }
 
@@ -234,13 +271,18 @@ export class QuestionRepository {
     }))
   }
 
-  /** A month's clusters, largest first. */
-  async loadClusters(tenantId: string, month: string): Promise<StoredCluster[]> {
+  /**
+   * A month's clusters, ranked by distinct askers, then size (rows stored before askers were
+   * counted: by size); `minor: true` gives the minor clusters (fewer than minAskers askers).
+   */
+  async loadClusters(tenantId: string, month: string, { minor = false }: { minor?: boolean } = {}): Promise<StoredCluster[]> {
     return this.db
       .selectFrom('question_clusters')
       .selectAll()
       .where('tenant_id', '=', tenantId)
       .where('month', '=', month)
+      .where('minor', '=', minor)
+      .orderBy('askers', (ob) => ob.desc().nullsLast())
       .orderBy('size', 'desc')
       .orderBy('cluster_id')
       .execute()

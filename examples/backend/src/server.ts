@@ -1,6 +1,7 @@
 /**
  * The admin API (Fastify):
  *   POST /api/admin/analyze-questions        {tenantId?, month?, force?}  → 202 {jobId, ...}
+ *        (409 {error: 'already_running', jobId}: that tenant-month is being analysed already)
  *   GET  /api/admin/analyze-questions/:jobId                               → 200 {state, progress, ...}
  *   GET  /healthz
  * Admin routes need `Authorization: Bearer $ADMIN_TOKEN` (401 otherwise).
@@ -9,13 +10,13 @@ import { randomUUID, timingSafeEqual, createHash } from 'node:crypto'
 import { Job } from 'bullmq'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from './logger'
-import { compareMonths, isMonth, monthOf } from './month'
-import { type Queues, enqueueMonthAnalysis, jobWithState, type TenantJobData, type TenantJobProgress } from './queue'
+import { compareMonths, isMonth, monthOf, previousMonth } from './month'
+import { AlreadyRunningError, type Queues, enqueueMonthAnalysis, jobWithState, type TenantJobData, type TenantJobProgress } from './queue'
 import type { QuestionRepository } from './repository'
 
 export interface ServerDeps {
   adminToken: string
-  queues: Pick<Queues, 'monthQueue' | 'tenantQueue'>
+  queues: Pick<Queues, 'monthQueue' | 'tenantQueue' | 'redis' | 'prefix'>
   repo: QuestionRepository
   logger: Logger
   /** Current time (tests). */
@@ -95,16 +96,26 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       if (tenantId !== undefined && !(await deps.repo.getTenant(tenantId))) {
         return reply.code(404).send({ error: 'not_found', message: `tenant ${tenantId} does not exist` })
       }
+      // Without a month: the previous calendar month (UTC), as the scheduled run would analyse.
+      const month = v.value.month ?? previousMonth(now())
       const correlationId = randomUUID()
-      const job = await enqueueMonthAnalysis(deps.queues.monthQueue, {
-        ...(v.value.month !== undefined ? { month: v.value.month } : {}),
-        ...(tenantId !== undefined ? { tenantId } : {}),
-        force,
-        correlationId,
-        trigger: 'api',
-      })
-      req.log.info({ jobId: job.id, correlationId, ...v.value }, 'question analysis queued')
-      return reply.code(202).send({ jobId: job.id, correlationId, month: v.value.month ?? null, tenantId: tenantId ?? null, force })
+      try {
+        const job = await enqueueMonthAnalysis(deps.queues, {
+          month,
+          ...(tenantId !== undefined ? { tenantId } : {}),
+          force,
+          correlationId,
+          trigger: 'api',
+        })
+        req.log.info({ jobId: job.id, correlationId, month, tenantId, force }, 'question analysis queued')
+        return reply.code(202).send({ jobId: job.id, correlationId, month, tenantId: tenantId ?? null, force })
+      } catch (err) {
+        if (!(err instanceof AlreadyRunningError)) throw err
+        req.log.info({ runningJobId: err.jobId, month, tenantId }, 'question analysis already running: not queued again')
+        return reply
+          .code(409)
+          .send({ error: 'already_running', message: err.message, jobId: err.jobId, month, tenantId: tenantId ?? null })
+      }
     })
 
     admin.get<{ Params: { jobId: string } }>('/api/admin/analyze-questions/:jobId', async (req, reply) => {

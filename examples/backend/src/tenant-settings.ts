@@ -7,10 +7,16 @@ import Ajv from 'ajv'
 export interface TenantAnalysisSettings {
   threshold?: number
   batchSize?: number
+  /** Accepted and ignored: the library rebuilds conversations instead (since asks). */
   contextWindowMs?: number
+  /** Accepted and ignored: a conversation is answered when someone else replied in it (since asks). */
   answeredWindowMs?: number
   llmModel?: string
   skipSelfContained?: boolean
+  /** Clusters with fewer distinct askers are listed apart (library default 2). */
+  minAskers?: number
+  /** `asks` (library default): only asks are clustered; `all`: every question-like message. */
+  questions?: 'asks' | 'all'
 }
 
 const ajv = new Ajv({ allErrors: true, strict: true })
@@ -24,6 +30,8 @@ const validate = ajv.compile<TenantAnalysisSettings>({
     answeredWindowMs: { type: 'integer', minimum: 0 },
     llmModel: { type: 'string', minLength: 1 },
     skipSelfContained: { type: 'boolean' },
+    minAskers: { type: 'integer', minimum: 1 },
+    questions: { enum: ['asks', 'all'] },
   },
 })
 

@@ -6,30 +6,38 @@
  *    `question-analysis-tenant` queue as children of itself (a BullMQ flow), then waits for them.
  *    A child that fails for good is ignored by the parent (ignoreDependencyOnFailure), so one
  *    tenant's failure never holds back or fails the others; the parent's result lists it.
+ *    Tenant job ids are one per tenant and month: a tenant whose month is already being
+ *    analysed under another job (a second trigger, the scheduled run) is not run twice.
  *  - A tenant job streams the tenant's messages of the month from Postgres, in pages, into
  *    question-insights' analyzeTenant, reports progress, and stores the result in one
  *    transaction that replaces any earlier result of that tenant-month.
  *
  * Every started worker process takes tenant jobs, so tenants run in parallel across processes.
  */
-import { createHash, randomUUID } from 'node:crypto'
-import { type FlowJob, type FlowProducer, type Job, UnrecoverableError, WaitingChildrenError, Worker } from 'bullmq'
+import { randomUUID } from 'node:crypto'
+import { type FlowJob, type Job, UnrecoverableError, WaitingChildrenError, Worker } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Config } from './config'
 import type { Db } from './db/index'
 import type { AnalyzeOptions, AnalyzeProgress, AnalyzeTenant, LibraryLogLine } from './library'
 import type { Logger } from './logger'
 import { monthMessagePages } from './messages'
-import { isMonth, previousMonth } from './month'
+import { isMonth } from './month'
 import {
   MONTH_QUEUE,
   type MonthJobData,
   type MonthJobResult,
+  type Queues,
   TENANT_JOB,
   TENANT_QUEUE,
   type TenantJobData,
   type TenantJobProgress,
   type TenantJobResult,
+  isUnfinished,
+  monthForJob,
+  monthLockKey,
+  tenantJobId,
+  withLock,
 } from './queue'
 import { QuestionRepository } from './repository'
 import { TenantSettingsError, tenantAnalysisSettings } from './tenant-settings'
@@ -39,28 +47,10 @@ export interface WorkerDeps {
   db: Db
   logger: Logger
   analyzeTenant: AnalyzeTenant
-  /** Used by the workers (BullMQ duplicates it for its blocking reads). */
+  /** Used by the workers (BullMQ duplicates it for its blocking reads) and the month lock. */
   connection: Redis
-  flow: FlowProducer
-}
-
-/** The time a job was scheduled for: a scheduler's fire time, else when it was added (plus its delay). */
-export function scheduledTime(job: { timestamp: number; delay?: number; opts?: { prevMillis?: number } }): number {
-  return job.opts?.prevMillis ?? job.timestamp + (job.delay ?? 0)
-}
-
-/** The month a month job analyses: its `month`, else the calendar month before its scheduled time (UTC). */
-export function monthForJob(job: { data: MonthJobData; timestamp: number; delay?: number; opts?: { prevMillis?: number } }): string {
-  if (job.data.month !== undefined) {
-    if (!isMonth(job.data.month)) throw new UnrecoverableError(`invalid month ${JSON.stringify(job.data.month)}`)
-    return job.data.month
-  }
-  return previousMonth(scheduledTime(job))
-}
-
-export function tenantJobId(parentJobId: string, tenantId: string): string {
-  // Custom BullMQ ids cannot contain ':' (scheduler job ids do); a digest keeps them short and safe.
-  return `tenant-${createHash('sha1').update(`${parentJobId}\u0000${tenantId}`).digest('hex').slice(0, 24)}`
+  /** Adds tenant jobs (flow) and looks them up (tenantQueue). */
+  queues: Pick<Queues, 'flow' | 'tenantQueue'>
 }
 
 function errorText(err: unknown): string {
@@ -74,8 +64,69 @@ export class MonthProcessor {
     this.repo = new QuestionRepository(deps.db)
   }
 
+  /**
+   * Adds one child job per tenant, id tenantJobId(tenant, month), unless that tenant's month is
+   * already running under another job: then it is listed in `alreadyRunning` instead (one run per
+   * tenant-month). A finished job of the same id (an earlier run) is removed first. Runs under
+   * the month's lock, so two month jobs cannot both add a tenant.
+   */
+  private async fanOut(job: Job<MonthJobData, MonthJobResult>, month: string, tenants: string[], correlationId: string) {
+    const { config, queues, connection } = this.deps
+    const ownKey = `${job.queueQualifiedName}:${job.id}`
+    const children: Array<{ tenantId: string; jobId: string }> = []
+    const alreadyRunning: Array<{ tenantId: string; jobId: string }> = []
+    await withLock(connection, monthLockKey(config.queuePrefix, month), async () => {
+      for (const tenantId of tenants) {
+        const jobId = tenantJobId(tenantId, month)
+        const existing = await queues.tenantQueue.getJob(jobId)
+        // Added by this month job before it was interrupted (month job ids are reused once a
+        // run has finished: a child of an earlier job of the same id is older than this job).
+        if (existing?.parentKey === ownKey && existing.timestamp >= job.timestamp) {
+          children.push({ tenantId, jobId })
+          continue
+        }
+        if (existing) {
+          if (isUnfinished(await existing.getState())) {
+            alreadyRunning.push({ tenantId, jobId })
+            continue
+          }
+          await queues.tenantQueue.remove(jobId, { removeChildren: false })
+        }
+        const node: FlowJob = {
+          name: TENANT_JOB,
+          queueName: TENANT_QUEUE,
+          data: {
+            tenantId,
+            month,
+            force: job.data.force ?? false,
+            correlationId: `${correlationId}/${tenantId}`,
+            parentCorrelationId: correlationId,
+          } satisfies TenantJobData,
+          opts: {
+            jobId,
+            parent: { id: job.id!, queue: job.queueQualifiedName },
+            attempts: config.worker.attempts,
+            backoff: { type: 'exponential', delay: config.worker.backoffMs },
+            ignoreDependencyOnFailure: true,
+            removeOnComplete: { count: config.worker.keepCompleted },
+            removeOnFail: { count: config.worker.keepFailed },
+          },
+        }
+        try {
+          await queues.flow.add(node)
+          children.push({ tenantId, jobId })
+        } catch (err) {
+          // Another parent holds the job (added outside the lock): it runs there.
+          if (!/cannot be replaced/.test((err as Error).message)) throw err
+          alreadyRunning.push({ tenantId, jobId })
+        }
+      }
+    })
+    return { children, alreadyRunning }
+  }
+
   async process(job: Job<MonthJobData, MonthJobResult>, token?: string): Promise<MonthJobResult> {
-    const { config, logger, flow } = this.deps
+    const { logger } = this.deps
     const month = monthForJob(job)
     const correlationId = job.data.correlationId ?? randomUUID()
     const log = logger.child({ queue: MONTH_QUEUE, jobId: job.id, month, correlationId, tenantFilter: job.data.tenantId })
@@ -90,31 +141,10 @@ export class MonthProcessor {
       } else {
         tenants = (await this.repo.listActiveTenants()).map((t) => t.id)
       }
-      const children = tenants.map((tenantId) => ({ tenantId, jobId: tenantJobId(job.id!, tenantId) }))
-      const nodes: FlowJob[] = children.map((c) => ({
-        name: TENANT_JOB,
-        queueName: TENANT_QUEUE,
-        data: {
-          tenantId: c.tenantId,
-          month,
-          force: job.data.force ?? false,
-          correlationId: `${correlationId}/${c.tenantId}`,
-          parentCorrelationId: correlationId,
-        } satisfies TenantJobData,
-        opts: {
-          jobId: c.jobId,
-          parent: { id: job.id!, queue: job.queueQualifiedName },
-          attempts: config.worker.attempts,
-          backoff: { type: 'exponential', delay: config.worker.backoffMs },
-          ignoreDependencyOnFailure: true,
-          removeOnComplete: { count: config.worker.keepCompleted },
-          removeOnFail: { count: config.worker.keepFailed },
-        },
-      }))
-      // Deterministic child ids: a month job retried after a crash re-adds the same children (no-ops).
-      if (nodes.length > 0) await flow.addBulk(nodes)
-      await job.updateData({ ...job.data, month, correlationId, step: 'waiting', children })
+      const { children, alreadyRunning } = await this.fanOut(job, month, tenants, correlationId)
+      await job.updateData({ ...job.data, month, correlationId, step: 'waiting', children, alreadyRunning })
       await job.updateProgress({ stage: 'waiting', tenants: children.length, percent: 0 })
+      if (alreadyRunning.length > 0) log.warn({ alreadyRunning }, 'tenants already being analysed for this month under another job: not run twice')
       log.info({ tenants: children.length, force: job.data.force ?? false, trigger: job.data.trigger }, 'month analysis fanned out')
     }
 
@@ -133,6 +163,7 @@ export class MonthProcessor {
       completed: [],
       skipped: [],
       failed: [],
+      alreadyRunning: job.data.alreadyRunning ?? [],
     }
     for (const v of Object.values(values)) {
       if (v?.status === 'skipped') result.skipped.push(v.tenantId)
@@ -203,8 +234,6 @@ export class TenantProcessor {
       const options: AnalyzeOptions = {
         batchSize: settings.batchSize ?? a.batchSize,
         threshold: settings.threshold ?? a.threshold,
-        contextWindowMs: settings.contextWindowMs ?? a.contextWindowMs,
-        answeredWindowMs: settings.answeredWindowMs ?? a.answeredWindowMs,
         llm,
         correlationId,
         onLog: (line: LibraryLogLine) => {
@@ -215,6 +244,11 @@ export class TenantProcessor {
         },
       }
       if (settings.skipSelfContained !== undefined) options.skipSelfContained = settings.skipSelfContained
+      // Only when set: the library's defaults otherwise (a library from before asks has neither).
+      const minAskers = settings.minAskers ?? a.minAskers
+      if (minAskers !== undefined) options.minAskers = minAskers
+      const questions = settings.questions ?? a.questions
+      if (questions !== undefined) options.questions = questions
 
       const pages = monthMessagePages(db, tenantId, month, {
         pageSize: a.pageSize,

@@ -1,9 +1,13 @@
-/** The admin endpoint: 401 without the token, 400 with the reason, 404, 202 with the job id, GET state. */
+/**
+ * The admin endpoint: 401 without the token, 400 with the reason, 404, 202 with the job id, GET
+ * state, and 409 "already running" for a tenant-month that is being analysed (one run each).
+ */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { createLogger } from '../src/logger'
-import { MONTH_JOB, type Queues, createQueues } from '../src/queue'
+import { MONTH_JOB, TENANT_JOB, type Queues, createQueues, monthForJob, runningAnalysis, tenantJobId } from '../src/queue'
+import { registerMonthlySchedule, removeMonthlySchedule } from '../src/scheduler'
 import { buildServer, validateAnalyzeRequest } from '../src/server'
 import { ADMIN_TOKEN, type TestContext, createTestContext } from './support/env'
 import { insertTenant } from './support/fixtures'
@@ -19,6 +23,7 @@ let app: FastifyInstance
 before(async () => {
   ctx = await createTestContext()
   await insertTenant(ctx.db, { id: 'acme' })
+  await insertTenant(ctx.db, { id: 'globex' })
   queues = createQueues(ctx.config, ctx.redis)
   app = buildServer({ adminToken: ADMIN_TOKEN, queues, repo: ctx.repo, logger: createLogger('silent'), now: () => NOW })
   await app.ready()
@@ -95,13 +100,65 @@ describe('POST /api/admin/analyze-questions', () => {
     assert.deepEqual(status.progress, { percent: 0, job: 0 })
     assert.deepEqual(status.children, [])
 
-    // Without a month: the worker decides (the month before the job's time); defaults are explicit.
+    // Without a month: the month before now (UTC), as the scheduled run; defaults are explicit.
     const bare = await app.inject({ method: 'POST', url: PATH, headers: auth })
-    assert.equal(bare.statusCode, 202)
-    assert.deepEqual({ ...(bare.json() as object), jobId: 0, correlationId: 0 }, { jobId: 0, correlationId: 0, month: null, tenantId: null, force: false })
+    assert.equal(bare.statusCode, 202, 'a run of one tenant does not cover every tenant')
+    assert.deepEqual({ ...(bare.json() as object), correlationId: 0 }, { jobId: 'month-2025-01-all', correlationId: 0, month: '2025-01', tenantId: null, force: false })
+    assert.equal(body.jobId, 'month-2025-01-tenant-acme', 'one job id per tenant and month')
 
     const missing = await app.inject({ method: 'GET', url: `${PATH}/does-not-exist`, headers: auth })
     assert.equal(missing.statusCode, 404)
+  })
+
+  test('409 already running: a second trigger of a tenant-month, concurrent triggers, a trigger during the scheduled run', async () => {
+    const post = (payload: object) => app.inject({ method: 'POST', url: PATH, headers: auth, payload })
+    // Two triggers at once: one job, the other is told it runs already.
+    const both = await Promise.all([post({ tenantId: 'acme', month: '2024-12' }), post({ tenantId: 'acme', month: '2024-12' })])
+    assert.deepEqual(both.map((r) => r.statusCode).sort(), [202, 409])
+    const queued = both.find((r) => r.statusCode === 202)!.json()
+    const refused = both.find((r) => r.statusCode === 409)!.json()
+    assert.deepEqual(refused, {
+      error: 'already_running',
+      message: `the analysis of tenant acme for 2024-12 is already running (job ${queued.jobId})`,
+      jobId: queued.jobId,
+      month: '2024-12',
+      tenantId: 'acme',
+    })
+    const again = await post({ tenantId: 'acme', month: '2024-12', force: true })
+    assert.equal(again.statusCode, 409, 'force does not start a second run either')
+    assert.equal((await queues.monthQueue.getJobs(['waiting'])).filter((j) => j.data.month === '2024-12').length, 1)
+
+    // Every tenant for 2024-12 is a different run (it will skip acme's running job) ...
+    const all = await post({ month: '2024-12' })
+    assert.equal(all.statusCode, 202)
+    // ... and covers every tenant of the month.
+    const globex = await post({ tenantId: 'globex', month: '2024-12' })
+    assert.equal(globex.statusCode, 409)
+    assert.equal(globex.json().jobId, all.json().jobId)
+
+    // The scheduled run of November (the job the scheduler adds on 1 December) covers every tenant.
+    const cron = await queues.monthQueue.add(MONTH_JOB, { trigger: 'cron', step: 'fanout' }, { timestamp: Date.UTC(2024, 11, 1, 2) })
+    assert.equal(monthForJob(cron), '2024-11')
+    for (const payload of [{ month: '2024-11' }, { month: '2024-11', tenantId: 'acme' }]) {
+      const r = await post(payload)
+      assert.equal(r.statusCode, 409, JSON.stringify(payload))
+      assert.equal(r.json().jobId, cron.id)
+    }
+    assert.equal((await post({ month: '2024-10' })).statusCode, 202, 'another month is not running')
+
+    // A tenant's own job (e.g. fanned out by another month job) also counts.
+    await queues.tenantQueue.add(TENANT_JOB, { tenantId: 'globex', month: '2024-09', force: false, correlationId: 'c', parentCorrelationId: 'p' }, { jobId: tenantJobId('globex', '2024-09') })
+    const own = await post({ tenantId: 'globex', month: '2024-09' })
+    assert.equal(own.statusCode, 409)
+    assert.equal(own.json().jobId, 'tenant-globex-2024-09')
+    assert.equal((await post({ tenantId: 'acme', month: '2024-09' })).statusCode, 202)
+
+    // The scheduler's next job waits for its fire time: it is not running.
+    await registerMonthlySchedule(queues.monthQueue, { cron: '0 2 1 * *', tz: 'UTC', enabled: true })
+    const [next] = await queues.monthQueue.getJobs(['delayed'])
+    assert.ok(next)
+    assert.equal(await runningAnalysis(queues, monthForJob(next)), null)
+    await removeMonthlySchedule(queues.monthQueue)
   })
 
   test('validateAnalyzeRequest accepts the current month and an empty body', () => {

@@ -1,10 +1,9 @@
 /** Month arithmetic of the scheduler (UTC) and the cron registration. */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { MONTH_JOB, SCHEDULER_ID, createQueues } from '../src/queue'
+import { MONTH_JOB, SCHEDULER_ID, createQueues, monthForJob, scheduledTime } from '../src/queue'
 import { monthOf, monthRange, previousMonth } from '../src/month'
 import { registerMonthlySchedule, removeMonthlySchedule } from '../src/scheduler'
-import { monthForJob, scheduledTime } from '../src/worker'
 import { type TestContext, createTestContext } from './support/env'
 
 describe('month ranges (UTC)', () => {

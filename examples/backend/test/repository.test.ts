@@ -16,6 +16,7 @@ after(async () => {
   await ctx?.cleanup()
 })
 
+/** Rows of a tenant-month (question_clusters: the clusters and the minor clusters). */
 async function count(table: 'question_clusters' | 'question_classifications', tenantId: string, month: string): Promise<number> {
   const r = await ctx.db
     .selectFrom(table)
@@ -60,14 +61,91 @@ describe('QuestionRepository', () => {
     assert.deepEqual(await ctx.repo.listMonths('beta'), [])
   })
 
+  test('stores askers, answers, roles and minor clusters; ranks clusters by askers, then size', async () => {
+    const month = '2024-04'
+    const a = syntheticAnalysis('alpha', month, { clusters: 3 })
+    // Cluster 2 gets the most askers while staying the smallest: it ranks first.
+    a.clusters[2]!.askers = 9
+    const stored = await ctx.repo.storeAnalysis(a)
+    assert.deepEqual([stored.clusters, stored.minorClusters], [3, 1])
+
+    const clusters = await ctx.repo.loadClusters('alpha', month)
+    assert.deepEqual(clusters.map((c) => [c.cluster_id, c.askers, c.size]), [[2, 9, 2], [0, 3, 6], [1, 2, 4]])
+    const c0 = clusters.find((c) => c.cluster_id === 0)!
+    assert.equal(c0.minor, false)
+    assert.equal(c0.resolved_rate, 1 / 3, 'stored as the library returned it (the export rounds)')
+    assert.deepEqual([c0.answered, c0.resolved], [1, 1])
+    assert.deepEqual(
+      [c0.best_answer_question_id, c0.best_answer_message_id, c0.best_answer_channel_id, c0.best_answer_author_id, c0.best_answer_acknowledged],
+      [a.clusters[0]!.memberQuestionIds[0], `${a.clusters[0]!.memberQuestionIds[0]}-answer`, 'c-general', 'helper', true],
+    )
+    const c2 = clusters.find((c) => c.cluster_id === 2)!
+    assert.equal(c2.best_answer_message_id, null, 'no answer: no best answer')
+    assert.equal(c2.best_answer_acknowledged, null)
+
+    const minor = await ctx.repo.loadClusters('alpha', month, { minor: true })
+    assert.deepEqual(minor.map((c) => [c.cluster_id, c.askers, c.minor]), [[3, 1, true]])
+
+    const qs = await ctx.repo.loadQuestions('alpha', month)
+    const answered = qs.find((q) => q.question_id === a.clusters[0]!.memberQuestionIds[0])!
+    assert.deepEqual(
+      [answered.role, answered.conversation_id, answered.resolved, answered.answer_message_id, answered.answer_channel_id, answered.answer_author_id, answered.answer_acknowledged, answered.not_request],
+      ['ask', `${answered.question_id}-conv`, true, `${answered.question_id}-answer`, 'c-general', 'helper', true, false],
+    )
+    const unanswered = qs.find((q) => q.question_id === a.clusters[2]!.memberQuestionIds[0])!
+    assert.deepEqual([unanswered.answer_message_id, unanswered.answer_acknowledged, unanswered.resolved], [null, null, false])
+    const notRequest = qs.find((q) => q.question_id.endsWith('-notrequest'))!
+    assert.deepEqual([notRequest.not_request, notRequest.role, notRequest.cluster_id], [true, 'other', null])
+    assert.deepEqual((await ctx.repo.loadQuestions('alpha', month, 3)).map((q) => q.question_id), a.minorClusters![0]!.memberQuestionIds, 'a minor cluster\'s questions')
+
+    const [run] = (await ctx.repo.listAnalyses('alpha')).filter((x) => x.month === month)
+    assert.deepEqual(
+      { roles: run!.stats.roles, asks: run!.stats.asks, conversations: run!.stats.conversations, answered: run!.stats.answered, resolved: run!.stats.resolved, notRequests: run!.stats.notRequests, minorClusters: run!.stats.minorClusters },
+      { roles: a.stats.roles, asks: a.stats.asks, conversations: a.stats.conversations, answered: 2, resolved: 1, notRequests: 1, minorClusters: 1 },
+    )
+  })
+
+  test('a library from before asks: stored with null askers, answers and roles, ranked by size', async () => {
+    const month = '2024-02'
+    const a = syntheticAnalysis('alpha', month, { legacy: true })
+    assert.equal('askers' in a.clusters[0]!, false)
+    await ctx.repo.storeAnalysis(a)
+    const clusters = await ctx.repo.loadClusters('alpha', month)
+    assert.deepEqual(clusters.map((c) => c.size), [6, 4, 2, 2])
+    assert.ok(clusters.every((c) => c.askers === null && c.resolved_rate === null && c.best_answer_message_id === null && c.minor === false))
+    assert.deepEqual(await ctx.repo.loadClusters('alpha', month, { minor: true }), [])
+    const qs = await ctx.repo.loadQuestions('alpha', month)
+    assert.ok(qs.every((q) => q.role === null && q.conversation_id === null && q.resolved === null && q.answer_message_id === null && q.not_request === null))
+    const [run] = (await ctx.repo.listAnalyses('alpha')).filter((x) => x.month === month)
+    assert.equal('asks' in run!.stats, false, 'counts it did not report are left out (unknown), not 0')
+    assert.equal('roles' in run!.stats, false)
+  })
+
+  test('refuses an analysis whose cluster ids collide or whose values are out of the contract', async () => {
+    const month = '2024-01'
+    const collide = syntheticAnalysis('alpha', month)
+    collide.minorClusters![0]!.id = 0
+    await assert.rejects(ctx.repo.storeAnalysis(collide), /minor cluster 0: its id is not a unique non-negative integer/)
+    const dangling = syntheticAnalysis('alpha', month)
+    dangling.questions[0]!.clusterId = 42
+    await assert.rejects(ctx.repo.storeAnalysis(dangling), /points at cluster 42/)
+    const role = syntheticAnalysis('alpha', month)
+    ;(role.questions[0] as { role: string }).role = 'rant'
+    await assert.rejects(ctx.repo.storeAnalysis(role), /has role "rant"/)
+    const rate = syntheticAnalysis('alpha', month)
+    rate.clusters[0]!.resolvedRate = 1.5
+    await assert.rejects(ctx.repo.storeAnalysis(rate), /check constraint/)
+    assert.equal(await ctx.repo.hasAnalysis('alpha', month), false, 'nothing stored')
+  })
+
   test('storing the same tenant-month again replaces the result (idempotent, no duplicates)', async () => {
     const month = '2024-07'
     const first = await ctx.repo.storeAnalysis(syntheticAnalysis('alpha', month, { clusters: 4, tag: 'v1' }))
     await ctx.repo.storeAnalysis(syntheticAnalysis('alpha', month, { clusters: 4, tag: 'v1' }))
-    assert.equal(await count('question_clusters', 'alpha', month), 4)
+    assert.equal(await count('question_clusters', 'alpha', month), 4 + 1)
     const second = await ctx.repo.storeAnalysis(syntheticAnalysis('alpha', month, { clusters: 2, tag: 'v2' }))
     assert.notEqual(second.runId, first.runId)
-    assert.equal(await count('question_clusters', 'alpha', month), 2)
+    assert.equal(await count('question_clusters', 'alpha', month), 2 + 1)
     const qs = await ctx.repo.loadQuestions('alpha', month)
     assert.equal(qs.length, syntheticAnalysis('alpha', month, { clusters: 2 }).questions.length)
     assert.ok(qs.every((q) => q.question_id.includes('-v2-')), 'only the latest result remains')
@@ -80,7 +158,7 @@ describe('QuestionRepository', () => {
   test('concurrent stores of one tenant-month are serialised: one result, no duplicates', async () => {
     const month = '2024-08'
     await Promise.all([1, 2, 3, 4].map((i) => ctx.repo.storeAnalysis(syntheticAnalysis('alpha', month, { clusters: 3, tag: `p${i}` }))))
-    assert.equal(await count('question_clusters', 'alpha', month), 3)
+    assert.equal(await count('question_clusters', 'alpha', month), 3 + 1)
     const tags = new Set((await ctx.repo.loadQuestions('alpha', month)).map((q) => q.question_id.split('-')[3]))
     assert.equal(tags.size, 1, `one writer's result, got ${[...tags].join(',')}`)
   })
@@ -91,7 +169,7 @@ describe('QuestionRepository', () => {
     const bad = syntheticAnalysis('alpha', month, { clusters: 3, tag: 'bad' })
     bad.questions[1]!.confidence = 7 // violates the confidence check constraint, after the deletes ran
     await assert.rejects(ctx.repo.storeAnalysis(bad), /check constraint/)
-    assert.equal(await count('question_clusters', 'alpha', month), 2)
+    assert.equal(await count('question_clusters', 'alpha', month), 2 + 1)
     assert.ok((await ctx.repo.loadQuestions('alpha', month)).every((q) => q.question_id.includes('-good-')))
     const wrongTenant = syntheticAnalysis('beta', month)
     await assert.rejects(ctx.repo.storeAnalysis({ ...wrongTenant, month: '2024-9' }), /invalid month/)

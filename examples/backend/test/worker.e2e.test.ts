@@ -214,7 +214,15 @@ describe('question analysis, end to end', () => {
       assert.deepEqual(doc.months, [MONTH])
       const clusters = doc.analyses[MONTH]!.clusters
       assert.ok(clusters.length > 0)
-      for (let i = 1; i < clusters.length; i++) assert.ok(clusters[i - 1]!.size >= clusters[i]!.size, 'sorted by size')
+      // Ranked by distinct askers, then size (by size alone when the library does not count askers).
+      const rank = (c: (typeof clusters)[number]) => [c.askers ?? -1, c.size] as const
+      for (let i = 1; i < clusters.length; i++) {
+        const [a, b] = [rank(clusters[i - 1]!), rank(clusters[i]!)]
+        assert.ok(a[0] > b[0] || (a[0] === b[0] && a[1] >= b[1]), `ranked: ${JSON.stringify([a, b])}`)
+      }
+      assert.equal(doc.version, 2)
+      assert.ok(clusters.every((c) => c.resolvedRate === null || (c.resolvedRate >= 0 && c.resolvedRate <= 1)))
+      assert.ok(clusters.every((c) => Math.round(c.unansweredRate * 1e4) / 1e4 === c.unansweredRate), 'rates to 4 decimals')
       assert.ok(clusters.every((c) => c.messageIds.every((m) => m.startsWith(`${tenantId}-`))))
       assert.ok(clusters.every((c) => c.unansweredRate >= 0 && c.unansweredRate <= 1 && c.keywords.length > 0))
       assert.deepEqual(JSON.parse(await fs.readFile(r.metadataPath, 'utf8')), { hasQuestionAnalysis: true })

@@ -54,7 +54,7 @@ test('SIGKILL mid-run, restart: the month completes with no duplicate rows', asy
   workers.push(first)
   await first.waitForLog('worker A ready', (l) => l.msg === 'worker ready')
 
-  const job = await enqueueMonthAnalysis(queues.monthQueue, { month: MONTH, trigger: 'test' })
+  const job = await enqueueMonthAnalysis(queues, { month: MONTH, trigger: 'test' })
 
   // The slow tenant's analysis is running (its run row exists, pages are being read).
   const running = await waitFor('the slow tenant to start', async () => {

@@ -1,17 +1,17 @@
 // End-to-end: the built page (dist/) and generated fixture tenants served on 127.0.0.1 by
-// scripts/serve.mjs, driven in Debian's Chromium through playwright-core (no browser
-// downloads). Screenshots go to artifacts/.
+// scripts/serve.mjs, driven in Chromium through playwright-core (no browser downloads; which
+// Chromium and which fonts: ./browser.ts). Screenshots go to artifacts/.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { startServer, type StartedServer } from '../scripts/serve.mjs'
-import { ARABIC_QUESTION, CHINESE_QUESTION, EMOJI_TITLE, writeFixtures } from '../test/fixtures'
+import { ARABIC_QUESTION, CHINESE_QUESTION, EMOJI_TITLE, HELP_CHANNEL, MINOR_TITLE, writeFixtures } from '../test/fixtures'
+import { BUNDLED_FONT_FAMILIES, fontsReady, launchContext, type ResolvedChromium } from './browser'
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const artifacts = join(root, 'artifacts')
 const ARGS = [
@@ -26,6 +26,7 @@ const ARGS = [
 
 let server: StartedServer
 let context: BrowserContext
+let browser: ResolvedChromium
 let tmp: string
 const pageErrors: string[] = []
 
@@ -38,6 +39,7 @@ async function open(query: string): Promise<Page> {
 }
 
 async function shot(page: Page, name: string, fullPage = false) {
+  await fontsReady(page)
   await page.screenshot({ path: join(artifacts, name), fullPage })
 }
 
@@ -45,20 +47,13 @@ async function shot(page: Page, name: string, fullPage = false) {
 const overflowsSideways = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1)
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`Chromium not found at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (or set CHROMIUM_PATH).`)
   if (!existsSync(join(root, 'dist', 'index.html'))) throw new Error('dist/index.html not found: run `npm run build` first.')
   mkdirSync(artifacts, { recursive: true })
   tmp = mkdtempSync(join(tmpdir(), 'insights-e2e-'))
   writeFixtures(join(tmp, 'data'))
   server = await startServer({ dist: join(root, 'dist'), data: join(tmp, 'data'), host: '127.0.0.1', port: 0 })
-  context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-    viewport: { width: 1280, height: 900 },
-    timeout: 60_000,
-  })
+  ;({ context, browser } = await launchContext(join(tmp, 'profile'), { args: ARGS, viewport: { width: 1280, height: 900 } }))
+  console.log(`e2e: Chromium from ${browser.source}: ${browser.executablePath}`)
 })
 
 afterAll(async () => {
@@ -119,6 +114,46 @@ describe('Insights page in Chromium', () => {
     await page.close()
   })
 
+  it('shows who asked, how much is resolved, the best answer on Discord, and the one-member clusters apart', async () => {
+    const page = await open('?tenant=acme&data=/data')
+    await page.getByTestId('cluster-list').waitFor()
+    expect(await page.getByTestId('cluster-askers').allTextContents()).toEqual([
+      'asked by 15 members',
+      'asked by 9 members',
+      'asked by 5 members',
+      'asked by 3 members',
+      'asked by 2 members',
+    ])
+    const first = page.getByTestId('cluster').first()
+    expect(await first.getByTestId('cluster-resolved').textContent()).toBe('60% resolved')
+    const best = first.getByTestId('best-answer')
+    expect(await best.textContent()).toBe('best answer here')
+    expect(await best.getAttribute('href')).toMatch(new RegExp(`^https://discord\\.com/channels/acme/${HELP_CHANNEL}/\\d+$`))
+    expect(await best.getAttribute('target')).toBe('_blank')
+    expect(await page.getByTestId('stat-asks').locator('dd').textContent()).toMatch(/^\d+$/)
+
+    const minor = page.getByTestId('minor-clusters')
+    expect(await minor.getByTestId('cluster').count()).toBe(0)
+    await minor.getByTestId('minor-toggle').click()
+    await minor.getByTestId('cluster').first().waitFor()
+    expect(await minor.getByTestId('cluster-title').allTextContents()).toEqual([MINOR_TITLE, 'Is there a dark theme?'])
+    expect(await minor.getByTestId('minor-toggle').getAttribute('aria-expanded')).toBe('true')
+    await minor.scrollIntoViewIfNeeded()
+    await shot(page, '01b-minor-clusters-expanded.png', true)
+    await page.close()
+  })
+
+  it('renders a questions.json of version 1 (before asks) with unknowns', async () => {
+    const page = await open('?tenant=legacy&data=/data')
+    await page.getByTestId('legacy-note').waitFor()
+    expect(await page.getByTestId('cluster').count()).toBe(7)
+    expect(new Set(await page.getByTestId('cluster-askers').allTextContents())).toEqual(new Set(['askers unknown']))
+    expect(await page.getByTestId('best-answer').count()).toBe(0)
+    expect(await page.getByTestId('stat-asks').locator('dd').textContent()).toBe('unknown')
+    await shot(page, '01c-version-1-file.png', true)
+    await page.close()
+  })
+
   it('switches months, keeps the month in the address, and shows a month without clusters', async () => {
     const page = await open('?tenant=acme&data=/data')
     const select = page.getByTestId('month-select')
@@ -160,6 +195,7 @@ describe('Insights page in Chromium', () => {
     expect(await links.count()).toBe(15)
     expect(await links.first().getAttribute('href')).toMatch(/^https:\/\/chat\.example\/acme\/\d+$/)
     await card.scrollIntoViewIfNeeded()
+    await fontsReady(page)
     await card.screenshot({ path: join(artifacts, '04-cluster-expanded.png') })
 
     const long = page.getByTestId('cluster').filter({ hasText: 'Why does my build fail when' })
@@ -206,7 +242,7 @@ describe('Insights page in Chromium', () => {
     ['broken', 'The file is not valid JSON', 'is not valid JSON', '09-error-malformed-questions.png'],
     ['noquestions', 'File not found', 'questions.json was not found at /data/noquestions/questions.json', '10-error-missing-questions.png'],
     ['nometa', 'File not found', 'metadata.json was not found at /data/nometa/metadata.json', '11-error-missing-metadata.png'],
-    ['invalid', 'The file does not match the expected format', 'version must be 1', '12-error-invalid-questions.png'],
+    ['invalid', 'The file does not match the expected format', 'version must be 2', '12-error-invalid-questions.png'],
   ])('explains a bad tenant (%s) instead of a blank page', async (tenant, title, message, file) => {
     const page = await open(`?tenant=${tenant}&data=/data`)
     const alert = page.getByRole('alert')
@@ -214,6 +250,20 @@ describe('Insights page in Chromium', () => {
     expect(await alert.locator('h2').textContent()).toBe(title)
     expect(await alert.textContent()).toContain(message)
     await shot(page, file)
+    await page.close()
+  })
+
+  it('renders emoji and CJK with the bundled fonts', async () => {
+    const page = await open('?tenant=acme&data=/data')
+    const card = page.getByTestId('cluster').filter({ hasText: EMOJI_TITLE })
+    await card.getByTestId('cluster-toggle').click()
+    await card.getByTestId('cluster-samples').getByText(CHINESE_QUESTION).waitFor()
+    await fontsReady(page)
+    const loaded = await page.evaluate(() => [...document.fonts].filter((f) => f.status === 'loaded').map((f) => f.family.replace(/["']/g, '')))
+    expect(BUNDLED_FONT_FAMILIES).toEqual(expect.arrayContaining(['Noto Sans CJK SC', 'Noto Color Emoji']))
+    expect(loaded).toContain('Noto Sans CJK SC')
+    expect(loaded).toContain('Noto Color Emoji')
+    await card.screenshot({ path: join(artifacts, '13-emoji-and-cjk.png') })
     await page.close()
   })
 

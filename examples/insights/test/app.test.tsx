@@ -41,7 +41,7 @@ describe('App', () => {
 
   it.each([
     ['broken', 'The file is not valid JSON', /questions\.json at \/data\/broken\/questions\.json is not valid JSON/],
-    ['invalid', 'The file does not match the expected format', /version must be 1/],
+    ['invalid', 'The file does not match the expected format', /version must be 2 \(or 1, the format before asks; got 3\)/],
     ['noquestions', 'File not found', /questions\.json was not found at \/data\/noquestions\/questions\.json/],
     ['nometa', 'File not found', /metadata\.json was not found/],
     ['badmeta', 'The file does not match the expected format', /hasQuestionAnalysis must be true or false/],
@@ -56,6 +56,17 @@ describe('App', () => {
   it('shows the empty states', async () => {
     open('empty')
     expect((await screen.findByTestId('no-data')).textContent).toContain('No question analysis yet')
+  })
+
+  it('opens a questions.json of version 1 (before asks): unknown where it has nothing', async () => {
+    open('legacy')
+    expect(await screen.findByTestId('insights-page')).toBeTruthy()
+    expect(screen.getByTestId('tenant-name').textContent).toBe('Legacy Export')
+    expect(screen.getByTestId('legacy-note')).toBeTruthy()
+    expect(screen.getAllByTestId('cluster-askers')[0].textContent).toBe('askers unknown')
+    expect(screen.getAllByTestId('cluster-size')[0].textContent).toBe('30 messages')
+    fireEvent.change(screen.getByTestId('month-select'), { target: { value: '2024-01' } })
+    expect(screen.getAllByTestId('cluster-title').map((e) => e.textContent)).toEqual(['Password reset', 'How do I install Docker on Windows?', '日本語の設定'])
   })
 
   it('opens the requested month', async () => {

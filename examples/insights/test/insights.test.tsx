@@ -1,7 +1,8 @@
 import { fireEvent, render, screen, within } from '@testing-library/react'
 import { describe, expect, it, vi } from 'vitest'
 import { InsightsPage } from '../src/components/InsightsPage'
-import { ARABIC_QUESTION, CHINESE_QUESTION, EMOJI_TITLE, LONG_QUESTION_5000, emptyData, largeData, monthlyData } from './fixtures'
+import { upgradeV1 } from '../src/lib/data'
+import { ARABIC_QUESTION, CHINESE_QUESTION, EMOJI_TITLE, HELP_CHANNEL, LONG_QUESTION_5000, MINOR_TITLE, emptyData, largeData, monthlyData, toV1 } from './fixtures'
 
 const link = '#message-{messageId}'
 
@@ -10,14 +11,22 @@ function titles() {
 }
 
 describe('InsightsPage', () => {
-  it('shows the latest month by default, clusters sorted by size', () => {
+  it('shows the latest month by default, clusters ranked by askers, then size', () => {
     render(<InsightsPage data={monthlyData()} messageLink={link} />)
     expect(screen.getByTestId('current-month').textContent).toBe('April 2024')
+    expect(screen.getAllByTestId('cluster-askers').map((e) => e.textContent)).toEqual([
+      'asked by 15 members',
+      'asked by 9 members',
+      'asked by 5 members',
+      'asked by 3 members',
+      'asked by 2 members',
+    ])
+    // 7 messages by 5 members rank above 9 messages by 3: people, not messages
     expect(screen.getAllByTestId('cluster-size').map((e) => e.textContent)).toEqual([
       '30 messages',
       '15 messages',
-      '9 messages',
       '7 messages',
+      '9 messages',
       '4 messages',
     ])
     expect(titles()[0]).toBe('Password reset')
@@ -26,7 +35,101 @@ describe('InsightsPage', () => {
     expect(titles()).toContain('WSL2 backend for docker fails to install')
     const first = screen.getAllByTestId('cluster')[0]
     expect(within(first).getByTestId('cluster-unanswered').textContent).toBe('10% unanswered')
+    expect(within(first).getByTestId('cluster-resolved').textContent).toBe('60% resolved')
     expect(within(first).getByLabelText('Keywords').textContent).toBe('passwordresetlogin')
+  })
+
+  it('links each answered cluster to its best answer on Discord', () => {
+    const data = monthlyData()
+    render(<InsightsPage data={data} messageLink={link} />)
+    const cards = screen.getAllByTestId('cluster')
+    const best = within(cards[0]).getByTestId('best-answer') as HTMLAnchorElement
+    expect(best.textContent).toBe('best answer here')
+    const answer = data.analyses['2024-04'].clusters.find((c) => c.title === 'Password reset')!.bestAnswer!
+    expect(best.getAttribute('href')).toBe(`https://discord.com/channels/acme/${HELP_CHANNEL}/${answer.messageId}`)
+    expect(best.getAttribute('target')).toBe('_blank')
+    expect(within(cards[0]).getByTestId('best-answer-acknowledged').textContent).toContain('acknowledged')
+    // the first substantial reply, not acknowledged by the asker
+    expect(within(cards[1]).getByTestId('best-answer').getAttribute('href')).toBe(`https://discord.com/channels/acme/${HELP_CHANNEL}/1200000000000009999`)
+    expect(within(cards[1]).queryByTestId('best-answer-acknowledged')).toBeNull()
+    // no answer at all
+    expect(within(cards[4]).queryByTestId('best-answer')).toBeNull()
+    expect(within(cards[4]).getByTestId('no-answer').textContent).toBe('no answer yet')
+  })
+
+  it('fills a custom best-answer link template', () => {
+    render(<InsightsPage data={monthlyData()} messageLink={link} answerLink="/viewer/{guildId}/{channelId}/{messageId}" />)
+    const href = within(screen.getAllByTestId('cluster')[1]).getByTestId('best-answer').getAttribute('href')
+    expect(href).toBe(`/viewer/acme/${HELP_CHANNEL}/1200000000000009999`)
+    expect(within(screen.getAllByTestId('cluster')[1]).getByTestId('best-answer').getAttribute('target')).toBeNull()
+  })
+
+  it('shows the month\'s asks, conversations, answered and resolved counts', () => {
+    const data = monthlyData()
+    render(<InsightsPage data={data} messageLink={link} />)
+    const s = data.analyses['2024-04'].stats
+    const stat = (name: string) => screen.getByTestId(`stat-${name}`).querySelector('dd')!.textContent
+    expect(stat('asks')).toBe(String(s.asks))
+    expect(stat('conversations')).toBe(String(s.conversations))
+    expect(stat('answered')).toBe(String(s.answered))
+    expect(stat('resolved')).toBe(String(s.resolved))
+    expect(stat('clusters')).toBe('5')
+    expect(screen.queryByTestId('legacy-note')).toBeNull()
+  })
+
+  it('lists the clusters asked by one member apart, collapsed', () => {
+    render(<InsightsPage data={monthlyData()} messageLink={link} />)
+    expect(screen.getAllByTestId('cluster')).toHaveLength(5)
+    const section = screen.getByTestId('minor-clusters')
+    const toggle = within(section).getByTestId('minor-toggle')
+    expect(toggle.textContent).toContain('Asked by one member')
+    expect(within(section).getByTestId('minor-count').textContent).toBe('(2 clusters)')
+    expect(toggle.getAttribute('aria-expanded')).toBe('false')
+    expect(within(section).queryByTestId('cluster')).toBeNull()
+    expect(titles()).not.toContain(MINOR_TITLE)
+    fireEvent.click(toggle)
+    expect(toggle.getAttribute('aria-expanded')).toBe('true')
+    const minor = within(section).getAllByTestId('cluster')
+    expect(minor.map((c) => within(c).getByTestId('cluster-title').textContent)).toEqual([MINOR_TITLE, 'Is there a dark theme?'])
+    expect(minor.map((c) => within(c).getByTestId('cluster-askers').textContent)).toEqual(['asked by 1 member', 'asked by 1 member'])
+    expect(within(minor[0]).getByTestId('cluster-size').textContent).toBe('6 messages')
+    expect(within(minor[0]).getByLabelText('Rank 6')).toBeTruthy()
+    expect(within(minor[1]).getByTestId('best-answer')).toBeTruthy()
+    // the chart ranks the main clusters only
+    expect(within(screen.getByTestId('top-chart')).getAllByTestId('chart-bar')).toHaveLength(5)
+  })
+
+  it('filters the minor clusters too', () => {
+    render(<InsightsPage data={monthlyData()} messageLink={link} />)
+    fireEvent.change(screen.getByTestId('cluster-filter'), { target: { value: 'crash' } })
+    expect(screen.getByTestId('no-matches')).toBeTruthy()
+    expect(screen.getByTestId('minor-count').textContent).toBe('(1 of 2 clusters)')
+    fireEvent.click(screen.getByTestId('minor-toggle'))
+    expect(screen.getAllByTestId('cluster').map((c) => within(c).getByTestId('cluster-title').textContent)).toEqual([MINOR_TITLE])
+  })
+
+  it('renders a version 1 file (before asks): askers, resolved and best answers unknown, ranked by size', () => {
+    render(<InsightsPage data={upgradeV1(toV1(monthlyData()))} messageLink={link} />)
+    expect(screen.getByTestId('legacy-note').textContent).toContain('April 2024 was analysed before asks were counted')
+    expect(screen.getAllByTestId('cluster-size').map((e) => e.textContent)).toEqual([
+      '30 messages',
+      '15 messages',
+      '9 messages',
+      '7 messages',
+      '6 messages',
+      '4 messages',
+      '1 message',
+    ])
+    expect(new Set(screen.getAllByTestId('cluster-askers').map((e) => e.textContent))).toEqual(new Set(['askers unknown']))
+    expect(new Set(screen.getAllByTestId('cluster-resolved').map((e) => e.textContent))).toEqual(new Set(['resolved unknown']))
+    expect(screen.getAllByTestId('cluster-unanswered')[0].textContent).toBe('10% unanswered')
+    expect(screen.queryByTestId('best-answer')).toBeNull()
+    expect(screen.queryByTestId('no-answer')).toBeNull()
+    expect(screen.queryByTestId('minor-clusters')).toBeNull()
+    for (const name of ['asks', 'conversations', 'answered', 'resolved'])
+      expect(screen.getByTestId(`stat-${name}`).querySelector('dd')!.textContent).toBe('unknown')
+    expect(screen.getByTestId('stat-messages').querySelector('dd')!.textContent).not.toBe('unknown')
+    expect(within(screen.getByTestId('top-chart')).getAllByTestId('chart-bar')[0].querySelector('title')?.textContent).toBe('Password reset — 30 messages')
   })
 
   it('lists only the months in the data, newest first, and switches month', () => {
@@ -53,7 +156,8 @@ describe('InsightsPage', () => {
     render(<InsightsPage data={monthlyData()} messageLink={link} />)
     const bars = within(screen.getByTestId('top-chart')).getAllByTestId('chart-bar')
     expect(bars).toHaveLength(5)
-    expect(bars[0].querySelector('title')?.textContent).toBe('Password reset — 30')
+    expect(bars[0].querySelector('title')?.textContent).toBe('Password reset — 15 members')
+    expect(screen.getByTestId('top-chart').querySelector('figcaption')!.textContent).toBe('Top 5 clusters by members who asked')
     const widths = bars.map((b) => Number(b.querySelector('rect')!.getAttribute('width')))
     expect(widths).toEqual([...widths].sort((a, b) => b - a))
   })
@@ -73,6 +177,7 @@ describe('InsightsPage', () => {
   it('expands a cluster: samples, representative, message links', () => {
     render(<InsightsPage data={monthlyData()} messageLink="https://chat.example/{tenantId}/m/{messageId}" />)
     const card = screen.getAllByTestId('cluster')[1]
+    expect(within(card).getByTestId('cluster-title').textContent).toBe(EMOJI_TITLE)
     const toggle = within(card).getByTestId('cluster-toggle')
     expect(toggle.getAttribute('aria-expanded')).toBe('false')
     expect(within(card).queryByTestId('cluster-details')).toBeNull()
@@ -144,9 +249,10 @@ describe('InsightsPage', () => {
     render(<InsightsPage data={d} messageLink={link} />)
     const card = screen.getAllByTestId('cluster')[0]
     fireEvent.click(within(card).getByTestId('cluster-toggle'))
-    expect(within(card).getAllByRole('link')).toHaveLength(100)
-    expect(within(card).getAllByRole('link')[0].getAttribute('href')).toBe('#message-id0')
+    const links = () => within(within(card).getByTestId('message-ids')).getAllByRole('link')
+    expect(links()).toHaveLength(100)
+    expect(links()[0].getAttribute('href')).toBe('#message-id0')
     fireEvent.click(within(card).getByRole('button', { name: 'Show all 250' }))
-    expect(within(card).getAllByRole('link')).toHaveLength(250)
+    expect(links()).toHaveLength(250)
   })
 })

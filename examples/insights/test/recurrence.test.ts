@@ -41,7 +41,7 @@ describe('recurring clusters', () => {
   it('does not match differently titled clusters by keywords, nor keyword overlap below 0.5', () => {
     const base = monthlyData()
     const c = (p: Partial<Cluster>): Cluster => ({
-      id: 0, size: 2, questionCount: 1, representative: 'q', samples: [], keywords: [], unansweredRate: 0, messageIds: [], ...p,
+      id: 0, title: null, size: 2, questionCount: 1, representative: 'q', samples: [], keywords: [], askers: 2, unansweredRate: 0, resolvedRate: 0, bestAnswer: null, messageIds: [], ...p,
     })
     base.months = ['2024-01', '2024-02']
     base.analyses = {

@@ -14,6 +14,7 @@ import { loadAnalyzeTenant } from '../library'
 import { createLogger } from '../logger'
 import { backendRoot } from '../paths'
 import { type MonthJobResult, createQueues, createRedis, enqueueMonthAnalysis, jobWithState } from '../queue'
+import { QuestionRepository } from '../repository'
 import { questionAnalysisWorker } from '../worker'
 
 interface Sample {
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   const db = createDb(config)
   const connection = createRedis(config)
   const queues = createQueues(config, connection)
-  const worker = questionAnalysisWorker({ config, db, logger, analyzeTenant: loadAnalyzeTenant(config.libraryPath), connection, flow: queues.flow })
+  const worker = questionAnalysisWorker({ config, db, logger, analyzeTenant: loadAnalyzeTenant(config.libraryPath), connection, queues })
   try {
     await migrateToLatest(db, config.databaseSchema)
     await db.deleteFrom('tenants').where('id', '=', 'demo').execute()
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
     console.log(`seeded tenant demo: ${rows.length} messages of ${sample.month} (schema ${config.databaseSchema})`)
 
     await worker.ready()
-    const job = await enqueueMonthAnalysis(queues.monthQueue, { month: sample.month, tenantId: 'demo', force: true, trigger: 'cli' })
+    const job = await enqueueMonthAnalysis(queues, { month: sample.month, tenantId: 'demo', force: true, trigger: 'cli' })
     const started = Date.now()
     let result: MonthJobResult | undefined
     while (!result) {
@@ -66,9 +67,12 @@ async function main(): Promise<void> {
     }
     if (result.failed.length > 0) throw new Error(`analysis failed: ${JSON.stringify(result.failed)}`)
     const exported = await exportQuestionAnalysis('demo', { db, exportDir: config.exportDir })
-    const clusters = await db.selectFrom('question_clusters').selectAll().where('tenant_id', '=', 'demo').where('month', '=', sample.month).orderBy('size', 'desc').execute()
+    const clusters = await new QuestionRepository(db).loadClusters('demo', sample.month)
     console.log(`analysed in ${((Date.now() - started) / 1000).toFixed(1)} s: ${clusters.length} clusters`)
-    for (const c of clusters.slice(0, 5)) console.log(`  ${String(c.size).padStart(3)}  ${c.title ?? c.representative}  [${c.keywords.join(', ')}]`)
+    for (const c of clusters.slice(0, 5)) {
+      const askers = c.askers === null ? '' : ` · asked by ${c.askers}`
+      console.log(`  ${String(c.size).padStart(3)} messages${askers}  ${c.title ?? c.representative}  [${c.keywords.join(', ')}]`)
+    }
     console.log(`wrote ${exported.questionsPath} and ${exported.metadataPath}`)
   } finally {
     await worker.close()

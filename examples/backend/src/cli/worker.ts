@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const db = createDb(config)
   const connection = createRedis(config)
   const queues = createQueues(config, connection)
-  const worker = questionAnalysisWorker({ config, db, logger, analyzeTenant, connection, flow: queues.flow })
+  const worker = questionAnalysisWorker({ config, db, logger, analyzeTenant, connection, queues })
   await worker.ready()
   if (config.schedule.enabled) {
     const next = await registerMonthlySchedule(queues.monthQueue, config.schedule)

@@ -2,11 +2,13 @@ import { type Migration, type MigrationResultSet, Migrator, NO_MIGRATIONS, sql }
 import type { Db } from './index'
 import * as m0001 from './migrations/0001_tenants_messages'
 import * as m0002 from './migrations/0002_question_analysis'
+import * as m0003 from './migrations/0003_asks_and_answers'
 
 /** Every migration, in order (bundled in code, so compiled and tsx runs see the same list). */
 export const migrations: Record<string, Migration> = {
   '0001_tenants_messages': m0001,
   '0002_question_analysis': m0002,
+  '0003_asks_and_answers': m0003,
 }
 
 function migrator(db: Db, schema: string): Migrator {
@@ -37,4 +39,11 @@ export async function migrateToLatest(db: Db, schema: string): Promise<string[]>
 export async function migrateDown(db: Db, schema: string, { all = false } = {}): Promise<string[]> {
   const m = migrator(db, schema)
   return check(all ? await m.migrateTo(NO_MIGRATIONS) : await m.migrateDown())
+}
+
+/** Migrates up or down to the named migration (tests, and to pin a schema version). Returns what ran. */
+export async function migrateTo(db: Db, schema: string, name: string): Promise<string[]> {
+  if (!(name in migrations)) throw new RangeError(`unknown migration ${name}`)
+  await sql`create schema if not exists ${sql.id(schema)}`.execute(db)
+  return check(await migrator(db, schema).migrateTo(name))
 }

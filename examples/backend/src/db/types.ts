@@ -29,6 +29,17 @@ export interface MessagesTable {
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'skipped' | 'interrupted'
 
+export interface RoleCounts {
+  ask: number
+  clarification: number
+  backchannel: number
+  other: number
+}
+
+/**
+ * question_analysis_runs.stats. The counts of asks and answers come from a library with asks
+ * (migration 0003); runs stored before lack them (absent: unknown).
+ */
 export interface RunStats {
   messages: number
   questions: number
@@ -42,6 +53,13 @@ export interface RunStats {
   warnings: string[]
   timingsMs: Record<string, number>
   peakRssBytes: number
+  roles?: RoleCounts
+  asks?: number
+  conversations?: number
+  answered?: number
+  resolved?: number
+  notRequests?: number
+  minorClusters?: number
 }
 
 export interface QuestionAnalysisRunsTable {
@@ -60,13 +78,20 @@ export interface QuestionAnalysisRunsTable {
   finished_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
 }
 
+/** A nullable column added by migration 0003: null in rows stored before it. */
+type Added<T> = ColumnType<T | null, T | null | undefined, T | null>
+
+export type QuestionRole = 'ask' | 'clarification' | 'backchannel' | 'other'
+
 export interface QuestionClustersTable {
   id: BigSerial
   tenant_id: string
   month: string
   run_id: ColumnType<string | null, string | number | null | undefined, string | number | null>
-  /** Index of the cluster in the analysis (0 = largest). */
+  /** The cluster's id in the analysis (its rank: 0 = the most askers; unique across clusters and minor clusters). */
   cluster_id: number
+  /** Fewer distinct askers than minAskers: listed apart (analyzeTenant's minorClusters). */
+  minor: ColumnType<boolean, boolean | undefined, boolean>
   /** Messages in the cluster, duplicates counted. */
   size: number
   /** Unique questions in the cluster. */
@@ -80,6 +105,17 @@ export interface QuestionClustersTable {
   title: string | null
   unanswered_rate: number
   cohesion: number
+  /** Distinct askers (null: stored before 0003). */
+  askers: Added<number>
+  resolved_rate: Added<number>
+  answered: Added<number>
+  resolved: Added<number>
+  /** The best answer: all five or none (null: no answer, or stored before 0003). */
+  best_answer_question_id: Added<string>
+  best_answer_message_id: Added<string>
+  best_answer_channel_id: Added<string>
+  best_answer_author_id: Added<string>
+  best_answer_acknowledged: Added<boolean>
   created_at: CreatedAt
 }
 
@@ -102,6 +138,17 @@ export interface QuestionClassificationsTable {
   answered: boolean
   /** question_clusters.cluster_id of the same tenant and month, or null when unclustered. */
   cluster_id: number | null
+  role: Added<QuestionRole>
+  /** Its conversation (analyzeTenant's conversationId). */
+  conversation_id: Added<string>
+  resolved: Added<boolean>
+  /** The reply that answered it: all four or none. */
+  answer_message_id: Added<string>
+  answer_channel_id: Added<string>
+  answer_author_id: Added<string>
+  answer_acknowledged: Added<boolean>
+  /** The LLM said it is not a request for help (left out of the clusters). */
+  not_request: Added<boolean>
   created_at: CreatedAt
 }
 

@@ -1,7 +1,7 @@
 import { useId, useState } from 'react'
 import { clusterLabel, type Cluster, type Month } from '../lib/data'
 import type { ClusterTrend } from '../lib/recurrence'
-import { messageHref } from '../lib/config'
+import { answerHref, linkTarget, messageHref } from '../lib/config'
 import { Sparkline } from './Sparkline'
 
 export interface ClusterCardProps {
@@ -11,6 +11,8 @@ export interface ClusterCardProps {
   tenantId: string
   trend?: ClusterTrend
   messageLink: string
+  /** Link template of a best answer (see lib/config.ts). */
+  answerLink: string
 }
 
 const MESSAGE_IDS_SHOWN = 100
@@ -19,7 +21,38 @@ export function formatRate(r: number): string {
   return `${Math.round(r * 100)}%`
 }
 
-export function ClusterCard({ cluster: c, rank, month, tenantId, trend, messageLink }: ClusterCardProps) {
+/** "asked by 14 members" (the cluster's weight), or unknown for a month analysed before asks. */
+export function askersText(askers: number | null): string {
+  if (askers === null) return 'askers unknown'
+  return `asked by ${askers.toLocaleString('en-US')} ${askers === 1 ? 'member' : 'members'}`
+}
+
+function BestAnswerLink({ cluster: c, answerLink }: { cluster: Cluster; answerLink: string }) {
+  // Unknown (analysed before answers were tracked): the month's note says so.
+  if (c.askers === null && c.bestAnswer === null) return null
+  if (c.bestAnswer === null)
+    return (
+      <span className="no-answer" data-testid="no-answer">
+        no answer yet
+      </span>
+    )
+  const href = answerHref(answerLink, c.bestAnswer)
+  return (
+    <span className="best-answer">
+      <a href={href} target={linkTarget(href)} rel="noreferrer" data-testid="best-answer">
+        best answer here
+      </a>
+      {c.bestAnswer.acknowledged && (
+        <span className="acknowledged" title="The asker acknowledged this answer" data-testid="best-answer-acknowledged">
+          {' '}
+          ✓ acknowledged
+        </span>
+      )}
+    </span>
+  )
+}
+
+export function ClusterCard({ cluster: c, rank, month, tenantId, trend, messageLink, answerLink }: ClusterCardProps) {
   const [open, setOpen] = useState(false)
   const [allIds, setAllIds] = useState(false)
   const detailsId = useId()
@@ -38,6 +71,9 @@ export function ClusterCard({ cluster: c, rank, month, tenantId, trend, messageL
             {label}
           </h3>
           <div className="cluster-meta">
+            <span className={`cluster-askers${c.askers === null ? ' unknown' : ''}`} data-testid="cluster-askers">
+              {askersText(c.askers)}
+            </span>
             <span className="cluster-size" data-testid="cluster-size">
               <strong>{c.size}</strong> {c.size === 1 ? 'message' : 'messages'}
             </span>
@@ -47,6 +83,10 @@ export function ClusterCard({ cluster: c, rank, month, tenantId, trend, messageL
             <span className="cluster-unanswered" data-testid="cluster-unanswered">
               {formatRate(c.unansweredRate)} unanswered
             </span>
+            <span className={`cluster-resolved${c.resolvedRate === null ? ' unknown' : ''}`} data-testid="cluster-resolved">
+              {c.resolvedRate === null ? 'resolved unknown' : `${formatRate(c.resolvedRate)} resolved`}
+            </span>
+            <BestAnswerLink cluster={c} answerLink={answerLink} />
             {trend?.isNew && (
               <span className="badge badge-new" data-testid="badge-new">
                 New this month
@@ -121,7 +161,7 @@ export function ClusterCard({ cluster: c, rank, month, tenantId, trend, messageL
               <ul className="message-ids" data-testid="message-ids">
                 {ids.map((id, i) => (
                   <li key={`${id}-${i}`}>
-                    <a href={messageHref(messageLink, id, tenantId)} target={/^https?:/.test(messageLink) ? '_blank' : undefined} rel="noreferrer">
+                    <a href={messageHref(messageLink, id, tenantId)} target={linkTarget(messageLink)} rel="noreferrer">
                       {id}
                     </a>
                   </li>

@@ -6,6 +6,10 @@
 //   &view=insights|overview
 //   &messageLink=<template>  link of a message id; {messageId} and {tenantId} are replaced
 //                            (default "#message-{messageId}", or VITE_MESSAGE_LINK at build time)
+//   &answerLink=<template>   link of a best answer; {guildId}, {channelId}, {messageId} (and
+//                            {tenantId}) are replaced (default: the Discord message,
+//                            https://discord.com/channels/{guildId}/{channelId}/{messageId},
+//                            or VITE_ANSWER_LINK at build time)
 
 export type View = 'insights' | 'overview'
 
@@ -15,10 +19,14 @@ export interface PageConfig {
   month: string | null
   view: View | null
   messageLink: string
+  answerLink: string
 }
 
 export const DEFAULT_MESSAGE_LINK: string =
   (import.meta.env?.VITE_MESSAGE_LINK as string | undefined) || '#message-{messageId}'
+
+export const DEFAULT_ANSWER_LINK: string =
+  (import.meta.env?.VITE_ANSWER_LINK as string | undefined) || 'https://discord.com/channels/{guildId}/{channelId}/{messageId}'
 
 export function readConfig(search: string): PageConfig {
   const q = new URLSearchParams(search)
@@ -29,6 +37,7 @@ export function readConfig(search: string): PageConfig {
     month: q.get('month'),
     view: view === 'insights' || view === 'overview' ? view : null,
     messageLink: q.get('messageLink') || DEFAULT_MESSAGE_LINK,
+    answerLink: q.get('answerLink') || DEFAULT_ANSWER_LINK,
   }
 }
 
@@ -47,4 +56,18 @@ export function messageHref(template: string, messageId: string, tenantId: strin
   return template
     .replaceAll('{messageId}', encodeURIComponent(messageId))
     .replaceAll('{tenantId}', encodeURIComponent(tenantId))
+}
+
+/** The link of a message whose guild and channel are known (a best answer). */
+export function answerHref(template: string, m: { guildId: string; channelId: string; messageId: string }): string {
+  return template
+    .replaceAll('{guildId}', encodeURIComponent(m.guildId))
+    .replaceAll('{tenantId}', encodeURIComponent(m.guildId))
+    .replaceAll('{channelId}', encodeURIComponent(m.channelId))
+    .replaceAll('{messageId}', encodeURIComponent(m.messageId))
+}
+
+/** Links to http(s) open in a new tab. */
+export function linkTarget(href: string): '_blank' | undefined {
+  return /^https?:/.test(href) ? '_blank' : undefined
 }

@@ -1,0 +1,68 @@
+'use strict'
+const { qi } = require('./helpers')
+
+const t0 = Date.parse('2024-03-01T10:00:00Z')
+const msg = (id, authorId, content, minutes, extra = {}) => ({
+  id,
+  channelId: 'help',
+  authorId,
+  content,
+  timestamp: new Date(t0 + minutes * 60e3).toISOString(),
+  ...extra,
+})
+
+// A help conversation held together by reply links, then an unrelated code paste.
+const conversation = [
+  msg('1', 'alice', "hi all, my container exits right after docker run and I can't figure out why", 0),
+  msg('2', 'bob', 'what does docker logs say?', 1, { replyToId: '1' }),
+  msg('3', 'alice', "Error: Cannot find module '/app/index.js'", 2, { replyToId: '2' }),
+  msg('4', 'bob', 'your WORKDIR is wrong, set it to /app in the Dockerfile', 3, { replyToId: '3' }),
+  msg('5', 'alice', 'huh?', 4, { replyToId: '4' }),
+  msg('6', 'bob', 'the WORKDIR line, it has to match where you COPY the files', 5, { replyToId: '5' }),
+  msg('7', 'alice', 'thanks, that worked', 6, { replyToId: '6' }),
+  msg('8', 'carol', '```js\nconst port = env.PORT ? Number(env.PORT) : 8080\n```', 90),
+]
+
+describe('asks', () => {
+  test('roles on a small conversation: an ask without ?, a clarification, back-channel, code with ?', async () => {
+    const out = await qi.asks(conversation)
+    expect(out.map((o) => o.id)).toEqual(conversation.map((m) => m.id))
+    const by = Object.fromEntries(out.map((o) => [o.id, o]))
+    expect(by['1'].role).toBe('ask')
+    expect(by['1'].isQuestion).toBe(false)
+    expect(by['2'].role).toBe('clarification')
+    expect(by['5'].role).toBe('backchannel')
+    expect(by['8'].role).not.toBe('ask')
+    // the reply chain is one conversation, opened by message 1
+    for (const id of ['1', '2', '3', '4', '5', '6', '7']) expect(by[id].conversationId).toBe('1')
+    for (const o of out) {
+      expect(o.confidence).toBeGreaterThanOrEqual(0)
+      expect(o.confidence).toBeLessThanOrEqual(1)
+      expect(o.isQuestion).toBe(o.confidence >= 0.7)
+      if (o.role === null) expect(o.askProbability).toBeNull()
+      else expect(o.askProbability).toBeGreaterThanOrEqual(0)
+    }
+    // a plain answer in the middle of the conversation is no candidate
+    expect(by['4'].role).toBeNull()
+  })
+
+  test('the threshold decides the ask role', async () => {
+    const strict = await qi.asks(conversation, { threshold: 1 })
+    expect(strict.some((o) => o.role === 'ask')).toBe(false)
+    const loose = await qi.asks(conversation, { threshold: 0 })
+    for (const o of loose) expect(o.role === 'ask').toBe(o.role !== null)
+  })
+
+  test('bad input rejects naming the field', async () => {
+    await expect(qi.asks('hello')).rejects.toMatchObject({ name: 'TypeError', field: 'messages' })
+    await expect(qi.asks([{ id: 'a', channelId: 'c', authorId: 'u', timestamp: 0 }])).rejects.toMatchObject({
+      name: 'TypeError',
+      field: 'messages[0].content',
+    })
+    await expect(qi.asks([msg('a', 'u', 'x', 0), msg('a', 'v', 'y', 1)])).rejects.toMatchObject({ name: 'RangeError', field: 'messages[1].id' })
+    await expect(qi.asks([], { treshold: 0.5 })).rejects.toMatchObject({ name: 'TypeError', field: 'options.treshold' })
+    await expect(qi.asks([], { threshold: 2 })).rejects.toMatchObject({ name: 'RangeError', field: 'options.threshold' })
+    await expect(qi.asks([], { batchSize: 0 })).rejects.toMatchObject({ name: 'RangeError', field: 'options.batchSize' })
+    await expect(qi.asks([])).resolves.toEqual([])
+  })
+})

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// Scores the ask detector (`asks()`) on hand-labelled real chat, beside two baselines: the
+// "contains '?'" rule and today's classifier (isQuestion at 0.7).
+//   npm run eval:asks                      # all sources
+//   npm run eval:asks -- --threshold 0.6   # another P(ask) threshold
+// Sources (labels are file + line + role, text read from ../shared/data):
+// - IRC #ubuntu dev files (data/labels/asks-irc.jsonl): each dev file's whole stream in line order;
+// - 6 non-docker Gitter rooms of the hand-made dialogs (data/labels/asks-gitter.jsonl): each room's
+//   dialogs as one stream by time, deduplicated on (project, timestamp, author, text);
+// - docker (data/labels/asks-docker.jsonl): the labels the model was trained on, for reference only.
+'use strict'
+const fs = require('node:fs')
+const path = require('node:path')
+const qi = require('..')
+const { ROLES, readLabels, chatlogStreams, manualStreams } = require('./train-asks.js')
+
+const args = process.argv.slice(2)
+const value = (name, fallback) => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? args[i + 1] : fallback
+}
+const root = path.resolve(__dirname, '..')
+const labelsDir = path.join(root, 'data', 'labels')
+
+function prf(pairs) {
+  const tp = pairs.filter(([p, g]) => p && g).length
+  const fp = pairs.filter(([p, g]) => p && !g).length
+  const fn = pairs.filter(([p, g]) => !p && g).length
+  const precision = tp + fp ? tp / (tp + fp) : 0
+  const recall = tp + fn ? tp / (tp + fn) : 0
+  return { precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0 }
+}
+
+const fmt = (x) => x.toFixed(3)
+
+async function score(name, streams, options) {
+  const rows = []
+  for (const stream of streams) {
+    const input = stream.map(({ id, channelId, authorId, content, timestamp }) => ({ id, channelId, authorId, content, timestamp }))
+    const out = await qi.asks(input, options)
+    out.forEach((r, i) => {
+      const m = stream[i]
+      if (m.gold) rows.push({ gold: m.gold, role: r.role ?? 'none', isQuestion: r.isQuestion, mark: m.content.includes('?'), text: m.content })
+    })
+  }
+  const gold = (r) => r.gold === 'ask'
+  const model = prf(rows.map((r) => [r.role === 'ask', gold(r)]))
+  const mark = prf(rows.map((r) => [r.mark, gold(r)]))
+  const clf = prf(rows.map((r) => [r.isQuestion, gold(r)]))
+  const noMark = rows.filter((r) => gold(r) && !r.mark)
+  const asks = rows.filter(gold).length
+  console.log(`\n${name}: ${rows.length} labelled messages, ${asks} asks (${noMark.length} without '?')`)
+  console.log('  method                     precision  recall     F1')
+  for (const [label, s] of [['asks() role = ask', model], ["contains '?'", mark], ['classifier isQuestion@0.7', clf]]) {
+    console.log(`  ${label.padEnd(26)} ${fmt(s.precision).padStart(9)} ${fmt(s.recall).padStart(7)} ${fmt(s.f1).padStart(6)}`)
+  }
+  const recallNoMark = noMark.length ? noMark.filter((r) => r.role === 'ask').length / noMark.length : 0
+  console.log(`  recall of asks without '?': asks() ${fmt(recallNoMark)} (${noMark.filter((r) => r.role === 'ask').length}/${noMark.length}), '?' rule 0.000, classifier ${fmt(noMark.length ? noMark.filter((r) => r.isQuestion).length / noMark.length : 0)}`)
+  const cols = [...ROLES, 'none']
+  console.log(`  confusion (rows: label, columns: asks() role)\n  ${''.padEnd(14)}${cols.map((c) => c.slice(0, 13).padStart(14)).join('')}`)
+  for (const g of ROLES) {
+    const counts = cols.map((c) => rows.filter((r) => r.gold === g && r.role === c).length)
+    console.log(`  ${g.padEnd(14)}${counts.map((n) => String(n).padStart(14)).join('')}`)
+  }
+  if (args.includes('--errors')) {
+    for (const r of rows.filter((x) => (x.role === 'ask') !== gold(x))) console.log(`    ${r.gold.padEnd(13)} → ${r.role.padEnd(13)} ${r.text.slice(0, 110).replace(/\s+/g, ' ')}`)
+  }
+  return { name, rows: rows.length, asks, model, mark, clf, recallNoMark }
+}
+
+async function main() {
+  const options = {}
+  if (value('threshold')) options.threshold = Number(value('threshold'))
+  const sources = []
+  const irc = path.join(labelsDir, 'asks-irc.jsonl')
+  if (fs.existsSync(irc)) sources.push(['IRC #ubuntu dev files', chatlogStreams(readLabels(irc), { before: 1e9, after: 1e9 })])
+  const gitter = path.join(labelsDir, 'asks-gitter.jsonl')
+  if (fs.existsSync(gitter)) {
+    const labels = readLabels(gitter)
+    const lines = fs.readFileSync(path.join(root, '..', 'shared', 'data', 'dialogs', 'gitter_manual_dialogs.jsonl'), 'utf8').split('\n')
+    const rooms = [...new Set(labels.map((l) => JSON.parse(lines[l.line - 1]).project))].filter((p) => p !== 'docker')
+    sources.push([`Gitter rooms (${rooms.join(', ')})`, manualStreams(labels, rooms)])
+  }
+  const docker = path.join(labelsDir, 'asks-docker.jsonl')
+  if (fs.existsSync(docker)) sources.push(['docker (train labels, for reference)', chatlogStreams(readLabels(docker))])
+  const results = []
+  for (const [name, streams] of sources) results.push(await score(name, streams, options))
+  console.log('\nsummary (ask role)                       asks()            contains ?        classifier@0.7')
+  for (const r of results) {
+    const cell = (s) => `${fmt(s.precision)}/${fmt(s.recall)}/${fmt(s.f1)}`
+    console.log(`  ${r.name.slice(0, 36).padEnd(36)} ${cell(r.model)}  ${cell(r.mark)}  ${cell(r.clf)}   (P/R/F1, ${r.asks} asks)`)
+  }
+}
+
+main().catch((e) => {
+  console.error(`eval: ${e.stack || e.message}`)
+  process.exit(1)
+})

@@ -1,0 +1,539 @@
+//! Features of a candidate message for the role model: what the text says (cue phrases,
+//! code, addressing, the classifier's P(question), the classifier's surface cues and hashed
+//! words) and where it sits in its conversation (the starter's opening turn, who spoke before
+//! and after, gaps). Training and inference both use [`candidates`].
+
+use std::collections::HashMap;
+
+use once_cell::sync::Lazy;
+use regex::Regex;
+
+use crate::classify::features::{lexical, surface, words, SURFACE};
+use crate::conversations::{Conversations, LinkSource};
+use crate::pipeline::Message;
+
+/// Number of dense features.
+pub const DENSE_LEN: usize = 50;
+
+/// Hashed lexical features are folded into this many buckets (a smaller model file).
+pub const LEXICAL: usize = 1024;
+
+/// Names of the dense features, in the order [`Candidate::dense`] holds them. The model file
+/// stores its weights by these names.
+pub const DENSE: [&str; DENSE_LEN] = [
+    // the text
+    "q",
+    "q_question",
+    "q_half",
+    "words_log",
+    "short",
+    "one_word",
+    "backchannel",
+    "code",
+    "code_only",
+    "link",
+    "problem",
+    "need",
+    "appeal",
+    "first_person",
+    "second_person",
+    "thanks",
+    "greeting_only",
+    "greeting_start",
+    "check_back",
+    "addressed",
+    "addressed_to_starter",
+    "addressed_to_other",
+    // the conversation
+    "in_opening",
+    "first_of_conversation",
+    "opening_pos_1",
+    "opening_pos_2plus",
+    "opening_len_log",
+    "author_is_starter",
+    "others_before",
+    "other_after",
+    "starter_after",
+    "single",
+    "size_log",
+    "later_turn",
+    "turn_pos_1plus",
+    "first_question_of_turn",
+    "most_question_of_turn",
+    "gap_log",
+    "own_gap_log",
+    "parent_is_starter",
+    "source_reply",
+    "source_mention",
+    "source_model",
+    // interactions
+    "opening_x_q",
+    "opening_x_request",
+    "helper_x_q",
+    "starter_later_x_q",
+    "starter_later_x_request",
+    "opening_x_backchannel",
+    "opening_x_code_only",
+];
+
+/// Index of a named dense feature (panics on an unknown name: a programming error).
+pub fn dense_index(name: &str) -> usize {
+    DENSE.iter().position(|n| *n == name).unwrap_or_else(|| panic!("unknown ask feature {name}"))
+}
+
+/// The features of one candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub dense: Vec<f32>,
+    /// The classifier's surface cues of the text.
+    pub surface: [f32; SURFACE],
+    /// Sorted, unique bucket indices below [`LEXICAL`].
+    pub lexical: Vec<u32>,
+}
+
+static CODE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?m)\[<-CODE->\]|```|^\s*(?:\$|#|>>>) |Traceback \(most recent|^\s+at [\w.$]+\(|\b(?:E|W):\s|[{};]\s*$",
+    )
+    .unwrap()
+});
+static LINK: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?i)\[<-(?:LINK|ISSUE)->\]|\bhttps?://\S+|\bwww\.\S+").unwrap());
+/// A leading "nick:" / "nick," / "@nick" addressing.
+static ADDRESS: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"^\s*@?([^\s:,@]{2,40})[:,](?:\s|$)|^\s*@([^\s:,@]{2,40})").unwrap());
+
+const BACKCHANNEL: &[&str] = &[
+    "huh",
+    "oh",
+    "ohh",
+    "ohhh",
+    "hm",
+    "hmm",
+    "hmmm",
+    "hmmmm",
+    "really",
+    "ok",
+    "okay",
+    "okey",
+    "k",
+    "kk",
+    "lol",
+    "lmao",
+    "rofl",
+    "what",
+    "wat",
+    "wut",
+    "eh",
+    "ah",
+    "ahh",
+    "ahhh",
+    "aha",
+    "ahah",
+    "wow",
+    "right",
+    "yes",
+    "no",
+    "yeah",
+    "yep",
+    "nope",
+    "nice",
+    "cool",
+    "great",
+    "sure",
+    "i",
+    "see",
+    "ic",
+    "seriously",
+    "srsly",
+    "orly",
+    "o",
+    "rly",
+    "hehe",
+    "heh",
+    "haha",
+    "hah",
+    "damn",
+    "dang",
+    "sweet",
+    "awesome",
+    "yea",
+    "ya",
+    "mm",
+    "mhm",
+    "uh",
+    "um",
+    "hrm",
+    "meh",
+    "indeed",
+    "true",
+    "interesting",
+    "ahha",
+    "oops",
+    "ops",
+    "whoa",
+    "woah",
+    "alright",
+    "sorry",
+    "so",
+    "and",
+    "then",
+    "now",
+    "again",
+    "exactly",
+    "perfect",
+    "good",
+    "fine",
+    "weird",
+    "strange",
+    "thanks",
+    "thx",
+    "ty",
+];
+const GREETINGS: &[&str] = &[
+    "hi",
+    "hey",
+    "hello",
+    "hiya",
+    "heya",
+    "yo",
+    "sup",
+    "howdy",
+    "morning",
+    "evening",
+    "afternoon",
+    "good",
+    "all",
+    "everyone",
+    "everybody",
+    "guys",
+    "folks",
+    "there",
+    "people",
+    "y'all",
+    "yall",
+    "again",
+    "o",
+    "hola",
+    "greetings",
+];
+const GREETING_START: &[&str] = &["hi", "hey", "hello", "hiya", "heya", "yo", "howdy", "greetings", "hola"];
+const THANKS: &[&str] = &["thanks", "thank", "thx", "ty", "cheers", "thanx", "tnx", "tks", "merci", "danke"];
+const FIRST_PERSON: &[&str] =
+    &["i", "i'm", "im", "i've", "ive", "my", "me", "mine", "myself", "i'd", "i'll", "we", "our"];
+const SECOND_PERSON: &[&str] = &["you", "your", "you're", "youre", "u", "ur", "yours", "you've", "you'd"];
+const APPEAL: &[&str] = &["anyone", "anybody", "any1", "ne1", "someone", "somebody", "help", "halp", "ideas", "idea"];
+
+/// A problem report: something fails or is in the way.
+static PROBLEM: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?i)\b(?:error|errors|exception|fail|fails|failed|failing|failure|crash\w*|broken|break[s]?|denied|refused|timeout|timed out|not working|doesn'?t work|don'?t work|didn'?t work|won'?t|wont|can'?t|cannot|can not|couldn'?t|unable|issue|issues|problem|problems|stuck|bug|wrong|weird|strange|missing|not found|no such|invalid|freez\w*|hang\w*|segfault|panic|warning|getting|i get|i got|keeps?|still)\b",
+    )
+    .unwrap()
+});
+/// A need or goal of the author's: what they want to do or know.
+static NEED: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?i)\b(?:how (?:do|can|could|should|would) (?:i|we|one|you)|how to|is (?:there|it possible)|i (?:want|need|would like|'d like|wanted|am trying|was trying|'m trying|try|tried|am looking|'m looking|was wondering|wonder)|im (?:trying|looking)|trying to|looking for|what(?:'s| is) the (?:best|right|correct|proper)|any (?:way|idea|ideas|suggestions?|tips?|advice|help|pointers?)|please|pls|plz|recommend\w*|suggest\w*|advice|help me|wondering|possible to)\b",
+    )
+    .unwrap()
+});
+/// A check-back on what someone said ("so I just run X?", "you mean …?").
+static CHECK_BACK: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"(?i)^\s*(?:so|you mean|do you mean|u mean|like|or|and|then|even|also|but)\b").unwrap());
+
+fn b(x: bool) -> f32 {
+    if x {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+fn log_scaled(x: f32, scale: f32) -> f32 {
+    ((1.0 + x.max(0.0)).ln() / scale).min(2.0)
+}
+
+/// The leading addressee of a text ("nick: …", "nick, …", "@nick …"), lower-cased.
+pub fn addressee(text: &str) -> Option<String> {
+    let c = ADDRESS.captures(text)?;
+    let name = c.get(1).or_else(|| c.get(2))?.as_str().to_lowercase();
+    // "so, …", "ok, …", "well: …" are not addressees
+    if words(&name).len() == 1 && BACKCHANNEL.contains(&name.as_str()) || GREETING_START.contains(&name.as_str()) {
+        return None;
+    }
+    Some(name)
+}
+
+/// Whether an addressee names a person (id or display name; nicks are often cut short).
+fn names(addressee: &str, m: &Message) -> bool {
+    let same = |n: &str| {
+        let n = n.to_lowercase();
+        n == addressee
+            || (addressee.len() >= 3 && n.starts_with(addressee))
+            || (n.len() >= 3 && addressee.starts_with(&n))
+    };
+    same(&m.author_id) || m.author_name.as_deref().is_some_and(same)
+}
+
+/// What the text alone says (position-free features).
+struct Text {
+    q: f32,
+    words: usize,
+    backchannel: bool,
+    code: bool,
+    code_only: bool,
+    link: bool,
+    problem: bool,
+    need: bool,
+    appeal: bool,
+    first_person: bool,
+    second_person: bool,
+    thanks: bool,
+    greeting_only: bool,
+    greeting_start: bool,
+    check_back: bool,
+    addressee: Option<String>,
+}
+
+impl Text {
+    fn of(m: &Message, q: f32) -> Text {
+        let t = m.content.as_str();
+        let w = words(t);
+        let has = |set: &[&str]| w.iter().any(|x| set.contains(&x.as_str()));
+        let all = |set: &[&str]| !w.is_empty() && w.iter().all(|x| set.contains(&x.as_str()));
+        let stripped = LINK.replace_all(&CODE.replace_all(t, " "), " ").into_owned();
+        let prose = words(&stripped).len();
+        let code = CODE.is_match(t) || symbol_ratio(t) > 0.12;
+        Text {
+            q,
+            words: w.len(),
+            backchannel: w.len() <= 3 && (w.is_empty() || all(BACKCHANNEL)),
+            code,
+            code_only: (code || LINK.is_match(t)) && prose <= 2,
+            link: LINK.is_match(t),
+            problem: PROBLEM.is_match(&stripped),
+            need: NEED.is_match(&stripped),
+            appeal: has(APPEAL),
+            first_person: has(FIRST_PERSON),
+            second_person: has(SECOND_PERSON),
+            thanks: has(THANKS),
+            greeting_only: all(GREETINGS),
+            greeting_start: w.first().is_some_and(|x| GREETING_START.contains(&x.as_str())),
+            check_back: CHECK_BACK.is_match(t),
+            addressee: addressee(t),
+        }
+    }
+}
+
+/// Share of characters that are code punctuation.
+fn symbol_ratio(t: &str) -> f32 {
+    let n = t.chars().count();
+    if n < 20 {
+        return 0.0;
+    }
+    let s = t
+        .chars()
+        .filter(|c| {
+            matches!(c, '{' | '}' | '[' | ']' | '(' | ')' | ';' | '=' | '<' | '>' | '/' | '\\' | '|' | '$' | '_')
+        })
+        .count();
+    s as f32 / n as f32
+}
+
+/// The position of each message in its conversation.
+#[derive(Debug, Clone, Default)]
+struct Position {
+    in_opening: bool,
+    first: bool,
+    opening_pos: usize,
+    opening_len: usize,
+    author_is_starter: bool,
+    others_before: bool,
+    other_after: bool,
+    starter_after: bool,
+    size: usize,
+    later_turn: bool,
+    turn_pos: usize,
+    first_question_of_turn: bool,
+    most_question_of_turn: bool,
+    gap_ms: i64,
+    own_gap_ms: Option<i64>,
+    parent_is_starter: bool,
+    starter: usize,
+}
+
+fn positions(messages: &[Message], convs: &Conversations, question: &[f32]) -> Vec<Position> {
+    let mut out = vec![Position::default(); messages.len()];
+    for members in &convs.members {
+        let Some(&first) = members.first() else { continue };
+        let starter = messages[first].author_id.as_str();
+        // the opening turn: the starter's messages before anyone else speaks
+        let opening_len = members.iter().take_while(|&&i| messages[i].author_id == starter).count();
+        // turns: runs of one author
+        let mut turns: Vec<(usize, usize)> = Vec::new();
+        for (k, &i) in members.iter().enumerate() {
+            match turns.last_mut() {
+                Some((_, end)) if messages[members[*end]].author_id == messages[i].author_id => *end = k,
+                _ => turns.push((k, k)),
+            }
+        }
+        let mut turns_of: HashMap<&str, usize> = HashMap::new();
+        let mut last_of: HashMap<&str, i64> = HashMap::new();
+        for &(s, e) in &turns {
+            let author = messages[members[s]].author_id.as_str();
+            let turn_index = turns_of.get(author).copied().unwrap_or(0);
+            let best = (s..=e).max_by(|&x, &y| question[members[x]].total_cmp(&question[members[y]]).then(y.cmp(&x)));
+            let first_q = (s..=e).find(|&k| question[members[k]] >= 0.5);
+            for k in s..=e {
+                let i = members[k];
+                let m = &messages[i];
+                let later = &members[k + 1..];
+                let p = &mut out[i];
+                p.in_opening = k < opening_len;
+                p.first = k == 0;
+                p.opening_pos = if p.in_opening { k } else { 0 };
+                p.opening_len = opening_len;
+                p.author_is_starter = m.author_id == starter;
+                p.others_before = s > 0;
+                p.other_after = later.iter().any(|&j| messages[j].author_id != m.author_id);
+                p.starter_after = !p.author_is_starter && later.iter().any(|&j| messages[j].author_id == starter);
+                p.size = members.len();
+                p.later_turn = turn_index > 0;
+                p.turn_pos = k - s;
+                p.first_question_of_turn = first_q == Some(k);
+                p.most_question_of_turn = best == Some(k);
+                p.gap_ms = if k == 0 { 0 } else { m.timestamp_ms - messages[members[k - 1]].timestamp_ms };
+                p.own_gap_ms = last_of.get(m.author_id.as_str()).map(|&t| m.timestamp_ms - t);
+                p.parent_is_starter = convs
+                    .parent
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .is_some_and(|j| messages[j].author_id == starter && !p.author_is_starter);
+                p.starter = first;
+                last_of.insert(m.author_id.as_str(), m.timestamp_ms);
+            }
+            *turns_of.entry(author).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// Whether message `i` is a candidate: question-like, or in the opening turn of its conversation.
+fn is_candidate(p: &Position, q: f32, question_threshold: f32) -> bool {
+    q >= question_threshold || p.in_opening
+}
+
+/// The features of every candidate (`None` for the other messages). `question[i]` is the
+/// classifier's P(question) (`None`: not scored, taken as 0).
+pub fn candidates(
+    messages: &[Message],
+    convs: &Conversations,
+    question: &[Option<f32>],
+    question_threshold: f32,
+) -> Vec<Option<Candidate>> {
+    let q: Vec<f32> = (0..messages.len()).map(|i| question.get(i).copied().flatten().unwrap_or(0.0)).collect();
+    let pos = positions(messages, convs, &q);
+    messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let p = &pos[i];
+            if !is_candidate(p, q[i], question_threshold) {
+                return None;
+            }
+            let t = Text::of(m, q[i]);
+            let starter = &messages[p.starter];
+            let addressed_to_starter = !p.author_is_starter
+                && t.addressee.as_deref().is_some_and(|a| names(a, starter))
+                || m.mentions.iter().any(|id| *id == starter.author_id && !p.author_is_starter);
+            let addressed = t.addressee.is_some() || !m.mentions.is_empty();
+            let request = t.problem || t.need || t.appeal;
+            let source = convs.source.get(i).copied().unwrap_or(LinkSource::Start);
+            let starter_later = p.author_is_starter && p.others_before;
+            let mut dense = vec![0f32; DENSE.len()];
+            let values: [(&str, f32); DENSE_LEN] = [
+                ("q", t.q),
+                ("q_question", b(t.q >= question_threshold)),
+                ("q_half", b(t.q >= 0.5)),
+                ("words_log", log_scaled(t.words as f32, 4.0)),
+                ("short", b(t.words <= 3)),
+                ("one_word", b(t.words <= 1)),
+                ("backchannel", b(t.backchannel)),
+                ("code", b(t.code)),
+                ("code_only", b(t.code_only)),
+                ("link", b(t.link)),
+                ("problem", b(t.problem)),
+                ("need", b(t.need)),
+                ("appeal", b(t.appeal)),
+                ("first_person", b(t.first_person)),
+                ("second_person", b(t.second_person)),
+                ("thanks", b(t.thanks)),
+                ("greeting_only", b(t.greeting_only)),
+                ("greeting_start", b(t.greeting_start)),
+                ("check_back", b(t.check_back)),
+                ("addressed", b(addressed)),
+                ("addressed_to_starter", b(addressed_to_starter)),
+                ("addressed_to_other", b(addressed && !addressed_to_starter)),
+                ("in_opening", b(p.in_opening)),
+                ("first_of_conversation", b(p.first)),
+                ("opening_pos_1", b(p.in_opening && p.opening_pos == 1)),
+                ("opening_pos_2plus", b(p.in_opening && p.opening_pos >= 2)),
+                ("opening_len_log", log_scaled(p.opening_len as f32 - 1.0, 3.0)),
+                ("author_is_starter", b(p.author_is_starter)),
+                ("others_before", b(p.others_before)),
+                ("other_after", b(p.other_after)),
+                ("starter_after", b(p.starter_after)),
+                ("single", b(p.size <= 1)),
+                ("size_log", log_scaled(p.size as f32 - 1.0, 4.0)),
+                ("later_turn", b(p.later_turn)),
+                ("turn_pos_1plus", b(p.turn_pos >= 1)),
+                ("first_question_of_turn", b(p.first_question_of_turn)),
+                ("most_question_of_turn", b(p.most_question_of_turn)),
+                ("gap_log", log_scaled(p.gap_ms as f32 / 60_000.0, 4.0)),
+                ("own_gap_log", p.own_gap_ms.map_or(2.0, |g| log_scaled(g as f32 / 60_000.0, 4.0))),
+                ("parent_is_starter", b(p.parent_is_starter)),
+                ("source_reply", b(matches!(source, LinkSource::Reply | LinkSource::Thread))),
+                ("source_mention", b(source == LinkSource::Mention)),
+                ("source_model", b(source == LinkSource::Model)),
+                ("opening_x_q", b(p.in_opening) * t.q),
+                ("opening_x_request", b(p.in_opening && request)),
+                ("helper_x_q", b(!p.author_is_starter) * t.q),
+                ("starter_later_x_q", b(starter_later) * t.q),
+                ("starter_later_x_request", b(starter_later && request)),
+                ("opening_x_backchannel", b(p.in_opening && t.backchannel)),
+                ("opening_x_code_only", b(p.in_opening && t.code_only)),
+            ];
+            for (name, v) in values {
+                dense[dense_index(name)] = v;
+            }
+            let mut lex: Vec<u32> = lexical(&m.content).into_iter().map(|x| x % LEXICAL as u32).collect();
+            lex.sort_unstable();
+            lex.dedup();
+            Some(Candidate { dense, surface: surface(&m.content), lexical: lex })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addressees_and_cues() {
+        assert_eq!(addressee("bob: try -v").as_deref(), Some("bob"));
+        assert_eq!(addressee("@Alice what OS?").as_deref(), Some("alice"));
+        assert_eq!(addressee("ok, that works"), None);
+        assert_eq!(addressee("hi, anyone here?"), None);
+        assert_eq!(addressee("how do I mount a volume?"), None);
+        let m = |t: &str| Message { content: t.into(), ..Default::default() };
+        let t = Text::of(&m("I'm getting permission denied when I run docker build"), 0.1);
+        assert!(t.problem && t.first_person && !t.code);
+        assert!(Text::of(&m("how do I mount a volume in compose"), 0.9).need);
+        assert!(Text::of(&m("huh?"), 0.9).backchannel);
+        assert!(!Text::of(&m("what OS?"), 0.9).backchannel);
+        assert!(Text::of(&m("[<-CODE->]"), 0.0).code_only);
+        assert!(Text::of(&m("if (x == null) { return a ? b : c; }"), 0.0).code);
+        assert!(DENSE.iter().enumerate().all(|(i, n)| dense_index(n) == i), "unique names");
+    }
+}

@@ -1,0 +1,99 @@
+//! The built-in model on small hand-built conversations (the structure is given, so these test
+//! the role model, not the linker).
+
+use super::train::conversations_from_ids;
+use super::*;
+use crate::classify::features::words;
+
+fn msg(id: usize, author: &str, content: &str, minute: i64) -> Message {
+    Message {
+        id: id.to_string(),
+        channel_id: "help".into(),
+        author_id: author.into(),
+        content: content.into(),
+        timestamp_ms: minute * 60_000,
+        ..Default::default()
+    }
+}
+
+/// A stand-in for the question classifier: '?' or a leading wh-word / auxiliary.
+fn question(m: &Message) -> Option<f32> {
+    let w = words(&m.content);
+    let lead = w.first().map(String::as_str).unwrap_or("");
+    let q =
+        m.content.contains('?') || ["how", "what", "why", "where", "does", "do", "is", "can", "anyone"].contains(&lead);
+    Some(if q { 0.95 } else { 0.05 })
+}
+
+/// Roles of `(author, text, minute, conversation)` messages with the built-in model.
+fn run(rows: &[(&str, &str, i64, &str)]) -> Vec<Option<RoleOut>> {
+    let messages: Vec<Message> = rows.iter().enumerate().map(|(i, r)| msg(i, r.0, r.1, r.2)).collect();
+    let ids: Vec<String> = rows.iter().map(|r| r.3.to_string()).collect();
+    let convs = conversations_from_ids(&messages, &ids);
+    let q: Vec<Option<f32>> = messages.iter().map(question).collect();
+    roles(&messages, &convs, &q, &AskOptions::default())
+}
+
+fn role(r: &Option<RoleOut>) -> Option<Role> {
+    r.map(|x| x.role)
+}
+
+#[test]
+fn an_ask_without_a_question_mark() {
+    let out = run(&[
+        ("alice", "I'm getting permission denied when I run docker build in my project folder", 0, "a"),
+        ("bob", "run it with sudo or add yourself to the docker group", 2, "a"),
+        ("alice", "thanks, that worked", 3, "a"),
+    ]);
+    assert_eq!(role(&out[0]), Some(Role::Ask), "{out:?}");
+    assert_eq!(out[1], None, "an answer is no candidate");
+}
+
+#[test]
+fn a_helpers_clarification_and_back_channel() {
+    let out = run(&[
+        ("alice", "how do I mount a volume in docker compose?", 0, "a"),
+        ("bob", "alice: what OS are you on?", 1, "a"),
+        ("alice", "ubuntu 22.04", 2, "a"),
+        ("bob", "add a volumes: section under the service", 3, "a"),
+        ("alice", "huh?", 4, "a"),
+    ]);
+    assert_eq!(role(&out[0]), Some(Role::Ask), "{out:?}");
+    assert_eq!(role(&out[1]), Some(Role::Clarification), "{out:?}");
+    assert_eq!(role(&out[4]), Some(Role::Backchannel), "{out:?}");
+    assert!(out[0].unwrap().ask_probability > out[1].unwrap().ask_probability);
+}
+
+#[test]
+fn code_containing_a_question_mark_is_not_an_ask() {
+    let out = run(&[
+        ("carol", "[<-CODE->] const port = env.PORT ? Number(env.PORT) : 8080;", 0, "c"),
+        ("dave", "nice", 1, "c"),
+    ]);
+    assert_ne!(role(&out[0]), Some(Role::Ask), "{out:?}");
+}
+
+#[test]
+fn a_repeated_ask_is_an_ask_each_time() {
+    let text = "anyone know why my container keeps restarting?";
+    let out = run(&[(("erin"), text, 0, "e1"), ("erin", text, 30, "e2"), ("erin", text, 60, "e3")]);
+    assert!(out.iter().all(|r| role(r) == Some(Role::Ask)), "{out:?}");
+}
+
+#[test]
+fn only_candidates_get_a_role_and_the_threshold_decides_the_ask() {
+    let rows = [
+        ("alice", "docker build fails with no space left on device", 0, "a"),
+        ("bob", "prune your images", 1, "a"),
+        ("bob", "docker system prune -a", 1, "a"),
+    ];
+    let messages: Vec<Message> = rows.iter().enumerate().map(|(i, r)| msg(i, r.0, r.1, r.2)).collect();
+    let ids: Vec<String> = rows.iter().map(|r| r.3.to_string()).collect();
+    let convs = conversations_from_ids(&messages, &ids);
+    let q: Vec<Option<f32>> = messages.iter().map(question).collect();
+    let strict = roles(&messages, &convs, &q, &AskOptions { threshold: 1.0, ..Default::default() });
+    assert!(strict[0].is_some() && strict[1..].iter().all(Option::is_none));
+    assert_ne!(role(&strict[0]), Some(Role::Ask));
+    let loose = roles(&messages, &convs, &q, &AskOptions { threshold: 0.0, ..Default::default() });
+    assert_eq!(role(&loose[0]), Some(Role::Ask));
+}
