@@ -23,7 +23,7 @@ export interface AnalyzeLogLine {
 }
 
 export interface AnalyzeOptions {
-  /** Messages per classification batch (default 1000). */
+  /** Messages per classification batch (default 1000, at most 1000000). */
   batchSize?: number
   /** Question threshold (default 0.7). */
   threshold?: number
@@ -35,8 +35,14 @@ export interface AnalyzeOptions {
   includeAllClassifications?: boolean
   /** Let the lexical stage decide clear cases without the encoder (default true). */
   cascade?: boolean
+  /** Tokens of a message the classifier's encoder sees (default 64). */
+  maxTokens?: number
   llm?: LlmOptions
+  /** Keep questions with no context and high confidence as they are (default true). */
   skipSelfContained?: boolean
+  /** Confidence from which a question without context counts as self-contained (default 0.9). */
+  selfContainedMinConfidence?: number
+  /** Questions packed into one request (default 1). */
   questionsPerRequest?: number
   /** Options of the dedupe, embedding and clustering stages (as for `cluster()`). */
   cluster?: ClusterCallOptions
@@ -58,10 +64,10 @@ export interface AnalyzeProgress {
 }
 
 /**
- * Analyses one tenant's month: classify → context → extract → dedupe → cluster, with keywords,
- * titles and answered rates. Messages may be streamed page by page; bad messages are reported
- * in `stats.rejected` and never stop the tenant. `onProgress` runs on the JS thread at most
- * every 250 ms and at each stage change.
+ * Analyses one tenant's month: classify → conversations → asks → extract → dedupe → cluster,
+ * with keywords, titles and answered rates. Messages may be streamed page by page; bad messages
+ * are reported in `stats.rejected` and never stop the tenant. `onProgress` runs on the JS
+ * thread at most every 250 ms and at each stage change.
  */
 export declare function analyzeTenant(input: AnalyzeTenantInput, onProgress?: (progress: AnalyzeProgress) => void): Promise<TenantAnalysis>
 
@@ -142,7 +148,7 @@ export interface ClusterCallOptions {
   /** Cosine at or above which questions are duplicates (default 0.95). */
   duplicateThreshold?: number
   /** `'ward'` (default), `'average'`, `'complete'` or `'single'`. */
-  linkage?: string
+  linkage?: 'ward' | 'average' | 'complete' | 'single'
   /** Height at which the dendrogram is cut (default 2.1 for Ward, 1.0 otherwise). */
   distanceThreshold?: number
   /** Ward only: never merge groups whose centroids are farther apart than this (default 1.2). */
@@ -353,6 +359,8 @@ export interface LlmOptions {
   breakerThreshold?: number
   /** How long the open breaker waits before one trial request (default 30000). */
   breakerCooldownMs?: number
+  /** First step of the exponential backoff between retries (default 500). */
+  backoffBaseMs?: number
 }
 
 export interface LoadedModel {

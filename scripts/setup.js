@@ -62,6 +62,7 @@ const sources = Math.max(
 if (!addon || mtime(path.join(root, addon)) < sources) {
   step('building the native addon (cargo, release)')
   run('npx', ['napi', 'build', '--platform', '--release'])
+  run(process.execPath, [path.join(root, 'scripts', 'gen-contract.js')])
 }
 
 // 3. models

@@ -23,6 +23,10 @@ pub enum Error {
     /// A field has a value outside its range.
     #[error("{field}: {message}")]
     OutOfRange { field: String, message: String },
+    /// An options object has a key that is not one of its options (`TypeError`); the message
+    /// names it and suggests the right place when one is close.
+    #[error("{message}")]
+    UnknownOption { field: String, message: String },
     /// A model file or the ONNX Runtime library is missing or unusable.
     #[error("{0}")]
     ModelMissing(String),
@@ -63,6 +67,7 @@ impl Error {
         match self {
             Error::InvalidType { .. } => "ERR_INVALID_ARG_TYPE",
             Error::OutOfRange { .. } => "ERR_OUT_OF_RANGE",
+            Error::UnknownOption { .. } => "ERR_UNKNOWN_OPTION",
             Error::ModelMissing(_) => "ERR_MODEL_MISSING",
             Error::Inference(_) => "ERR_INFERENCE",
             Error::Io { .. } => "ERR_IO",
@@ -74,7 +79,7 @@ impl Error {
 
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::InvalidType { .. } => ErrorKind::Type,
+            Error::InvalidType { .. } | Error::UnknownOption { .. } => ErrorKind::Type,
             Error::OutOfRange { .. } => ErrorKind::Range,
             Error::Aborted => ErrorKind::Abort,
             _ => ErrorKind::Plain,
@@ -84,7 +89,9 @@ impl Error {
     /// The offending field, for validation errors.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Error::InvalidType { field, .. } | Error::OutOfRange { field, .. } => Some(field),
+            Error::InvalidType { field, .. } | Error::OutOfRange { field, .. } | Error::UnknownOption { field, .. } => {
+                Some(field)
+            }
             _ => None,
         }
     }

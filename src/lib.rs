@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod grouping;
 pub mod input;
+pub mod js;
 pub mod models;
 pub mod pipeline;
 pub mod prose;

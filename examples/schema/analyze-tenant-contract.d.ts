@@ -1,55 +1,45 @@
 // The contract of question-insights' analyzeTenant() that the reference backend codes against.
-// The library's generated index.d.ts is the authority; this file is kept in step with it, and
-// examples/backend/test/library-types.test.ts fails to compile when the result types or the
-// progress of the two differ, or when index.d.ts no longer accepts the backend's calls.
+// Generated from index.d.ts by scripts/gen-contract.js (run by `npm run build` and checked by
+// `npm run lint`); do not edit by hand.
 
-export interface TenantMessage {
-  id: string
-  channelId: string
-  authorId: string
-  content: string
-  /** ISO 8601 string, epoch milliseconds, or Date. */
-  timestamp: string | number | Date
-  threadId?: string | null
-  replyToId?: string | null
-}
-
-export interface LlmOptions {
-  /** Default: $OPENROUTER_API_KEY. Without a key, extraction keeps the original questions. */
-  apiKey?: string
-  /** Default: $LLM_BASE_URL or https://openrouter.ai/api/v1 (any OpenAI-compatible server). */
-  baseUrl?: string
-  /** Default: $LLM_MODEL or google/gemini-2.0-flash-exp. */
-  model?: string
-  fallbackModels?: string[]
-  timeoutMs?: number
-  maxRetries?: number
-  concurrency?: number
-  requestsPerMinute?: number
+export interface AnalyzeLogLine {
+  level: 'info' | 'warn' | 'error'
+  message: string
+  stage: string
+  tenantId: string
+  correlationId?: string
 }
 
 export interface AnalyzeOptions {
-  /** Messages per classification batch (default 1000). */
+  /** Messages per classification batch (default 1000, at most 1000000). */
   batchSize?: number
   /** Question threshold (default 0.7). */
   threshold?: number
+  /** What is clustered: the asks (default), or every question-like message. */
+  questions?: 'asks' | 'all'
+  /** Clusters asked by fewer distinct members go to `minorClusters` (default 2). */
+  minAskers?: number
   /** Return every message's classification, not only the questions' (default false). */
   includeAllClassifications?: boolean
+  /** Let the lexical stage decide clear cases without the encoder (default true). */
+  cascade?: boolean
+  /** Tokens of a message the classifier's encoder sees (default 64). */
+  maxTokens?: number
   llm?: LlmOptions
+  /** Keep questions with no context and high confidence as they are (default true). */
   skipSelfContained?: boolean
+  /** Confidence from which a question without context counts as self-contained (default 0.9). */
+  selfContainedMinConfidence?: number
+  /** Questions packed into one request (default 1). */
   questionsPerRequest?: number
-  /** Which questions are clustered: only asks (default), or every question-like message. */
-  questions?: 'asks' | 'all'
-  /** Clusters with fewer distinct askers are listed apart in `minorClusters` (default 2). */
-  minAskers?: number
-  /** Options of the clustering stage (see ClusterCallOptions in index.d.ts). */
-  cluster?: Record<string, unknown>
+  /** Options of the dedupe, embedding and clustering stages (as for `cluster()`). */
+  cluster?: ClusterCallOptions
   /** Aborts the analysis: the promise rejects with an error named 'AbortError'. */
   signal?: AbortSignal
-  /** Carried by every log line the library emits (e.g. the BullMQ job's correlation id). */
+  /** Carried by every log line the library emits (e.g. the job's correlation id). */
   correlationId?: string
   /** Receives the library's log lines on the JS thread. */
-  onLog?: (line: { level: 'info' | 'warn' | 'error'; message: string; tenantId: string; correlationId?: string; stage?: string }) => void
+  onLog?: (line: AnalyzeLogLine) => void
 }
 
 export interface AnalyzeProgress {
@@ -61,12 +51,35 @@ export interface AnalyzeProgress {
   tenantId: string
 }
 
+/**
+ * Analyses one tenant's month: classify → conversations → asks → extract → dedupe → cluster,
+ * with keywords, titles and answered rates. Messages may be streamed page by page; bad messages
+ * are reported in `stats.rejected` and never stop the tenant. `onProgress` runs on the JS
+ * thread at most every 250 ms and at each stage change.
+ */
+export declare function analyzeTenant(input: AnalyzeTenantInput, onProgress?: (progress: AnalyzeProgress) => void): Promise<TenantAnalysis>
+
+export interface AnalyzeTenantInput {
+  tenantId: string
+  /** `YYYY-MM`. */
+  month: string
+  /**
+   * An array, an async iterable of pages (arrays), or a function returning a Promise of the
+   * next page, or of null when done.
+   */
+  messages: TenantMessage[] | AsyncIterable<TenantMessage[]> | (() => Promise<TenantMessage[] | null | undefined>)
+  options?: AnalyzeOptions
+}
+
 /** The reply that answered an ask; link it as discord.com/channels/{tenant}/{channelId}/{messageId}. */
 export interface AnswerLink {
   messageId: string
   channelId: string
   authorId: string
-  /** The asker acknowledged it ("thanks, that worked") or a ✅ marks it; else the first substantial reply. */
+  /**
+   * The asker acknowledged it ("thanks, that worked") or a ✅ marks it; otherwise it is the
+   * first substantial reply.
+   */
   acknowledged: boolean
 }
 
@@ -77,6 +90,59 @@ export interface BestAnswer {
   channelId: string
   authorId: string
   acknowledged: boolean
+}
+
+export interface ClusterCallOptions {
+  /** Merge near-duplicates first (default true). */
+  dedupe?: boolean
+  /** Cosine at or above which questions are duplicates (default 0.95). */
+  duplicateThreshold?: number
+  /** `'ward'` (default), `'average'`, `'complete'` or `'single'`. */
+  linkage?: 'ward' | 'average' | 'complete' | 'single'
+  /** Height at which the dendrogram is cut (default 2.1 for Ward, 1.0 otherwise). */
+  distanceThreshold?: number
+  /** Ward only: never merge groups whose centroids are farther apart than this (default 1.2). */
+  maxCentroidDistance?: number
+  /** Groups smaller than this, counting duplicates, are returned as unclustered (default 2). */
+  minClusterSize?: number
+  /** Samples per cluster (default 5). */
+  maxSamples?: number
+  /** Above this many unique questions, cluster in two stages (default 20000). */
+  directLimit?: number
+  maxTokens?: number
+  batchSize?: number
+}
+
+export interface LlmOptions {
+  /** Default `$OPENROUTER_API_KEY`. Without a key nothing is sent and originals are kept. */
+  apiKey?: string
+  /** Default `$LLM_BASE_URL`, else https://openrouter.ai/api/v1 (any OpenAI-compatible server). */
+  baseUrl?: string
+  /** Default `$LLM_MODEL`, else google/gemini-2.0-flash-exp. */
+  model?: string
+  /** Tried in order when the model fails; also sent as OpenRouter's `models` list. */
+  fallbackModels?: Array<string>
+  /** Per request (default 30000). */
+  timeoutMs?: number
+  /** Retries per model (default 3). */
+  maxRetries?: number
+  /** Requests in flight (default 20). */
+  concurrency?: number
+  /** Default unlimited. */
+  requestsPerMinute?: number
+  /** Consecutive failures that open the circuit breaker (default 5). */
+  breakerThreshold?: number
+  /** How long the open breaker waits before one trial request (default 30000). */
+  breakerCooldownMs?: number
+  /** First step of the exponential backoff between retries (default 500). */
+  backoffBaseMs?: number
+}
+
+export interface RejectedMessage {
+  /** Position in the input, across pages. */
+  index: number
+  id?: string
+  reason: string
 }
 
 export interface RoleCounts {
@@ -98,11 +164,93 @@ export interface StageTimings {
   total: number
 }
 
-export interface RejectedMessage {
-  /** Position in the input, across pages. */
-  index: number
-  id?: string
-  reason: string
+export interface TenantAnalysis {
+  tenantId: string
+  month: string
+  stats: TenantStats
+  classifications: Array<TenantClassification>
+  questions: Array<TenantQuestion>
+  /** Asked by at least `minAskers` distinct members; most askers first. */
+  clusters: Array<TenantCluster>
+  /** Asked by fewer than `minAskers` distinct members: listed apart, not dropped. */
+  minorClusters: Array<TenantCluster>
+}
+
+export interface TenantClassification {
+  messageId: string
+  isQuestion: boolean
+  confidence: number
+}
+
+export interface TenantCluster {
+  id: number
+  /** Distinct members who asked: clusters are ranked by it, then by size. */
+  askers: number
+  /** Messages in the cluster (duplicates count). */
+  size: number
+  representative: string
+  representativeQuestionId: string
+  samples: Array<string>
+  memberQuestionIds: Array<string>
+  messageIds: Array<string>
+  cohesion: number
+  /** A short LLM title, when an API key is configured. */
+  title?: string
+  keywords: Array<string>
+  /** Share of the cluster's asks (duplicates count) that nobody else replied to, 4 decimals. */
+  unansweredRate: number
+  /** Share of the cluster's asks that the asker marked resolved, 4 decimals. */
+  resolvedRate: number
+  answered: number
+  resolved: number
+  /**
+   * The answer to show ("asked 14 times, best answer here"): an acknowledged one nearest the
+   * centroid, else the first answer.
+   */
+  bestAnswer?: BestAnswer | null
+}
+
+export interface TenantMessage {
+  id: string
+  channelId: string
+  authorId: string
+  content: string
+  /** ISO 8601 string (no zone = UTC), epoch milliseconds, or Date. */
+  timestamp: string | number | Date
+  threadId?: string | null
+  replyToId?: string | null
+}
+
+export interface TenantQuestion {
+  /** The id of the question's message (the kept one of a duplicate group). */
+  id: string
+  /** Its message and those of its duplicates. */
+  messageIds: Array<string>
+  original: string
+  extracted: string
+  source: 'llm' | 'original'
+  confidence: number
+  /** The part it plays in its conversation (null: question-like, but no candidate). */
+  role?: 'ask' | 'clarification' | 'backchannel' | 'other' | null
+  authorId: string
+  channelId: string
+  /** ISO 8601, UTC. */
+  timestamp: string
+  /** The id of its conversation's first message. */
+  conversationId: string
+  /** The rest of the asker's turn: their messages around it before someone else spoke. */
+  contextMessageIds: Array<string>
+  /** Someone other than the asker replied in the conversation. */
+  answered: boolean
+  /** The asker acknowledged an answer, or a ✅ reaction or solved tag says so. */
+  resolved: boolean
+  answer?: AnswerLink | null
+  /** The LLM said it is not a request for help; it is left out of the clusters. */
+  notRequest: boolean
+  /** Distinct authors of it and its duplicates. */
+  askers: number
+  /** The `id` of its cluster (in `clusters` or `minorClusters`), or null when unclustered. */
+  clusterId: number | null
 }
 
 export interface TenantStats {
@@ -133,92 +281,9 @@ export interface TenantStats {
   clusters: number
   minorClusters: number
   unclustered: number
-  rejected: RejectedMessage[]
+  rejected: Array<RejectedMessage>
   timingsMs: StageTimings
   /** Peak resident memory of the process so far. */
   peakRssBytes: number
-  warnings: string[]
+  warnings: Array<string>
 }
-
-export interface TenantQuestion {
-  /** The id of the question's message (the kept one of a duplicate group). */
-  id: string
-  /** Its message and those of its duplicates. */
-  messageIds: string[]
-  original: string
-  extracted: string
-  source: 'llm' | 'original'
-  confidence: number
-  /** The part it plays in its conversation (null: question-like, but no candidate). */
-  role?: 'ask' | 'clarification' | 'backchannel' | 'other' | null
-  authorId: string
-  channelId: string
-  /** ISO 8601, UTC. */
-  timestamp: string
-  /** The id of its conversation's first message. */
-  conversationId: string
-  /** The rest of the asker's turn: their messages around it before someone else spoke. */
-  contextMessageIds: string[]
-  /** Someone other than the asker replied in the conversation. */
-  answered: boolean
-  /** The asker acknowledged an answer, or a ✅ reaction or solved tag says so. */
-  resolved: boolean
-  answer?: AnswerLink | null
-  /** The LLM said it is not a request for help; it is left out of the clusters. */
-  notRequest: boolean
-  /** Distinct authors of it and its duplicates. */
-  askers: number
-  /** The `id` of its cluster (in `clusters` or `minorClusters`), or null when unclustered. */
-  clusterId: number | null
-}
-
-export interface TenantCluster {
-  id: number
-  /** Distinct members who asked: clusters are ranked by it, then by size. */
-  askers: number
-  /** Messages in the cluster (duplicates count). */
-  size: number
-  representative: string
-  representativeQuestionId: string
-  samples: string[]
-  memberQuestionIds: string[]
-  messageIds: string[]
-  cohesion: number
-  /** A short LLM title, when an API key is configured. */
-  title?: string
-  keywords: string[]
-  /** Share of the cluster's asks (duplicates count) that nobody else replied to, 4 decimals. */
-  unansweredRate: number
-  /** Share of the cluster's asks that the asker marked resolved, 4 decimals. */
-  resolvedRate: number
-  answered: number
-  resolved: number
-  /** The answer to show ("asked 14 times, best answer here"): an acknowledged one, else the first answer. */
-  bestAnswer?: BestAnswer | null
-}
-
-export interface TenantAnalysis {
-  tenantId: string
-  month: string
-  stats: TenantStats
-  classifications: Array<{ messageId: string; isQuestion: boolean; confidence: number }>
-  questions: TenantQuestion[]
-  /** Asked by at least `minAskers` distinct members; most askers first. */
-  clusters: TenantCluster[]
-  /** Asked by fewer than `minAskers` distinct members: listed apart, not dropped. */
-  minorClusters: TenantCluster[]
-}
-
-/**
- * messages: an array, an async iterable of arrays (pages), or a pull function returning the
- * next page or null when done.
- */
-export declare function analyzeTenant(
-  input: {
-    tenantId: string
-    month: string
-    messages: TenantMessage[] | AsyncIterable<TenantMessage[]> | (() => Promise<TenantMessage[] | null>)
-    options?: AnalyzeOptions
-  },
-  onProgress?: (p: AnalyzeProgress) => void,
-): Promise<TenantAnalysis>

@@ -4,29 +4,18 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
-use super::{arg_json, blocking, reject, required_json, spawn};
+use super::{blocking, json, reject, spawn};
 use crate::asks::train::{Row, TrainOptions};
 use crate::asks::{AskOptions, Role};
 use crate::conversations::{ConversationOptions, Conversations};
 use crate::error::{Error as CoreError, Result as CoreResult};
 use crate::input;
+use crate::js::{int_in, num_in};
 use crate::models;
 use crate::pipeline::{parse_message, Message};
-
-/// Rejects keys of an options object that are not in `known`.
-fn known_keys(o: Option<&Map<String, Value>>, known: &[&str], prefix: &str) -> CoreResult<()> {
-    for key in o.into_iter().flat_map(|m| m.keys()) {
-        if !known.contains(&key.as_str()) {
-            return Err(CoreError::invalid_type(
-                input::join(prefix, key),
-                format!("is not an option (known: {})", known.join(", ")),
-            ));
-        }
-    }
-    Ok(())
-}
 
 /// Parses the messages; a message that cannot be used is an error naming it.
 fn messages_of<'a>(v: &'a Value, field: &str) -> CoreResult<(Vec<Message>, Vec<&'a Value>)> {
@@ -62,6 +51,8 @@ fn question_probabilities(messages: &[Message], batch_size: usize) -> CoreResult
 }
 
 #[napi(object)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AsksOptions {
     /// Minimum P(ask) for the `ask` role (default: the threshold tuned in training).
     pub threshold: Option<f64>,
@@ -101,18 +92,15 @@ pub fn asks<'env>(
     options: Option<Unknown<'_>>,
 ) -> napi::Result<PromiseRaw<'env, Vec<MessageRole>>> {
     let parsed = (|| {
-        let (msgs, _) = messages_of(&required_json(env, messages, "messages")?, "messages")?;
-        let options = arg_json(env, options, "options")?;
-        let o = input::options(options.as_ref(), "options")?;
-        known_keys(o, &["threshold", "questionThreshold", "batchSize"], "options")?;
+        let (msgs, _) = messages_of(&json(&messages, "messages")?, "messages")?;
+        let o: AsksOptions = super::options(options.as_ref(), "asks()")?;
         let d = AskOptions::default();
         let opts = AskOptions {
-            threshold: input::opt_f64(o, "threshold", "options", 0.0, 1.0)?.map_or(d.threshold, |x| x as f32),
-            question_threshold: input::opt_f64(o, "questionThreshold", "options", 0.0, 1.0)?
+            threshold: num_in(o.threshold, "options.threshold", 0.0, 1.0)?.map_or(d.threshold, |x| x as f32),
+            question_threshold: num_in(o.question_threshold, "options.questionThreshold", 0.0, 1.0)?
                 .map_or(d.question_threshold, |x| x as f32),
         };
-        let batch =
-            input::opt_usize(o, "batchSize", "options", 1, 4096)?.unwrap_or(crate::classify::DEFAULT_BATCH_SIZE);
+        let batch = int_in(o.batch_size, "options.batchSize", 1, 4096)?.unwrap_or(crate::classify::DEFAULT_BATCH_SIZE);
         Ok((msgs, opts, batch))
     })();
     let (msgs, opts, batch) = match parsed {
@@ -146,6 +134,8 @@ pub fn asks<'env>(
 }
 
 #[napi(object)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TrainAsksOptions {
     /// Inverse L2 strengths to try (default [0.3, 1, 3]).
     pub c: Option<Vec<f64>>,
@@ -161,21 +151,15 @@ fn role_of(s: &str) -> Option<usize> {
     crate::asks::model::CLASSES.iter().position(|r: &Role| r.as_str() == s)
 }
 
-fn numbers(o: Option<&Map<String, Value>>, key: &str, min: f64, max: f64) -> CoreResult<Option<Vec<f32>>> {
-    let field = input::join("options", key);
-    match o.and_then(|m| m.get(key)).filter(|v| !v.is_null()) {
+/// A non-empty list of numbers in `[min, max]`.
+fn numbers(v: Option<&[f64]>, field: &str, min: f64, max: f64) -> CoreResult<Option<Vec<f32>>> {
+    match v {
         None => Ok(None),
-        Some(v) => {
-            let arr = input::array(v, &field)?;
-            let xs: Option<Vec<f32>> =
-                arr.iter().map(|x| x.as_f64().filter(|x| *x >= min && *x <= max).map(|x| x as f32)).collect();
-            match xs {
-                Some(xs) if !xs.is_empty() => Ok(Some(xs)),
-                _ => Err(CoreError::out_of_range(
-                    field,
-                    format!("must be a non-empty array of numbers in [{min}, {max}]"),
-                )),
-            }
+        Some(xs) if !xs.is_empty() && xs.iter().all(|x| (min..=max).contains(x)) => {
+            Ok(Some(xs.iter().map(|&x| x as f32).collect()))
+        }
+        Some(_) => {
+            Err(CoreError::out_of_range(field, format!("must be a non-empty array of numbers in [{min}, {max}]")))
         }
     }
 }
@@ -201,17 +185,15 @@ pub fn train_asks<'env>(
         question: Option<Vec<f32>>,
     }
     let parsed = (|| {
-        let options = arg_json(env, options, "options")?;
-        let o = input::options(options.as_ref(), "options")?;
-        known_keys(o, &["c", "handWeight", "iterations", "folds"], "options")?;
+        let o: TrainAsksOptions = super::options(options.as_ref(), "trainAsks()")?;
         let d = TrainOptions::default();
         let opts = TrainOptions {
-            c: numbers(o, "c", 1e-6, 1e6)?.unwrap_or(d.c),
-            hand_weight: numbers(o, "handWeight", 0.0, 1e6)?.unwrap_or(d.hand_weight),
-            iterations: input::opt_usize(o, "iterations", "options", 1, 100_000)?.unwrap_or(d.iterations),
-            folds: input::opt_usize(o, "folds", "options", 2, 1000)?.unwrap_or(d.folds),
+            c: numbers(o.c.as_deref(), "options.c", 1e-6, 1e6)?.unwrap_or(d.c),
+            hand_weight: numbers(o.hand_weight.as_deref(), "options.handWeight", 0.0, 1e6)?.unwrap_or(d.hand_weight),
+            iterations: int_in(o.iterations, "options.iterations", 1, 100_000)?.unwrap_or(d.iterations),
+            folds: int_in(o.folds, "options.folds", 2, 1000)?.unwrap_or(d.folds),
         };
-        let v = required_json(env, streams, "streams")?;
+        let v = json(&streams, "streams")?;
         let mut out = Vec::new();
         for (s, item) in input::array(&v, "streams")?.iter().enumerate() {
             let field = format!("streams[{s}].messages");

@@ -4,14 +4,16 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
-use super::{arg_json, blocking, reject, required_json, spawn};
+use super::{blocking, json, reject, spawn};
 use crate::conversations::linker::LinkerModel;
 use crate::conversations::train::{TrainOptions, TrainStream};
 use crate::conversations::{self as conv, ConversationOptions};
 use crate::error::{Error as CoreError, Result as CoreResult};
 use crate::input;
+use crate::js::{int_in, num_in};
 use crate::pipeline::message::iso;
 use crate::pipeline::{parse_message, Message};
 
@@ -36,6 +38,8 @@ pub struct ConversationMessage {
 }
 
 #[napi(object)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ConversationsOptions {
     /// Use the learned linker where explicit structure is missing (default true); false: a
     /// message continues the previous one of its channel when it came within `maxGapMs`.
@@ -81,16 +85,6 @@ pub struct ConversationsResult {
     pub conversations: Vec<Conversation>,
 }
 
-fn check_keys(o: Option<&Map<String, Value>>, allowed: &[&str], prefix: &str) -> CoreResult<()> {
-    if let Some(k) = o.and_then(|o| o.keys().find(|k| !allowed.contains(&k.as_str()))) {
-        return Err(CoreError::invalid_type(
-            input::join(prefix, k),
-            format!("is not an option (expected one of {})", allowed.join(", ")),
-        ));
-    }
-    Ok(())
-}
-
 /// Messages for the conversations stage; errors name the field (`messages[3].timestamp`).
 fn parse_messages(v: &Value, field: &str) -> CoreResult<Vec<Message>> {
     let items = input::array(v, field)?;
@@ -121,21 +115,25 @@ fn parse_messages(v: &Value, field: &str) -> CoreResult<Vec<Message>> {
     Ok(out)
 }
 
-fn options(o: Option<&Map<String, Value>>) -> CoreResult<(ConversationOptions, Option<LinkerModel>)> {
-    check_keys(o, &["linker", "maxGapMs", "maxCandidates", "threshold", "model"], "options")?;
-    let d = ConversationOptions::default();
-    let model = input::opt_string(o, "model", "options")?
-        .map(|s| LinkerModel::from_json(&s).map_err(|m| CoreError::invalid_type("options.model", m)))
-        .transpose()?;
-    Ok((
-        ConversationOptions {
-            linker: input::opt_bool(o, "linker", "options")?.unwrap_or(d.linker),
-            max_gap_ms: input::opt_f64(o, "maxGapMs", "options", 0.0, 1e13)?.map(|x| x as i64).unwrap_or(d.max_gap_ms),
-            max_candidates: input::opt_usize(o, "maxCandidates", "options", 1, 10_000)?.unwrap_or(d.max_candidates),
-            threshold: input::opt_f64(o, "threshold", "options", 0.0, 1.0)?.map(|x| x as f32).unwrap_or(d.threshold),
-        },
-        model,
-    ))
+impl ConversationsOptions {
+    fn core(&self) -> CoreResult<(ConversationOptions, Option<LinkerModel>)> {
+        let d = ConversationOptions::default();
+        let model = self
+            .model
+            .as_deref()
+            .map(|s| LinkerModel::from_json(s).map_err(|m| CoreError::invalid_type("options.model", m)))
+            .transpose()?;
+        Ok((
+            ConversationOptions {
+                linker: self.linker.unwrap_or(d.linker),
+                max_gap_ms: num_in(self.max_gap_ms, "options.maxGapMs", 0.0, 1e13)?.map_or(d.max_gap_ms, |x| x as i64),
+                max_candidates: int_in(self.max_candidates, "options.maxCandidates", 1, 10_000)?
+                    .unwrap_or(d.max_candidates),
+                threshold: num_in(self.threshold, "options.threshold", 0.0, 1.0)?.map_or(d.threshold, |x| x as f32),
+            },
+            model,
+        ))
+    }
 }
 
 fn result(messages: &[Message], c: conv::Conversations) -> ConversationsResult {
@@ -177,9 +175,8 @@ pub fn conversations<'env>(
     options: Option<Unknown<'_>>,
 ) -> napi::Result<PromiseRaw<'env, ConversationsResult>> {
     let parsed = (|| {
-        let msgs = parse_messages(&required_json(env, messages, "messages")?, "messages")?;
-        let o = arg_json(env, options, "options")?;
-        let opts = self::options(input::options(o.as_ref(), "options")?)?;
+        let msgs = parse_messages(&json(&messages, "messages")?, "messages")?;
+        let opts = super::options::<ConversationsOptions>(options.as_ref(), "conversations()")?.core()?;
         Ok((msgs, opts))
     })();
     let (msgs, (opts, model)) = match parsed {
@@ -214,6 +211,8 @@ pub struct LinkerStream {
 }
 
 #[napi(object)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TrainLinkerOptions {
     pub max_candidates: Option<u32>,
     pub max_gap_ms: Option<f64>,
@@ -290,16 +289,14 @@ pub fn train_linker<'env>(
     options: Option<Unknown<'_>>,
 ) -> napi::Result<PromiseRaw<'env, String>> {
     let parsed = (|| {
-        let streams = train_streams(&required_json(env, streams, "streams")?)?;
-        let o = arg_json(env, options, "options")?;
-        let o = input::options(o.as_ref(), "options")?;
-        check_keys(o, &["maxCandidates", "maxGapMs", "l2", "iterations"], "options")?;
+        let streams = train_streams(&json(&streams, "streams")?)?;
+        let o: TrainLinkerOptions = super::options(options.as_ref(), "trainLinker()")?;
         let d = TrainOptions::default();
         let opts = TrainOptions {
-            max_candidates: input::opt_usize(o, "maxCandidates", "options", 1, 10_000)?.unwrap_or(d.max_candidates),
-            max_gap_ms: input::opt_f64(o, "maxGapMs", "options", 0.0, 1e13)?.map(|x| x as i64).unwrap_or(d.max_gap_ms),
-            l2: input::opt_f64(o, "l2", "options", 0.0, 1e3)?.unwrap_or(d.l2),
-            iterations: input::opt_usize(o, "iterations", "options", 1, 1000)?.unwrap_or(d.iterations),
+            max_candidates: int_in(o.max_candidates, "options.maxCandidates", 1, 10_000)?.unwrap_or(d.max_candidates),
+            max_gap_ms: num_in(o.max_gap_ms, "options.maxGapMs", 0.0, 1e13)?.map_or(d.max_gap_ms, |x| x as i64),
+            l2: num_in(o.l2, "options.l2", 0.0, 1e3)?.unwrap_or(d.l2),
+            iterations: int_in(o.iterations, "options.iterations", 1, 1000)?.unwrap_or(d.iterations),
         };
         Ok((streams, opts))
     })();

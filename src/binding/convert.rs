@@ -1,140 +1,78 @@
-//! JS value → `serde_json::Value`, keeping what JSON cannot hold visible to validation:
-//! NaN and ±Infinity become marker strings (so `confidence: NaN` is reported as NaN, not as a
-//! conversion failure), Dates become epoch milliseconds, BigInts decimal strings. Functions and
-//! symbols are rejected with the path of the offending field.
+//! JS values → [`Js`] (owned data the parsers read with serde), and the one checked cast from
+//! an `Unknown` to a typed napi value. Nothing here fails on what a value holds: functions,
+//! symbols, NaN and Dates are kept as such, for the parser to accept or reject by field.
 
-use napi::sys;
-use serde_json::{Map, Number, Value};
+use napi::bindgen_prelude::*;
+use napi::{JsDate, JsValue};
 
-use crate::error::{Error, Result};
-use crate::input::{INFINITY_MARK, NAN_MARK, NEG_INFINITY_MARK};
+use crate::js::Js;
 
 const MAX_DEPTH: usize = 64;
 
-fn check(status: sys::napi_status, what: &str) -> Result<()> {
-    if status == sys::Status::napi_ok {
-        Ok(())
-    } else {
-        Err(Error::Internal(format!("napi call failed: {what} (status {status})")))
+/// `v` as `T`, after checking that its JS type is `ty`. The one cast of the binding: `T` must
+/// be a type that reads values of type `ty` (`f64` for `Number`, `Object` for `Object`, …).
+pub(crate) fn cast<'a, T: FromNapiValue + 'a>(v: &Unknown<'a>, ty: ValueType) -> napi::Result<T> {
+    let actual = v.get_type()?;
+    if actual != ty {
+        return Err(napi::Error::new(Status::InvalidArg, format!("expected {ty:?}, got {actual:?}")));
     }
+    // SAFETY: the value is live in the current scope and its JS type was just checked to be `ty`.
+    unsafe { v.cast::<T>() }
 }
 
-/// Converts `value`; `path` names it in errors (e.g. `questions`).
-///
-/// # Safety
-/// `env` and `value` must be valid handles of the current callback scope.
-pub unsafe fn to_json(env: sys::napi_env, value: sys::napi_value, path: &str) -> Result<Value> {
-    convert(env, value, path, 0)
+/// Reads a JS value. Fails only when napi itself does (e.g. a getter that throws).
+pub(crate) fn to_js(v: &Unknown<'_>) -> napi::Result<Js> {
+    convert(v, 0)
 }
 
-unsafe fn convert(env: sys::napi_env, value: sys::napi_value, path: &str, depth: usize) -> Result<Value> {
+/// Reads an optional argument (`None` → `undefined`).
+pub(crate) fn arg(v: Option<&Unknown<'_>>) -> napi::Result<Js> {
+    v.map_or(Ok(Js::Undefined), to_js)
+}
+
+fn convert(v: &Unknown<'_>, depth: usize) -> napi::Result<Js> {
     if depth > MAX_DEPTH {
-        return Err(Error::invalid_type(path, "is nested too deeply"));
+        return Ok(Js::Unreadable("nested too deeply"));
     }
-    let mut ty = 0;
-    check(sys::napi_typeof(env, value, &mut ty), "typeof")?;
-    match ty {
-        sys::ValueType::napi_undefined | sys::ValueType::napi_null => Ok(Value::Null),
-        sys::ValueType::napi_boolean => {
-            let mut b = false;
-            check(sys::napi_get_value_bool(env, value, &mut b), "bool")?;
-            Ok(Value::Bool(b))
-        }
-        sys::ValueType::napi_number => {
-            let mut x = 0f64;
-            check(sys::napi_get_value_double(env, value, &mut x), "number")?;
-            Ok(number(x))
-        }
-        sys::ValueType::napi_string => Ok(Value::String(string(env, value)?)),
-        sys::ValueType::napi_bigint => {
-            let mut x = 0i64;
-            let mut lossless = false;
-            check(sys::napi_get_value_bigint_int64(env, value, &mut x, &mut lossless), "bigint")?;
-            if !lossless {
-                return Err(Error::out_of_range(path, "BigInt does not fit in 64 bits"));
+    let ty = v.get_type()?;
+    Ok(match ty {
+        ValueType::Undefined => Js::Undefined,
+        ValueType::Null => Js::Null,
+        ValueType::Boolean => Js::Bool(cast(v, ty)?),
+        ValueType::Number => Js::Number(cast(v, ty)?),
+        ValueType::String => Js::String(cast(v, ty)?),
+        ValueType::BigInt => {
+            let b: BigInt = cast(v, ty)?;
+            match b.get_i128() {
+                (x, true) => Js::BigInt(x.to_string()),
+                _ => Js::Unreadable("a BigInt beyond 128 bits"),
             }
-            Ok(Value::String(x.to_string()))
         }
-        sys::ValueType::napi_object => object(env, value, path, depth),
-        sys::ValueType::napi_function => Err(Error::invalid_type(path, "must not be a function")),
-        sys::ValueType::napi_symbol => Err(Error::invalid_type(path, "must not be a symbol")),
-        _ => Err(Error::invalid_type(path, "has an unsupported type")),
-    }
-}
-
-fn number(x: f64) -> Value {
-    if x.is_nan() {
-        Value::String(NAN_MARK.into())
-    } else if x == f64::INFINITY {
-        Value::String(INFINITY_MARK.into())
-    } else if x == f64::NEG_INFINITY {
-        Value::String(NEG_INFINITY_MARK.into())
-    } else if x.fract() == 0.0 && x.abs() < 9.0e15 {
-        Value::Number(Number::from(x as i64))
-    } else {
-        Number::from_f64(x).map(Value::Number).unwrap_or(Value::Null)
-    }
-}
-
-unsafe fn string(env: sys::napi_env, value: sys::napi_value) -> Result<String> {
-    let mut len = 0usize;
-    check(sys::napi_get_value_string_utf8(env, value, std::ptr::null_mut(), 0, &mut len), "string length")?;
-    let mut buf = vec![0u8; len + 1];
-    let mut written = 0usize;
-    check(sys::napi_get_value_string_utf8(env, value, buf.as_mut_ptr().cast(), buf.len(), &mut written), "string")?;
-    buf.truncate(written);
-    // napi returns valid UTF-8 (lone surrogates become U+FFFD)
-    Ok(String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
-}
-
-unsafe fn object(env: sys::napi_env, value: sys::napi_value, path: &str, depth: usize) -> Result<Value> {
-    let mut is = false;
-    check(sys::napi_is_array(env, value, &mut is), "is_array")?;
-    if is {
-        let mut len = 0u32;
-        check(sys::napi_get_array_length(env, value, &mut len), "array length")?;
-        let mut out = Vec::with_capacity(len as usize);
-        for i in 0..len {
-            let mut item = std::ptr::null_mut();
-            check(sys::napi_get_element(env, value, i, &mut item), "array element")?;
-            out.push(convert(env, item, &format!("{path}[{i}]"), depth + 1)?);
+        ValueType::Object if v.is_array()? => {
+            let a: Array<'_> = cast(v, ty)?;
+            let mut items = Vec::with_capacity(a.len() as usize);
+            for i in 0..a.len() {
+                let item: Option<Unknown<'_>> = a.get(i)?;
+                items.push(item.map_or(Ok(Js::Undefined), |u| convert(&u, depth + 1))?);
+            }
+            Js::Array(items)
         }
-        return Ok(Value::Array(out));
-    }
-    check(sys::napi_is_date(env, value, &mut is), "is_date")?;
-    if is {
-        let mut ms = 0f64;
-        check(sys::napi_get_date_value(env, value, &mut ms), "date")?;
-        return Ok(number(ms));
-    }
-    let mut names = std::ptr::null_mut();
-    check(
-        sys::napi_get_all_property_names(
-            env,
-            value,
-            sys::KeyCollectionMode::own_only,
-            sys::KeyFilter::enumerable | sys::KeyFilter::skip_symbols,
-            sys::KeyConversion::numbers_to_strings,
-            &mut names,
-        ),
-        "property names",
-    )?;
-    let mut len = 0u32;
-    check(sys::napi_get_array_length(env, names, &mut len), "property count")?;
-    let mut map = Map::new();
-    for i in 0..len {
-        let mut key = std::ptr::null_mut();
-        check(sys::napi_get_element(env, names, i, &mut key), "property name")?;
-        let key_str = string(env, key)?;
-        let mut item = std::ptr::null_mut();
-        check(sys::napi_get_property(env, value, key, &mut item), "property")?;
-        let field = if path.is_empty() { key_str.clone() } else { format!("{path}.{key_str}") };
-        let mut item_ty = 0;
-        check(sys::napi_typeof(env, item, &mut item_ty), "typeof")?;
-        if item_ty == sys::ValueType::napi_undefined {
-            continue;
+        ValueType::Object if v.is_date()? => Js::Date(cast::<JsDate<'_>>(v, ty)?.value_of()?),
+        ValueType::Object => {
+            let o: Object<'_> = cast(v, ty)?;
+            let keys = Object::keys(&o)?;
+            let mut props = Vec::with_capacity(keys.len());
+            for key in keys {
+                let value: Unknown<'_> = o.get_named_property(&key)?;
+                let value = convert(&value, depth + 1)?;
+                if value != Js::Undefined {
+                    props.push((key, value));
+                }
+            }
+            Js::Object(props)
         }
-        map.insert(key_str, convert(env, item, &field, depth + 1)?);
-    }
-    Ok(Value::Object(map))
+        ValueType::Function => Js::Function,
+        ValueType::Symbol => Js::Symbol,
+        _ => Js::Unreadable("a value of an unsupported type"),
+    })
 }

@@ -7,32 +7,50 @@ use std::path::PathBuf;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use serde_json::Value;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use crate::cluster::{ClusterOptions, Linkage, DEFAULT_AVERAGE_THRESHOLD, DEFAULT_WARD_THRESHOLD};
 use crate::embed::EmbedOptions as CoreEmbedOptions;
 use crate::error::{Error as CoreError, ErrorKind, Result as CoreResult};
 use crate::grouping::GroupingOptions;
-use crate::input;
+use crate::js::{self, int_in, num_in, Js, OrString};
 use crate::models::{self, LoadOptions};
 
-pub mod conversations;
 pub mod asks;
+pub mod conversations;
 mod convert;
 pub mod tenant;
 
-/// A JS argument as JSON for validation; `None` when it is absent.
-pub(crate) fn arg_json(env: &Env, v: Option<Unknown<'_>>, name: &str) -> CoreResult<Option<Value>> {
-    match v {
-        None => Ok(None),
-        Some(u) => {
-            unsafe { convert::to_json(env.raw(), u.raw(), name) }.map(|j| if j.is_null() { None } else { Some(j) })
-        }
-    }
+pub(crate) use convert::cast;
+
+fn internal(e: napi::Error) -> CoreError {
+    CoreError::Internal(e.to_string())
 }
 
-pub(crate) fn required_json(env: &Env, v: Unknown<'_>, name: &str) -> CoreResult<Value> {
-    unsafe { convert::to_json(env.raw(), v.raw(), name) }
+/// A JS argument as [`Js`] (`undefined` when absent).
+pub(crate) fn arg(v: Option<&Unknown<'_>>) -> CoreResult<Js> {
+    convert::arg(v).map_err(internal)
+}
+
+/// Reads an options argument into its `#[napi(object)]` struct, the one definition of its
+/// typings and its parser: `undefined`/`null` give the defaults, an unknown key rejects with a
+/// `TypeError` that names it and suggests the right place, a wrong type or NaN names the field.
+/// `function` names the call in messages, e.g. `"conversations()"`.
+pub(crate) fn options<T: DeserializeOwned + Default>(v: Option<&Unknown<'_>>, function: &str) -> CoreResult<T> {
+    js::parse_options(&arg(v)?, "options", function)
+}
+
+/// Reads a data argument the core keeps as JSON (messages, training streams); what JSON cannot
+/// hold (a function, NaN) is a `TypeError` naming the field.
+pub(crate) fn json(v: &Unknown<'_>, name: &str) -> CoreResult<serde_json::Value> {
+    arg(Some(v))?.into_json(name).map_err(|(path, what)| CoreError::invalid_type(path, format!("must not be {what}")))
+}
+
+/// Reads a required data argument (`texts`, `questions`, …) into `T`; errors name the field
+/// from `name` (`questions[3].id`).
+pub(crate) fn data<T: DeserializeOwned>(v: &Unknown<'_>, name: &str) -> CoreResult<T> {
+    js::parse(&arg(Some(v))?, name, "")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -43,30 +61,20 @@ pub(crate) use crate::compute::blocking;
 /// A JS error of the class the core error asks for, with `code` (and `field`) set.
 fn js_error(env: &Env, e: &CoreError) -> napi::Error {
     let build = || -> napi::Result<napi::Error> {
-        let msg = env.create_string(e.to_string())?;
-        let code = env.create_string(e.code())?;
-        let mut raw = std::ptr::null_mut();
-        let status = unsafe {
-            match e.kind() {
-                ErrorKind::Type => sys::napi_create_type_error(env.raw(), code.raw(), msg.raw(), &mut raw),
-                ErrorKind::Range => sys::napi_create_range_error(env.raw(), code.raw(), msg.raw(), &mut raw),
-                ErrorKind::Plain | ErrorKind::Abort => {
-                    sys::napi_create_error(env.raw(), code.raw(), msg.raw(), &mut raw)
-                }
-            }
+        let err = napi::Error::new(e.code().to_string(), e.to_string());
+        let raw = match e.kind() {
+            ErrorKind::Type => napi::JsTypeError::from(err).into_unknown(*env),
+            ErrorKind::Range => napi::JsRangeError::from(err).into_unknown(*env),
+            ErrorKind::Plain | ErrorKind::Abort => napi::JsError::from(err).into_unknown(*env),
         };
-        if status != sys::Status::napi_ok {
-            return Err(napi::Error::from_reason(e.to_string()));
-        }
-        let mut obj = unsafe { Object::from_napi_value(env.raw(), raw)? };
+        let mut obj: Object<'_> = cast(&raw, ValueType::Object)?;
         if let Some(field) = e.field() {
             obj.set("field", field)?;
         }
         if e.kind() == ErrorKind::Abort {
             obj.set("name", "AbortError")?;
         }
-        let unknown = unsafe { Unknown::from_napi_value(env.raw(), raw)? };
-        Ok(napi::Error::from(unknown))
+        Ok(napi::Error::from(raw))
     };
     build().unwrap_or_else(|err| err)
 }
@@ -99,6 +107,8 @@ pub(crate) fn reject<'env, V: ToNapiValue + 'static>(
 
 /// Where models and ONNX Runtime come from. Every field is optional.
 #[napi(object)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LoadModelsOptions {
     /// Folder with the fetched models (default: `$QUESTION_INSIGHTS_MODELS`, else the package's `models/`).
     pub models_dir: Option<String>,
@@ -174,26 +184,22 @@ fn model_info_now() -> ModelInfo {
 
 /// Loads the models now instead of on first use (once per process; later calls return the
 /// loaded models and ignore their options).
-#[napi(ts_return_type = "Promise<ModelInfo>")]
-pub fn load_models<'env>(
-    env: &'env Env,
-    options: Option<LoadModelsOptions>,
-) -> napi::Result<PromiseRaw<'env, ModelInfo>> {
-    let opts = match options {
-        None => LoadOptions::default(),
-        Some(o) => {
-            if let Some(0) = o.intra_threads {
-                return reject(env, CoreError::out_of_range("options.intraThreads", "must be at least 1"));
-            }
-            LoadOptions {
-                models_dir: o.models_dir.map(PathBuf::from),
-                ort_lib_path: o.ort_lib_path.map(PathBuf::from),
-                intra_threads: o.intra_threads.map(|n| n as usize),
-                classifier_model: o.classifier_model.map(PathBuf::from),
-                classifier_question_label: o.classifier_question_label,
-                classifier_head: o.classifier_head.map(PathBuf::from),
-            }
-        }
+#[napi(ts_args_type = "options?: LoadModelsOptions | undefined | null", ts_return_type = "Promise<ModelInfo>")]
+pub fn load_models<'env>(env: &'env Env, options: Option<Unknown<'_>>) -> napi::Result<PromiseRaw<'env, ModelInfo>> {
+    let parsed = (|| {
+        let o: LoadModelsOptions = self::options(options.as_ref(), "loadModels()")?;
+        Ok(LoadOptions {
+            models_dir: o.models_dir.map(PathBuf::from),
+            ort_lib_path: o.ort_lib_path.map(PathBuf::from),
+            intra_threads: int_in(o.intra_threads, "options.intraThreads", 1, u32::MAX as usize)?,
+            classifier_model: o.classifier_model.map(PathBuf::from),
+            classifier_question_label: o.classifier_question_label,
+            classifier_head: o.classifier_head.map(PathBuf::from),
+        })
+    })();
+    let opts = match parsed {
+        Ok(p) => p,
+        Err(e) => return reject(env, e),
     };
     spawn(env, blocking(move || models::load(&opts).map(|_| ())), |_, ()| Ok(model_info_now()))
 }
@@ -208,6 +214,8 @@ pub fn model_info() -> ModelInfo {
 // embed
 
 #[napi(object)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EmbedOptions {
     /// Tokens a text is cut to (default 256).
     pub max_tokens: Option<u32>,
@@ -215,11 +223,12 @@ pub struct EmbedOptions {
     pub batch_size: Option<u32>,
 }
 
-pub(crate) fn embed_options(o: Option<&serde_json::Map<String, Value>>, prefix: &str) -> CoreResult<CoreEmbedOptions> {
+/// The embedding options shared by embed(), dedupe() and cluster(); `prefix` names the block.
+fn embed_options(max_tokens: Option<u32>, batch_size: Option<u32>, prefix: &str) -> CoreResult<CoreEmbedOptions> {
     let d = CoreEmbedOptions::default();
     Ok(CoreEmbedOptions {
-        max_tokens: input::opt_usize(o, "maxTokens", prefix, 2, 512)?.unwrap_or(d.max_tokens),
-        batch_size: input::opt_usize(o, "batchSize", prefix, 1, 4096)?.unwrap_or(d.batch_size),
+        max_tokens: int_in(max_tokens, &js::join(prefix, "maxTokens"), 2, 512)?.unwrap_or(d.max_tokens),
+        batch_size: int_in(batch_size, &js::join(prefix, "batchSize"), 1, 4096)?.unwrap_or(d.batch_size),
     })
 }
 
@@ -231,10 +240,9 @@ pub fn embed<'env>(
     options: Option<Unknown<'_>>,
 ) -> napi::Result<PromiseRaw<'env, Vec<Float32Array>>> {
     let parsed = (|| {
-        let texts = input::strings(&required_json(env, texts, "texts")?, "texts")?;
-        let options = arg_json(env, options, "options")?;
-        let opts = embed_options(input::options(options.as_ref(), "options")?, "options")?;
-        Ok((texts, opts))
+        let texts: Vec<String> = data(&texts, "texts")?;
+        let o: EmbedOptions = self::options(options.as_ref(), "embed()")?;
+        Ok((texts, embed_options(o.max_tokens, o.batch_size, "options")?))
     })();
     let (texts, opts) = match parsed {
         Ok(p) => p,
@@ -256,16 +264,50 @@ pub fn embed<'env>(
 
 /// A question to dedupe or cluster. Plain strings are accepted too (their index is the id).
 #[napi(object)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QuestionInput {
+    #[serde(deserialize_with = "js::id")]
     pub id: String,
     pub text: String,
     /// Classifier confidence in [0, 1] (default 1): the most confident of a duplicate group is kept.
     pub confidence: Option<f64>,
     /// Ids of the messages the question stands for (default: `[id]`).
+    #[serde(default, deserialize_with = "js::opt_ids")]
     pub message_ids: Option<Vec<String>>,
 }
 
+/// `questions`: `[{id, text, confidence?, messageIds?}]` or plain strings (id = index); ids unique.
+fn questions(v: &Unknown<'_>) -> CoreResult<Vec<crate::dedupe::Question>> {
+    let items: Vec<OrString<QuestionInput>> = data(v, "questions")?;
+    let mut seen = std::collections::HashSet::new();
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let q = match item {
+                OrString::Str(text) => {
+                    crate::dedupe::Question { id: i.to_string(), text, confidence: 1.0, message_ids: vec![] }
+                }
+                OrString::Item(q) => crate::dedupe::Question {
+                    confidence: num_in(q.confidence, &format!("questions[{i}].confidence"), 0.0, 1.0)?.unwrap_or(1.0)
+                        as f32,
+                    id: q.id,
+                    text: q.text,
+                    message_ids: q.message_ids.unwrap_or_default(),
+                },
+            };
+            if !seen.insert(q.id.clone()) {
+                return Err(CoreError::invalid_type(format!("questions[{i}].id"), format!("duplicate id {:?}", q.id)));
+            }
+            Ok(q)
+        })
+        .collect()
+}
+
 #[napi(object)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DedupeOptions {
     /// Cosine similarity at or above which two questions are duplicates (default 0.95).
     pub threshold: Option<f64>,
@@ -284,41 +326,6 @@ pub struct UniqueQuestion {
     pub duplicate_ids: Vec<String>,
 }
 
-pub(crate) fn grouping_options(o: Option<&serde_json::Map<String, Value>>) -> CoreResult<GroupingOptions> {
-    let d = GroupingOptions::default();
-    let linkage = match input::opt_string(o, "linkage", "options")? {
-        None => Linkage::Ward,
-        Some(s) => Linkage::parse(&s).ok_or_else(|| {
-            CoreError::out_of_range(
-                "options.linkage",
-                format!("must be 'ward', 'average', 'complete' or 'single', got {s:?}"),
-            )
-        })?,
-    };
-    let default_threshold = if linkage == Linkage::Ward { DEFAULT_WARD_THRESHOLD } else { DEFAULT_AVERAGE_THRESHOLD };
-    Ok(GroupingOptions {
-        dedupe: input::opt_bool(o, "dedupe", "options")?.unwrap_or(true),
-        duplicate_threshold: input::opt_f64(o, "duplicateThreshold", "options", 0.0, 1.0)?
-            .map(|x| x as f32)
-            .unwrap_or(d.duplicate_threshold),
-        cluster: ClusterOptions {
-            linkage,
-            distance_threshold: input::opt_f64(o, "distanceThreshold", "options", 0.0, 1000.0)?
-                .map(|x| x as f32)
-                .unwrap_or(default_threshold),
-            max_centroid_distance: input::opt_f64(o, "maxCentroidDistance", "options", 0.0, 2.0)?
-                .map(|x| x as f32)
-                .unwrap_or(d.cluster.max_centroid_distance),
-            min_cluster_size: input::opt_usize(o, "minClusterSize", "options", 1, usize::MAX >> 1)?
-                .unwrap_or(d.cluster.min_cluster_size),
-            max_samples: input::opt_usize(o, "maxSamples", "options", 0, 1000)?.unwrap_or(d.cluster.max_samples),
-            direct_limit: input::opt_usize(o, "directLimit", "options", 2, crate::cluster::MAX_DIRECT_WITHIN_2GB)?
-                .unwrap_or(d.cluster.direct_limit),
-        },
-        embed: embed_options(o, "options")?,
-    })
-}
-
 /// Merges near-duplicate questions (cosine ≥ threshold), keeping the most confident of each
 /// group and the message ids of all.
 #[napi(
@@ -331,11 +338,12 @@ pub fn dedupe<'env>(
     options: Option<Unknown<'_>>,
 ) -> napi::Result<PromiseRaw<'env, Vec<UniqueQuestion>>> {
     let parsed = (|| {
-        let qs = input::questions(&required_json(env, questions, "questions")?, "questions")?;
-        let options = arg_json(env, options, "options")?;
-        let o = input::options(options.as_ref(), "options")?;
-        let threshold = input::opt_f64(o, "threshold", "options", 0.0, 1.0)?.unwrap_or(0.95) as f32;
-        Ok((qs, threshold, embed_options(o, "options")?))
+        let qs = self::questions(&questions)?;
+        let o: DedupeOptions = self::options(options.as_ref(), "dedupe()")?;
+        let threshold = num_in(o.threshold, "options.threshold", 0.0, 1.0)?
+            .map(|x| x as f32)
+            .unwrap_or(GroupingOptions::default().duplicate_threshold);
+        Ok((qs, threshold, embed_options(o.max_tokens, o.batch_size, "options")?))
     })();
     let (qs, threshold, eopts) = match parsed {
         Ok(p) => p,
@@ -356,12 +364,15 @@ pub fn dedupe<'env>(
 }
 
 #[napi(object)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterCallOptions {
     /// Merge near-duplicates first (default true).
     pub dedupe: Option<bool>,
     /// Cosine at or above which questions are duplicates (default 0.95).
     pub duplicate_threshold: Option<f64>,
     /// `'ward'` (default), `'average'`, `'complete'` or `'single'`.
+    #[napi(ts_type = "'ward' | 'average' | 'complete' | 'single'")]
     pub linkage: Option<String>,
     /// Height at which the dendrogram is cut (default 2.1 for Ward, 1.0 otherwise).
     pub distance_threshold: Option<f64>,
@@ -375,6 +386,44 @@ pub struct ClusterCallOptions {
     pub direct_limit: Option<u32>,
     pub max_tokens: Option<u32>,
     pub batch_size: Option<u32>,
+}
+
+impl ClusterCallOptions {
+    /// The dedupe, embedding and clustering options; `prefix` names the block (`options`,
+    /// `options.cluster`).
+    pub(crate) fn grouping(&self, prefix: &str) -> CoreResult<GroupingOptions> {
+        let d = GroupingOptions::default();
+        let f = |k: &str| js::join(prefix, k);
+        let linkage = match self.linkage.as_deref() {
+            None => d.cluster.linkage,
+            Some(s) => Linkage::parse(s).ok_or_else(|| {
+                CoreError::out_of_range(
+                    f("linkage"),
+                    format!("must be 'ward', 'average', 'complete' or 'single', got {s:?}"),
+                )
+            })?,
+        };
+        let default_threshold =
+            if linkage == Linkage::Ward { DEFAULT_WARD_THRESHOLD } else { DEFAULT_AVERAGE_THRESHOLD };
+        Ok(GroupingOptions {
+            dedupe: self.dedupe.unwrap_or(d.dedupe),
+            duplicate_threshold: num_in(self.duplicate_threshold, &f("duplicateThreshold"), 0.0, 1.0)?
+                .map_or(d.duplicate_threshold, |x| x as f32),
+            cluster: ClusterOptions {
+                linkage,
+                distance_threshold: num_in(self.distance_threshold, &f("distanceThreshold"), 0.0, 1000.0)?
+                    .map_or(default_threshold, |x| x as f32),
+                max_centroid_distance: num_in(self.max_centroid_distance, &f("maxCentroidDistance"), 0.0, 2.0)?
+                    .map_or(d.cluster.max_centroid_distance, |x| x as f32),
+                min_cluster_size: int_in(self.min_cluster_size, &f("minClusterSize"), 1, usize::MAX >> 1)?
+                    .unwrap_or(d.cluster.min_cluster_size),
+                max_samples: int_in(self.max_samples, &f("maxSamples"), 0, 1000)?.unwrap_or(d.cluster.max_samples),
+                direct_limit: int_in(self.direct_limit, &f("directLimit"), 2, crate::cluster::MAX_DIRECT_WITHIN_2GB)?
+                    .unwrap_or(d.cluster.direct_limit),
+            },
+            embed: embed_options(self.max_tokens, self.batch_size, prefix)?,
+        })
+    }
 }
 
 #[napi(object)]
@@ -435,10 +484,9 @@ pub fn cluster<'env>(
     options: Option<Unknown<'_>>,
 ) -> napi::Result<PromiseRaw<'env, ClusterResult>> {
     let parsed = (|| {
-        let qs = input::questions(&required_json(env, questions, "questions")?, "questions")?;
-        let options = arg_json(env, options, "options")?;
-        let o = input::options(options.as_ref(), "options")?;
-        Ok((qs, grouping_options(o)?))
+        let qs = self::questions(&questions)?;
+        let o: ClusterCallOptions = self::options(options.as_ref(), "cluster()")?;
+        Ok((qs, o.grouping("options")?))
     })();
     let (qs, opts) = match parsed {
         Ok(p) => p,
@@ -510,12 +558,16 @@ fn cluster_result(qs: &[crate::dedupe::Question], g: crate::grouping::Grouping) 
 // classify
 
 #[napi(object)]
+#[derive(Deserialize)]
 pub struct ClassifyMessage {
+    #[serde(deserialize_with = "js::id")]
     pub id: String,
     pub content: String,
 }
 
 #[napi(object)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClassifyOptions {
     /// `isQuestion` is `confidence >= threshold` (default 0.7).
     pub threshold: Option<f64>,
@@ -543,20 +595,22 @@ pub struct MessageClassification {
     pub stage: String,
 }
 
+/// The question threshold and the classifier's options; `prefix` names the block.
 pub(crate) fn classify_options(
-    o: Option<&serde_json::Map<String, Value>>,
+    threshold: Option<f64>,
+    batch_size: Option<u32>,
+    max_tokens: Option<u32>,
+    cascade: Option<bool>,
     prefix: &str,
 ) -> CoreResult<(f32, crate::classify::ClassifyOptions)> {
     let d = crate::classify::ClassifyOptions::default();
-    let threshold = input::opt_f64(o, "threshold", prefix, 0.0, 1.0)?
-        .map(|x| x as f32)
-        .unwrap_or(crate::classify::DEFAULT_THRESHOLD);
+    let f = |k: &str| js::join(prefix, k);
     Ok((
-        threshold,
+        num_in(threshold, &f("threshold"), 0.0, 1.0)?.map_or(crate::classify::DEFAULT_THRESHOLD, |x| x as f32),
         crate::classify::ClassifyOptions {
-            batch_size: input::opt_usize(o, "batchSize", prefix, 1, 4096)?.unwrap_or(d.batch_size),
-            max_tokens: input::opt_usize(o, "maxTokens", prefix, 2, 512)?.unwrap_or(d.max_tokens),
-            cascade: input::opt_bool(o, "cascade", prefix)?.unwrap_or(d.cascade),
+            batch_size: int_in(batch_size, &f("batchSize"), 1, 4096)?.unwrap_or(d.batch_size),
+            max_tokens: int_in(max_tokens, &f("maxTokens"), 2, 512)?.unwrap_or(d.max_tokens),
+            cascade: cascade.unwrap_or(d.cascade),
         },
     ))
 }
@@ -572,9 +626,17 @@ pub fn classify<'env>(
     options: Option<Unknown<'_>>,
 ) -> napi::Result<PromiseRaw<'env, Vec<MessageClassification>>> {
     let parsed = (|| {
-        let msgs = input::classify_messages(&required_json(env, messages, "messages")?, "messages")?;
-        let options = arg_json(env, options, "options")?;
-        let (threshold, opts) = classify_options(input::options(options.as_ref(), "options")?, "options")?;
+        let msgs: Vec<OrString<ClassifyMessage>> = data(&messages, "messages")?;
+        let msgs: Vec<(String, String)> = msgs
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| match m {
+                OrString::Str(content) => (i.to_string(), content),
+                OrString::Item(m) => (m.id, m.content),
+            })
+            .collect();
+        let o: ClassifyOptions = self::options(options.as_ref(), "classify()")?;
+        let (threshold, opts) = classify_options(o.threshold, o.batch_size, o.max_tokens, o.cascade, "options")?;
         Ok((msgs, threshold, opts))
     })();
     let (msgs, threshold, opts) = match parsed {
@@ -608,12 +670,16 @@ pub fn classify<'env>(
 }
 
 #[napi(object)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TrainingExample {
     pub text: String,
     pub is_question: bool,
 }
 
 #[napi(object)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TrainClassifierOptions {
     /// Inverse L2 strength (default 1).
     pub c: Option<f64>,
@@ -635,48 +701,27 @@ pub fn train_classifier<'env>(
     options: Option<Unknown<'_>>,
 ) -> napi::Result<PromiseRaw<'env, String>> {
     let parsed = (|| {
-        let v = required_json(env, examples, "examples")?;
-        let items = input::array(&v, "examples")?;
-        let mut out = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let o = item.as_object().ok_or_else(|| {
-                CoreError::invalid_type(format!("examples[{i}]"), "must be an object {text, isQuestion}")
-            })?;
-            let text = input::required_string(o, "text", &format!("examples[{i}]"))?;
-            let is_question = input::opt_bool(Some(o), "isQuestion", &format!("examples[{i}]"))?.ok_or_else(|| {
-                CoreError::invalid_type(format!("examples[{i}].isQuestion"), "is required (a boolean)")
-            })?;
-            out.push(crate::classify::train::Example { text, is_question });
-        }
-        let options = arg_json(env, options, "options")?;
-        let o = input::options(options.as_ref(), "options")?;
+        let examples: Vec<TrainingExample> = data(&examples, "examples")?;
+        let examples: Vec<_> = examples
+            .into_iter()
+            .map(|e| crate::classify::train::Example { text: e.text, is_question: e.is_question })
+            .collect();
+        let o: TrainClassifierOptions = self::options(options.as_ref(), "trainClassifier()")?;
         let d = crate::classify::train::TrainOptions::default();
-        let band = match o.and_then(|m| m.get("band")) {
-            None | Some(Value::Null) => d.band,
-            Some(b) => {
-                let arr = input::array(b, "options.band")?;
-                let lo = arr.first().and_then(Value::as_f64);
-                let hi = arr.get(1).and_then(Value::as_f64);
-                match (lo, hi) {
-                    (Some(lo), Some(hi)) if arr.len() == 2 && 0.0 <= lo && lo < hi && hi <= 1.0 => {
-                        (lo as f32, hi as f32)
-                    }
-                    _ => {
-                        return Err(CoreError::out_of_range(
-                            "options.band",
-                            "must be [low, high] with 0 <= low < high <= 1",
-                        ))
-                    }
-                }
+        let band = match o.band.as_deref() {
+            None => d.band,
+            Some(&[lo, hi]) if 0.0 <= lo && lo < hi && hi <= 1.0 => (lo as f32, hi as f32),
+            Some(_) => {
+                return Err(CoreError::out_of_range("options.band", "must be [low, high] with 0 <= low < high <= 1"))
             }
         };
         let opts = crate::classify::train::TrainOptions {
-            c: input::opt_f64(o, "c", "options", 1e-6, 1e6)?.map(|x| x as f32).unwrap_or(d.c),
-            iterations: input::opt_usize(o, "iterations", "options", 1, 100_000)?.unwrap_or(d.iterations),
+            c: num_in(o.c, "options.c", 1e-6, 1e6)?.map_or(d.c, |x| x as f32),
+            iterations: int_in(o.iterations, "options.iterations", 1, 100_000)?.unwrap_or(d.iterations),
             band,
             max_tokens: d.max_tokens,
         };
-        Ok((out, opts))
+        Ok((examples, opts))
     })();
     let (examples, opts) = match parsed {
         Ok(p) => p,

@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
-use super::{convert, grouping_options, reject, required_json, spawn};
+use super::{cast, convert, data, internal, reject, spawn};
 use crate::error::{Error as CoreError, Result as CoreResult};
 use crate::extract::{ContextMessage, ExtractItem, ExtractOptions, LlmConfig, Source};
-use crate::input;
+use crate::js::{self, int_in, num_in, Js};
 use crate::pipeline::{self, round4, Hooks, PipelineOptions, QuestionSet};
 
 /// `signal.addEventListener(type, listener)`.
@@ -26,6 +27,8 @@ type Callback<T> = ThreadsafeFunction<T, (), T, Status, false, true>;
 // options shared by extract() and analyzeTenant()
 
 #[napi(object)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LlmOptions {
     /// Default `$OPENROUTER_API_KEY`. Without a key nothing is sent and originals are kept.
     pub api_key: Option<String>,
@@ -47,59 +50,83 @@ pub struct LlmOptions {
     pub breaker_threshold: Option<u32>,
     /// How long the open breaker waits before one trial request (default 30000).
     pub breaker_cooldown_ms: Option<u32>,
+    /// First step of the exponential backoff between retries (default 500).
+    pub backoff_base_ms: Option<u32>,
 }
 
-fn llm_config(o: Option<&Map<String, Value>>, prefix: &str) -> CoreResult<LlmConfig> {
-    let mut c = LlmConfig::from_env();
-    let s = |k: &str| input::opt_string(o, k, prefix);
-    let n = |k: &str, min: usize, max: usize| input::opt_usize(o, k, prefix, min, max);
-    if let Some(v) = s("apiKey")? {
-        c.api_key = Some(v);
-    }
-    if let Some(v) = s("baseUrl")? {
-        if !(v.starts_with("http://") || v.starts_with("https://")) {
-            return Err(CoreError::out_of_range(input::join(prefix, "baseUrl"), "must be an http(s) URL"));
+impl LlmOptions {
+    /// The client's configuration: the environment's (`$OPENROUTER_API_KEY`, …), then these
+    /// options; `prefix` names the block in errors (`options.llm`).
+    fn config(&self, prefix: &str) -> CoreResult<LlmConfig> {
+        let mut c = LlmConfig::from_env();
+        let f = |k: &str| js::join(prefix, k);
+        let ms = |v: Option<u32>, k: &str, max: usize| -> CoreResult<Option<Duration>> {
+            Ok(int_in(v, &f(k), 0, max)?.map(|x| Duration::from_millis(x as u64)))
+        };
+        if let Some(v) = &self.api_key {
+            c.api_key = Some(v.clone());
         }
-        c.base_url = v;
+        if let Some(v) = &self.base_url {
+            if !(v.starts_with("http://") || v.starts_with("https://")) {
+                return Err(CoreError::out_of_range(f("baseUrl"), "must be an http(s) URL"));
+            }
+            c.base_url = v.clone();
+        }
+        if let Some(v) = &self.model {
+            c.model = v.clone();
+        }
+        if let Some(v) = &self.fallback_models {
+            c.fallback_models = v.clone();
+        }
+        if let Some(t) = int_in(self.timeout_ms, &f("timeoutMs"), 1, 600_000)? {
+            c.timeout = Duration::from_millis(t as u64);
+        }
+        if let Some(v) = int_in(self.max_retries, &f("maxRetries"), 0, 20)? {
+            c.max_retries = v as u32;
+        }
+        if let Some(v) = int_in(self.concurrency, &f("concurrency"), 1, 1000)? {
+            c.concurrency = v;
+        }
+        if let Some(v) = int_in(self.requests_per_minute, &f("requestsPerMinute"), 1, 1_000_000)? {
+            c.requests_per_minute = Some(v as u32);
+        }
+        if let Some(v) = int_in(self.breaker_threshold, &f("breakerThreshold"), 0, 10_000)? {
+            c.breaker_threshold = v as u32;
+        }
+        if let Some(v) = ms(self.breaker_cooldown_ms, "breakerCooldownMs", 3_600_000)? {
+            c.breaker_cooldown = v;
+        }
+        if let Some(v) = ms(self.backoff_base_ms, "backoffBaseMs", 60_000)? {
+            c.backoff_base = v;
+        }
+        Ok(c)
     }
-    if let Some(v) = s("model")? {
-        c.model = v;
-    }
-    if let Some(v) = o.and_then(|m| m.get("fallbackModels")).filter(|v| !v.is_null()) {
-        c.fallback_models = input::strings(v, &input::join(prefix, "fallbackModels"))?;
-    }
-    if let Some(v) = n("timeoutMs", 1, 600_000)? {
-        c.timeout = Duration::from_millis(v as u64);
-    }
-    if let Some(v) = n("maxRetries", 0, 20)? {
-        c.max_retries = v as u32;
-    }
-    if let Some(v) = n("concurrency", 1, 1000)? {
-        c.concurrency = v;
-    }
-    if let Some(v) = n("requestsPerMinute", 1, 1_000_000)? {
-        c.requests_per_minute = Some(v as u32);
-    }
-    if let Some(v) = n("breakerThreshold", 0, 10_000)? {
-        c.breaker_threshold = v as u32;
-    }
-    if let Some(v) = n("breakerCooldownMs", 0, 3_600_000)? {
-        c.breaker_cooldown = Duration::from_millis(v as u64);
-    }
-    if let Some(v) = n("backoffBaseMs", 0, 60_000)? {
-        c.backoff_base = Duration::from_millis(v as u64);
-    }
-    Ok(c)
 }
 
-fn extract_options(o: Option<&Map<String, Value>>, prefix: &str) -> CoreResult<ExtractOptions> {
+/// The client of an optional `llm` block.
+fn llm_config(llm: Option<&LlmOptions>, prefix: &str) -> CoreResult<LlmConfig> {
+    llm.map_or_else(|| Ok(LlmConfig::from_env()), |l| l.config(prefix))
+}
+
+/// The extraction options that extract() and analyzeTenant() share; `prefix` names the block.
+fn extract_options(
+    skip_self_contained: Option<bool>,
+    self_contained_min_confidence: Option<f64>,
+    questions_per_request: Option<u32>,
+    prefix: &str,
+) -> CoreResult<ExtractOptions> {
     let d = ExtractOptions::default();
+    let f = |k: &str| js::join(prefix, k);
     Ok(ExtractOptions {
-        skip_self_contained: input::opt_bool(o, "skipSelfContained", prefix)?.unwrap_or(d.skip_self_contained),
-        self_contained_min_confidence: input::opt_f64(o, "selfContainedMinConfidence", prefix, 0.0, 1.0)?
-            .map(|x| x as f32)
-            .unwrap_or(d.self_contained_min_confidence),
-        questions_per_request: input::opt_usize(o, "questionsPerRequest", prefix, 1, 50)?
+        skip_self_contained: skip_self_contained.unwrap_or(d.skip_self_contained),
+        self_contained_min_confidence: num_in(
+            self_contained_min_confidence,
+            &f("selfContainedMinConfidence"),
+            0.0,
+            1.0,
+        )?
+        .map_or(d.self_contained_min_confidence, |x| x as f32),
+        questions_per_request: int_in(questions_per_request, &f("questionsPerRequest"), 1, 50)?
             .unwrap_or(d.questions_per_request),
     })
 }
@@ -108,16 +135,23 @@ fn extract_options(o: Option<&Map<String, Value>>, prefix: &str) -> CoreResult<E
 // extract
 
 #[napi(object)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExtractContextInput {
+    #[serde(default, deserialize_with = "js::opt_id")]
     pub author_id: Option<String>,
     pub content: String,
     /// ISO 8601 string, epoch ms or Date.
     #[napi(ts_type = "string | number | Date")]
+    #[serde(default, deserialize_with = "js::opt_timestamp")]
     pub timestamp: Option<String>,
 }
 
 #[napi(object)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExtractItemInput {
+    #[serde(deserialize_with = "js::id")]
     pub id: String,
     pub question: String,
     /// The same author's messages around the question.
@@ -127,6 +161,8 @@ pub struct ExtractItemInput {
 }
 
 #[napi(object)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ExtractCallOptions {
     pub llm: Option<LlmOptions>,
     /// Keep questions with no context and high confidence as they are (default true).
@@ -136,6 +172,7 @@ pub struct ExtractCallOptions {
     /// Questions packed into one request (default 1).
     pub questions_per_request: Option<u32>,
     /// Cancels the remaining requests; their items keep the original text.
+    #[serde(default, deserialize_with = "js::skip")]
     pub signal: Option<AbortSignalLike>,
 }
 
@@ -171,52 +208,32 @@ pub struct ExtractOutput {
     pub warnings: Vec<String>,
 }
 
-fn extract_items(v: &Value) -> CoreResult<Vec<ExtractItem>> {
-    let items = input::array(v, "items")?;
+fn extract_items(v: &Unknown<'_>) -> CoreResult<Vec<ExtractItem>> {
+    let items: Vec<ExtractItemInput> = data(v, "items")?;
     let mut seen = std::collections::HashSet::new();
     items
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(i, item)| {
-            let at = format!("items[{i}]");
-            let o = item
-                .as_object()
-                .ok_or_else(|| CoreError::invalid_type(&at, "must be an object {id, question, context?}"))?;
-            let id = input::id(o.get("id"), &format!("{at}.id"))?;
-            if !seen.insert(id.clone()) {
-                return Err(CoreError::invalid_type(format!("{at}.id"), format!("duplicate id {id:?}")));
+            if !seen.insert(item.id.clone()) {
+                return Err(CoreError::invalid_type(format!("items[{i}].id"), format!("duplicate id {:?}", item.id)));
             }
-            let question = input::required_string(o, "question", &at)?;
-            let confidence = input::opt_f64(Some(o), "confidence", &at, 0.0, 1.0)?.map(|x| x as f32);
-            let context = match o.get("context") {
-                None | Some(Value::Null) => vec![],
-                Some(c) => input::array(c, &format!("{at}.context"))?
-                    .iter()
-                    .enumerate()
-                    .map(|(j, m)| {
-                        let at = format!("{at}.context[{j}]");
-                        let m = m
-                            .as_object()
-                            .ok_or_else(|| CoreError::invalid_type(&at, "must be an object {content, timestamp}"))?;
-                        let content = input::required_string(m, "content", &at)?;
-                        let timestamp_ms = match m.get("timestamp") {
-                            None | Some(Value::Null) => 0,
-                            Some(t) => pipeline::message::parse_timestamp(t).ok_or_else(|| {
-                                CoreError::invalid_type(
-                                    format!("{at}.timestamp"),
-                                    "must be an ISO 8601 string, epoch ms or a Date",
-                                )
-                            })?,
-                        };
-                        let author_id = match m.get("authorId") {
-                            None | Some(Value::Null) => None,
-                            a => Some(input::id(a, &format!("{at}.authorId"))?),
-                        };
-                        Ok(ContextMessage { author_id, content, timestamp_ms })
-                    })
-                    .collect::<CoreResult<_>>()?,
-            };
-            Ok(ExtractItem { id, question, context, confidence })
+            let confidence = num_in(item.confidence, &format!("items[{i}].confidence"), 0.0, 1.0)?.map(|x| x as f32);
+            let context = item
+                .context
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| ContextMessage {
+                    author_id: m.author_id,
+                    content: m.content,
+                    // already checked and kept as ISO 8601 by the parser
+                    timestamp_ms: m
+                        .timestamp
+                        .and_then(|t| pipeline::message::parse_timestamp(&Value::String(t)))
+                        .unwrap_or(0),
+                })
+                .collect();
+            Ok(ExtractItem { id: item.id, question: item.question, context, confidence })
         })
         .collect()
 }
@@ -247,35 +264,13 @@ fn watch_signal(env: &Env, options: Option<&Object<'_>>, field: &str) -> CoreRes
     Ok(flag)
 }
 
-/// The options object without the keys that hold functions or objects JSON cannot carry.
-fn options_json(env: &Env, options: Option<&Object<'_>>, skip: &[&str]) -> CoreResult<Option<Value>> {
-    let Some(o) = options else { return Ok(None) };
-    let names = Object::keys(o).map_err(|e| CoreError::Internal(e.to_string()))?;
-    let mut map = Map::new();
-    for name in names {
-        if skip.contains(&name.as_str()) {
-            continue;
-        }
-        let v: Unknown<'_> = o.get_named_property(&name).map_err(|e| CoreError::Internal(e.to_string()))?;
-        let j = unsafe { convert::to_json(env.raw(), v.raw(), &format!("options.{name}")) }?;
-        if !j.is_null() {
-            map.insert(name, j);
-        }
-    }
-    Ok(Some(Value::Object(map)))
-}
-
-fn as_object<'a>(env: &Env, v: Option<Unknown<'a>>, field: &str) -> CoreResult<Option<Object<'a>>> {
-    match v {
-        None => Ok(None),
-        Some(u) => match u.get_type().map_err(|e| CoreError::Internal(e.to_string()))? {
-            ValueType::Undefined | ValueType::Null => Ok(None),
-            ValueType::Object => Ok(Some(
-                unsafe { Object::from_napi_value(env.raw(), u.raw()) }
-                    .map_err(|e| CoreError::Internal(e.to_string()))?,
-            )),
-            _ => Err(CoreError::invalid_type(field, "must be an object")),
-        },
+/// The argument as an object, `None` when absent; `field` names it when it is not an object.
+fn as_object<'a>(v: Option<&Unknown<'a>>, field: &str) -> CoreResult<Option<Object<'a>>> {
+    let Some(u) = v else { return Ok(None) };
+    match u.get_type().map_err(internal)? {
+        ValueType::Undefined | ValueType::Null => Ok(None),
+        ValueType::Object => Ok(Some(cast(u, ValueType::Object).map_err(internal)?)),
+        _ => Err(CoreError::invalid_type(field, "must be an object")),
     }
 }
 
@@ -294,13 +289,17 @@ pub fn extract<'env>(
     on_progress: Option<Function<'_, FnArgs<(u32, u32)>, ()>>,
 ) -> napi::Result<PromiseRaw<'env, ExtractOutput>> {
     let parsed = (|| {
-        let items = extract_items(&required_json(env, items, "items")?)?;
-        let options = as_object(env, options, "options")?;
-        let cancel = watch_signal(env, options.as_ref(), "options.signal")?;
-        let json = options_json(env, options.as_ref(), &["signal"])?;
-        let o = input::options(json.as_ref(), "options")?;
-        let llm = llm_config(input::options(o.and_then(|m| m.get("llm")), "options.llm")?, "options.llm")?;
-        Ok((items, llm, extract_options(o, "options")?, cancel))
+        let items = extract_items(&items)?;
+        let o: ExtractCallOptions = super::options(options.as_ref(), "extract()")?;
+        let llm = llm_config(o.llm.as_ref(), "options.llm")?;
+        let opts = extract_options(
+            o.skip_self_contained,
+            o.self_contained_min_confidence,
+            o.questions_per_request,
+            "options",
+        )?;
+        let cancel = watch_signal(env, as_object(options.as_ref(), "options")?.as_ref(), "options.signal")?;
+        Ok((items, llm, opts, cancel))
     })();
     let (items, llm, opts, cancel) = match parsed {
         Ok(p) => p,
@@ -377,8 +376,10 @@ pub struct TenantMessage {
 }
 
 #[napi(object)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AnalyzeOptions {
-    /// Messages per classification batch (default 1000).
+    /// Messages per classification batch (default 1000, at most 1000000).
     pub batch_size: Option<u32>,
     /// Question threshold (default 0.7).
     pub threshold: Option<f64>,
@@ -391,23 +392,34 @@ pub struct AnalyzeOptions {
     pub include_all_classifications: Option<bool>,
     /// Let the lexical stage decide clear cases without the encoder (default true).
     pub cascade: Option<bool>,
+    /// Tokens of a message the classifier's encoder sees (default 64).
+    pub max_tokens: Option<u32>,
     pub llm: Option<LlmOptions>,
+    /// Keep questions with no context and high confidence as they are (default true).
     pub skip_self_contained: Option<bool>,
+    /// Confidence from which a question without context counts as self-contained (default 0.9).
+    pub self_contained_min_confidence: Option<f64>,
+    /// Questions packed into one request (default 1).
     pub questions_per_request: Option<u32>,
     /// Options of the dedupe, embedding and clustering stages (as for `cluster()`).
     pub cluster: Option<super::ClusterCallOptions>,
     /// Aborts the analysis: the promise rejects with an error named 'AbortError'.
     #[napi(ts_type = "AbortSignal")]
+    #[serde(default, deserialize_with = "js::skip")]
     pub signal: Option<AbortSignalLike>,
     /// Carried by every log line the library emits (e.g. the job's correlation id).
     pub correlation_id: Option<String>,
     /// Receives the library's log lines on the JS thread.
     #[napi(ts_type = "(line: AnalyzeLogLine) => void")]
+    #[serde(default, deserialize_with = "js::skip")]
     pub on_log: Option<AbortSignalLike>,
 }
 
 #[napi(object)]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AnalyzeTenantInput {
+    #[serde(deserialize_with = "js::id")]
     pub tenant_id: String,
     /// `YYYY-MM`.
     pub month: String,
@@ -416,6 +428,7 @@ pub struct AnalyzeTenantInput {
     #[napi(
         ts_type = "TenantMessage[] | AsyncIterable<TenantMessage[]> | (() => Promise<TenantMessage[] | null | undefined>)"
     )]
+    #[serde(default, deserialize_with = "js::skip")]
     pub messages: Vec<TenantMessage>,
     pub options: Option<AnalyzeOptions>,
 }
@@ -670,8 +683,34 @@ impl Hooks for JsHooks {
     }
 }
 
+/// A message as read from JS: JSON for the pipeline, or why it cannot be (a function, NaN…),
+/// with its id when it has one. The pipeline rejects it by position; the reason is put back
+/// when the result is converted.
+type Read = std::result::Result<Value, Unreadable>;
+
+struct Unreadable {
+    id: Option<String>,
+    reason: String,
+}
+
+fn read_message(item: &Unknown<'_>) -> napi::Result<Read> {
+    let js = convert::to_js(item)?;
+    let id = js.get("id").and_then(|v| js::parse::<js::Id>(v, "id", "").ok()).map(|i| i.0);
+    Ok(js.into_json("").map_err(|(path, what)| Unreadable { id, reason: format!("{path} is {what}") }))
+}
+
+fn read_messages(array: &Unknown<'_>) -> napi::Result<Vec<Read>> {
+    let a: Array<'_> = cast(array, ValueType::Object)?;
+    (0..a.len())
+        .map(|i| match a.get::<Unknown<'_>>(i)? {
+            Some(item) => read_message(&item),
+            None => Ok(Ok(Value::Null)),
+        })
+        .collect()
+}
+
 /// One page of messages from a pull function or an async iterator step.
-struct Page(Option<Vec<Value>>);
+struct Page(Option<Vec<Read>>);
 
 impl TypeName for Page {
     fn type_name() -> &'static str {
@@ -686,21 +725,23 @@ impl ValidateNapiValue for Page {}
 
 impl FromNapiValue for Page {
     unsafe fn from_napi_value(env: sys::napi_env, v: sys::napi_value) -> napi::Result<Self> {
-        let u = Unknown::from_napi_value(env, v)?;
+        Page::read(&Unknown::from_raw_unchecked(env, v))
+    }
+}
+
+impl Page {
+    fn read(u: &Unknown<'_>) -> napi::Result<Self> {
         match u.get_type()? {
             ValueType::Undefined | ValueType::Null => Ok(Page(None)),
+            ValueType::Object if u.is_array()? => Ok(Page(Some(read_messages(u)?))),
             ValueType::Object => {
-                if u.is_array()? {
-                    return Ok(Page(Some(messages_of(env, v))));
-                }
                 // an async iterator's step: {done, value}
-                let o = Object::from_napi_value(env, v)?;
+                let o: Object<'_> = cast(u, ValueType::Object)?;
                 if o.get::<bool>("done")?.unwrap_or(false) {
                     return Ok(Page(None));
                 }
-                let value: Option<Unknown<'_>> = o.get("value")?;
-                match value {
-                    Some(value) => Page::from_napi_value(env, value.raw()),
+                match o.get::<Unknown<'_>>("value")? {
+                    Some(value) => Page::read(&value),
                     None => Ok(Page(Some(vec![]))),
                 }
             }
@@ -709,96 +750,67 @@ impl FromNapiValue for Page {
     }
 }
 
-/// Converts an array of messages element by element: an element that cannot be converted is
-/// kept as a marker that the parser rejects with the reason, so one bad message never stops
-/// the tenant.
-unsafe fn messages_of(env: sys::napi_env, array: sys::napi_value) -> Vec<Value> {
-    let mut len = 0u32;
-    if sys::napi_get_array_length(env, array, &mut len) != sys::Status::napi_ok {
-        return vec![];
-    }
-    (0..len)
-        .map(|i| {
-            let mut item = std::ptr::null_mut();
-            if sys::napi_get_element(env, array, i, &mut item) != sys::Status::napi_ok {
-                return Value::Null;
-            }
-            convert::to_json(env, item, "message").unwrap_or_else(|e| Value::String(format!("\u{0}{e}")))
-        })
-        .collect()
+struct MessageSource {
+    pull: Pull,
+    /// Messages handed to the pipeline so far (their positions continue across pages).
+    delivered: usize,
+    /// Messages that could not be read, by position.
+    unreadable: std::collections::HashMap<usize, Unreadable>,
 }
 
-enum MessageSource {
-    Pages(Vec<Value>),
-    Pull(ThreadsafeFunction<(), Promise<Page>, (), Status, false, true>),
+enum Pull {
+    Pages(Vec<Read>),
+    Next(ThreadsafeFunction<(), Promise<Page>, (), Status, false, true>),
 }
+
+const NOT_A_SOURCE: &str = "must be an array, an async iterable of arrays, or a function returning the next page";
 
 fn message_source(env: &Env, input: &Object<'_>) -> CoreResult<MessageSource> {
-    let internal = |e: napi::Error| CoreError::Internal(e.to_string());
     let v: Option<Unknown<'_>> = input.get("messages").map_err(internal)?;
     let Some(v) = v else { return Err(CoreError::invalid_type("messages", "is required")) };
-    match v.get_type().map_err(internal)? {
-        ValueType::Object if v.is_array().map_err(internal)? => {
-            Ok(MessageSource::Pages(unsafe { messages_of(env.raw(), v.raw()) }))
-        }
+    let pull = match v.get_type().map_err(internal)? {
+        ValueType::Object if v.is_array().map_err(internal)? => Pull::Pages(read_messages(&v).map_err(internal)?),
         ValueType::Function => {
-            let f: Function<'_, (), Promise<Page>> =
-                unsafe { Function::from_napi_value(env.raw(), v.raw()) }.map_err(internal)?;
-            Ok(MessageSource::Pull(f.build_threadsafe_function().weak::<true>().build().map_err(internal)?))
+            let f: Function<'_, (), Promise<Page>> = cast(&v, ValueType::Function).map_err(internal)?;
+            Pull::Next(f.build_threadsafe_function().weak::<true>().build().map_err(internal)?)
         }
         ValueType::Object => {
             // an async iterable: iterator = messages[Symbol.asyncIterator](); pull = iterator.next
-            let obj = unsafe { Object::from_napi_value(env.raw(), v.raw()) }.map_err(internal)?;
-            let mut method = std::ptr::null_mut();
-            unsafe {
-                let (mut global, mut symbol, mut key) =
-                    (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
-                sys::napi_get_global(env.raw(), &mut global);
-                sys::napi_get_named_property(env.raw(), global, c"Symbol".as_ptr(), &mut symbol);
-                sys::napi_get_named_property(env.raw(), symbol, c"asyncIterator".as_ptr(), &mut key);
-                sys::napi_get_property(env.raw(), obj.raw(), key, &mut method);
-            }
-            let method = unsafe { Unknown::from_napi_value(env.raw(), method) }.map_err(internal)?;
+            let obj: Object<'_> = cast(&v, ValueType::Object).map_err(internal)?;
+            let symbol: Unknown<'_> =
+                env.get_global().and_then(|g| g.get_named_property("Symbol")).map_err(internal)?;
+            let symbol: Object<'_> = cast(&symbol, ValueType::Function).map_err(internal)?;
+            let key: Unknown<'_> = symbol.get_named_property("asyncIterator").map_err(internal)?;
+            let method: Unknown<'_> = obj.get_property(key).map_err(internal)?;
             if method.get_type().map_err(internal)? != ValueType::Function {
-                return Err(CoreError::invalid_type(
-                    "messages",
-                    "must be an array, an async iterable of arrays, or a function returning the next page",
-                ));
+                return Err(CoreError::invalid_type("messages", NOT_A_SOURCE));
             }
-            let method: Function<'_, (), Object<'_>> =
-                unsafe { Function::from_napi_value(env.raw(), method.raw()) }.map_err(internal)?;
+            let method: Function<'_, (), Object<'_>> = cast(&method, ValueType::Function).map_err(internal)?;
             let iterator = method.apply(obj, ()).map_err(internal)?;
             let next: Function<'_, (), Promise<Page>> = iterator.get_named_property("next").map_err(internal)?;
             let bound = next.bind(iterator).map_err(internal)?;
-            Ok(MessageSource::Pull(bound.build_threadsafe_function().weak::<true>().build().map_err(internal)?))
+            Pull::Next(bound.build_threadsafe_function().weak::<true>().build().map_err(internal)?)
         }
-        _ => Err(CoreError::invalid_type(
-            "messages",
-            "must be an array, an async iterable of arrays, or a function returning the next page",
-        )),
-    }
+        _ => return Err(CoreError::invalid_type("messages", NOT_A_SOURCE)),
+    };
+    Ok(MessageSource { pull, delivered: 0, unreadable: Default::default() })
 }
 
-fn pipeline_options(o: Option<&Map<String, Value>>) -> CoreResult<PipelineOptions> {
+fn pipeline_options(o: &AnalyzeOptions, month: &str) -> CoreResult<PipelineOptions> {
     let d = PipelineOptions::default();
-    let (threshold, mut classify) = super::classify_options(o, "options")?;
+    let (threshold, mut classify) = super::classify_options(o.threshold, None, o.max_tokens, o.cascade, "options")?;
     classify.batch_size = d.classify.batch_size;
-    let cluster = input::options(o.and_then(|m| m.get("cluster")), "options.cluster")?;
-    let grouping = grouping_options(cluster).map_err(|e| match e {
-        CoreError::InvalidType { field, message } => {
-            CoreError::InvalidType { field: field.replacen("options.", "options.cluster.", 1), message }
-        }
-        CoreError::OutOfRange { field, message } => {
-            CoreError::OutOfRange { field: field.replacen("options.", "options.cluster.", 1), message }
-        }
-        other => other,
-    })?;
+    let grouping = match &o.cluster {
+        None => d.grouping,
+        Some(c) => c.grouping("options.cluster")?,
+    };
     Ok(PipelineOptions {
-        batch_size: input::opt_usize(o, "batchSize", "options", 1, 1_000_000)?.unwrap_or(d.batch_size),
+        batch_size: int_in(o.batch_size, "options.batchSize", 1, 1_000_000)?.unwrap_or(d.batch_size),
         threshold,
-        period: d.period,
-        questions: match input::opt_string(o, "questions", "options")?.as_deref() {
-            None | Some("asks") => QuestionSet::Asks,
+        period: pipeline::month_period(month),
+        questions: match o.questions.as_deref() {
+            None => d.questions,
+            Some("asks") => QuestionSet::Asks,
             Some("all") => QuestionSet::All,
             Some(other) => {
                 return Err(CoreError::out_of_range(
@@ -807,23 +819,40 @@ fn pipeline_options(o: Option<&Map<String, Value>>) -> CoreResult<PipelineOption
                 ))
             }
         },
-        min_askers: input::opt_usize(o, "minAskers", "options", 1, 1_000_000)?.unwrap_or(d.min_askers),
+        min_askers: int_in(o.min_askers, "options.minAskers", 1, 1_000_000)?.unwrap_or(d.min_askers),
         conversations: d.conversations,
         asks: crate::asks::AskOptions { question_threshold: threshold, ..d.asks },
-        include_all_classifications: input::opt_bool(o, "includeAllClassifications", "options")?.unwrap_or(false),
+        include_all_classifications: o.include_all_classifications.unwrap_or(d.include_all_classifications),
         classify,
-        llm: llm_config(input::options(o.and_then(|m| m.get("llm")), "options.llm")?, "options.llm")?,
-        extract: extract_options(o, "options")?,
+        llm: llm_config(o.llm.as_ref(), "options.llm")?,
+        extract: extract_options(
+            o.skip_self_contained,
+            o.self_contained_min_confidence,
+            o.questions_per_request,
+            "options",
+        )?,
         grouping,
         max_titles: d.max_titles,
         keywords: d.keywords,
     })
 }
 
-/// Analyses one tenant's month: classify → context → extract → dedupe → cluster, with keywords,
-/// titles and answered rates. Messages may be streamed page by page; bad messages are reported
-/// in `stats.rejected` and never stop the tenant. `onProgress` runs on the JS thread at most
-/// every 250 ms and at each stage change.
+/// Reads `options.onLog`: a function, or absent.
+fn on_log<'a>(options: Option<&Object<'a>>) -> CoreResult<Option<Function<'a, AnalyzeLogLine, ()>>> {
+    let Some(u) = options.map(|o| o.get::<Unknown<'_>>("onLog")).transpose().map_err(internal)?.flatten() else {
+        return Ok(None);
+    };
+    match u.get_type().map_err(internal)? {
+        ValueType::Function => Ok(Some(cast(&u, ValueType::Function).map_err(internal)?)),
+        ValueType::Undefined | ValueType::Null => Ok(None),
+        _ => Err(CoreError::invalid_type("options.onLog", "must be a function")),
+    }
+}
+
+/// Analyses one tenant's month: classify → conversations → asks → extract → dedupe → cluster,
+/// with keywords, titles and answered rates. Messages may be streamed page by page; bad messages
+/// are reported in `stats.rejected` and never stop the tenant. `onProgress` runs on the JS
+/// thread at most every 250 ms and at each stage change.
 #[napi(
     ts_args_type = "input: AnalyzeTenantInput, onProgress?: (progress: AnalyzeProgress) => void",
     ts_return_type = "Promise<TenantAnalysis>"
@@ -834,47 +863,29 @@ pub fn analyze_tenant<'env>(
     on_progress: Option<Function<'_, AnalyzeProgress, ()>>,
 ) -> napi::Result<PromiseRaw<'env, TenantAnalysis>> {
     let parsed = (|| {
-        let input = as_object(env, Some(input), "input")?
+        let input = as_object(Some(&input), "input")?
             .ok_or_else(|| CoreError::invalid_type("input", "is required: {tenantId, month, messages}"))?;
-        let tenant_id = match input.get::<Unknown<'_>>("tenantId").ok().flatten() {
-            Some(u) => input::id(Some(&required_json(env, u, "tenantId")?), "tenantId")?,
-            None => return Err(CoreError::invalid_type("tenantId", "is required (a string)")),
-        };
-        let month = match input
-            .get::<Unknown<'_>>("month")
-            .ok()
-            .flatten()
-            .map(|m| required_json(env, m, "month"))
-            .transpose()?
-        {
-            Some(Value::String(m)) if pipeline::month_period(&m).is_some() => m,
-            Some(Value::String(m)) => {
-                return Err(CoreError::out_of_range("month", format!("must be YYYY-MM, got {m:?}")))
-            }
-            _ => return Err(CoreError::invalid_type("month", "is required (a YYYY-MM string)")),
-        };
-        let options = as_object(env, input.get::<Unknown<'_>>("options").ok().flatten(), "options")?;
+        // every field but the messages, which are read page by page
+        let mut fields = Vec::new();
+        for key in Object::keys(&input).map_err(internal)? {
+            let value = if key == "messages" {
+                Js::Null
+            } else {
+                convert::to_js(&input.get_named_property::<Unknown<'_>>(&key).map_err(internal)?).map_err(internal)?
+            };
+            fields.push((key, value));
+        }
+        let parsed: AnalyzeTenantInput = js::parse(&Js::Object(fields), "", "analyzeTenant()")?;
+        if pipeline::month_period(&parsed.month).is_none() {
+            return Err(CoreError::out_of_range("month", format!("must be YYYY-MM, got {:?}", parsed.month)));
+        }
+        let o = parsed.options.unwrap_or_default();
+        let opts = pipeline_options(&o, &parsed.month)?;
+        let options = as_object(input.get::<Unknown<'_>>("options").map_err(internal)?.as_ref(), "options")?;
         let cancel = watch_signal(env, options.as_ref(), "options.signal")?;
-        let on_log: Option<Function<'_, AnalyzeLogLine, ()>> = match options.as_ref() {
-            None => None,
-            Some(o) => match o.get::<Unknown<'_>>("onLog").ok().flatten() {
-                None => None,
-                Some(u) if u.get_type().map_err(|e| CoreError::Internal(e.to_string()))? == ValueType::Function => {
-                    Some(
-                        unsafe { Function::from_napi_value(env.raw(), u.raw()) }
-                            .map_err(|e| CoreError::Internal(e.to_string()))?,
-                    )
-                }
-                Some(u) if matches!(u.get_type(), Ok(ValueType::Undefined | ValueType::Null)) => None,
-                Some(_) => return Err(CoreError::invalid_type("options.onLog", "must be a function")),
-            },
-        };
-        let json = options_json(env, options.as_ref(), &["signal", "onLog"])?;
-        let o = input::options(json.as_ref(), "options")?;
-        let correlation_id = input::opt_string(o, "correlationId", "options")?;
-        let opts = PipelineOptions { period: pipeline::month_period(&month), ..pipeline_options(o)? };
+        let on_log = on_log(options.as_ref())?;
         let source = message_source(env, &input)?;
-        Ok((tenant_id, month, opts, source, cancel, on_log, correlation_id))
+        Ok((parsed.tenant_id, parsed.month, opts, source, cancel, on_log, o.correlation_id))
     })();
     let (tenant_id, month, opts, source, cancel, on_log, correlation_id) = match parsed {
         Ok(p) => p,
@@ -894,17 +905,35 @@ pub fn analyze_tenant<'env>(
     spawn(env, fut, |_, out| Ok(out))
 }
 
+impl MessageSource {
+    /// Hands a page to the pipeline: an unreadable message becomes `null` (rejected there by
+    /// position) and its reason is kept here.
+    fn deliver(&mut self, page: Vec<Read>) -> Vec<Value> {
+        let start = self.delivered;
+        self.delivered += page.len();
+        page.into_iter()
+            .enumerate()
+            .map(|(i, m)| {
+                m.unwrap_or_else(|u| {
+                    self.unreadable.insert(start + i, u);
+                    Value::Null
+                })
+            })
+            .collect()
+    }
+}
+
 impl pipeline::PageSource for MessageSource {
     async fn next_page(&mut self) -> CoreResult<Option<Vec<Value>>> {
-        match self {
-            MessageSource::Pages(values) if values.is_empty() => Ok(None),
-            MessageSource::Pages(values) => Ok(Some(std::mem::take(values))),
-            MessageSource::Pull(next) => {
+        let page = match &mut self.pull {
+            Pull::Pages(values) if values.is_empty() => None,
+            Pull::Pages(values) => Some(std::mem::take(values)),
+            Pull::Next(next) => {
                 let promise = next.call_async(()).await.map_err(|e| CoreError::Source(e.reason.clone()))?;
-                let page = promise.await.map_err(|e| CoreError::Source(e.reason.clone()))?;
-                Ok(page.0)
+                promise.await.map_err(|e| CoreError::Source(e.reason.clone()))?.0
             }
-        }
+        };
+        Ok(page.map(|p| self.deliver(p)))
     }
 }
 
@@ -916,7 +945,13 @@ async fn run(
     hooks: Arc<JsHooks>,
     cancel: Arc<AtomicBool>,
 ) -> CoreResult<TenantAnalysis> {
-    let a = pipeline::analyze_tenant(&tenant_id, &month, opts, &mut source, hooks, cancel).await?;
+    let mut a = pipeline::analyze_tenant(&tenant_id, &month, opts, &mut source, hooks, cancel).await?;
+    for r in &mut a.rejected {
+        if let Some(u) = source.unreadable.remove(&r.index) {
+            r.id = u.id;
+            r.reason = u.reason;
+        }
+    }
     Ok(to_js(tenant_id, month, a))
 }
 
