@@ -578,7 +578,7 @@ pub struct TenantQuestion {
     /// The asker acknowledged an answer, or a ✅ reaction or solved tag says so.
     pub resolved: bool,
     #[napi(ts_type = "AnswerLink | null")]
-    pub answer: Option<AnswerLink>,
+    pub answer: Either<AnswerLink, Null>,
     /// The LLM said it is not a request for help; it is left out of the clusters.
     pub not_request: bool,
     /// Distinct authors of it and its duplicates.
@@ -612,7 +612,7 @@ pub struct TenantCluster {
     /// The answer to show ("asked 14 times, best answer here"): an acknowledged one nearest the
     /// centroid, else the first answer.
     #[napi(ts_type = "BestAnswer | null")]
-    pub best_answer: Option<BestAnswer>,
+    pub best_answer: Either<BestAnswer, Null>,
 }
 
 #[napi(object)]
@@ -983,7 +983,7 @@ fn to_js(tenant_id: String, month: String, a: pipeline::Analysis) -> TenantAnaly
                 context_message_ids: q.context.iter().map(|&i| m[i].id.clone()).collect(),
                 answered: q.answered,
                 resolved: q.resolved,
-                answer: q.answer.as_ref().map(link),
+                answer: q.answer.as_ref().map(link).map_or(Either::B(Null), Either::A),
                 not_request: q.not_request,
                 askers: q.askers as u32,
                 cluster_id: match q.cluster {
@@ -1013,16 +1013,19 @@ fn to_js(tenant_id: String, month: String, a: pipeline::Analysis) -> TenantAnaly
             resolved_rate: round4(c.resolved_rate as f64),
             answered: c.answered as u32,
             resolved: c.resolved as u32,
-            best_answer: c.best_answer.and_then(|q| {
-                let answer = a.questions[q].answer.as_ref().map(link)?;
-                Some(BestAnswer {
-                    question_id: questions[q].id.clone(),
-                    message_id: answer.message_id,
-                    channel_id: answer.channel_id,
-                    author_id: answer.author_id,
-                    acknowledged: answer.acknowledged,
+            best_answer: c
+                .best_answer
+                .and_then(|q| {
+                    let answer = a.questions[q].answer.as_ref().map(link)?;
+                    Some(BestAnswer {
+                        question_id: questions[q].id.clone(),
+                        message_id: answer.message_id,
+                        channel_id: answer.channel_id,
+                        author_id: answer.author_id,
+                        acknowledged: answer.acknowledged,
+                    })
                 })
-            }),
+                .map_or(Either::B(Null), Either::A),
         })
         .collect();
     // the pipeline ranks the minor clusters last
