@@ -560,7 +560,7 @@ export interface TenantCluster {
    * The answer to show ("asked 14 times, best answer here"): an acknowledged one nearest the
    * centroid, else the first answer.
    */
-  bestAnswer?: BestAnswer | null
+  bestAnswer: BestAnswer | null
 }
 
 export interface TenantMessage {
@@ -597,7 +597,7 @@ export interface TenantQuestion {
   answered: boolean
   /** The asker acknowledged an answer, or a ✅ reaction or solved tag says so. */
   resolved: boolean
-  answer?: AnswerLink | null
+  answer: AnswerLink | null
   /** The LLM said it is not a request for help; it is left out of the clusters. */
   notRequest: boolean
   /** Distinct authors of it and its duplicates. */

@@ -31,7 +31,7 @@ pub struct Rejected {
 
 fn id_of(v: Option<&Value>) -> Option<String> {
     match v {
-        Some(Value::String(s)) if !s.is_empty() && !s.starts_with('\u{0}') => Some(s.clone()),
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     }
@@ -123,8 +123,6 @@ pub fn parse_message(v: &Value, index: usize) -> Result<Message, Rejected> {
     let reject = |id: Option<String>, reason: String| Rejected { index, id, reason };
     let o = match v {
         Value::Object(o) => o,
-        // the binding marks an element it could not convert with "\0<reason>"
-        Value::String(s) if s.starts_with('\u{0}') => return Err(reject(None, s[1..].to_string())),
         _ => return Err(reject(None, "not an object".into())),
     };
     let id = id_of(o.get("id")).ok_or_else(|| reject(None, "id is missing or not a string".into()))?;
@@ -134,7 +132,7 @@ pub fn parse_message(v: &Value, index: usize) -> Result<Message, Rejected> {
     let author_id =
         field("authorId").ok_or_else(|| reject(Some(id.clone()), "authorId is missing or not a string".into()))?;
     let content = match o.get("content") {
-        Some(Value::String(s)) if !s.starts_with('\u{0}') => s.clone(),
+        Some(Value::String(s)) => s.clone(),
         None | Some(Value::Null) => return Err(reject(Some(id), "content is missing".into())),
         Some(_) => return Err(reject(Some(id), "content is not a string".into())),
     };
