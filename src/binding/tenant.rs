@@ -1,7 +1,6 @@
 //! The binding of `extract()` and `analyzeTenant()`: options, message sources (array, pull
 //! function, async iterable), progress and log callbacks, AbortSignal.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::{convert, grouping_options, reject, required_json, spawn};
 use crate::error::{Error as CoreError, Result as CoreResult};
-use crate::extract::{ContextMessage, ExtractItem, ExtractOptions, LlmConfig, Source};
+use crate::extract::{Cancel, ContextMessage, ExtractItem, ExtractOptions, LlmConfig, Source};
 use crate::input;
 use crate::pipeline::{self, Hooks, Ingest, PipelineOptions};
 
@@ -39,14 +38,28 @@ pub struct LlmOptions {
     pub timeout_ms: Option<u32>,
     /// Retries per model (default 3).
     pub max_retries: Option<u32>,
-    /// Requests in flight (default 20).
+    /// Most requests in flight (default 20); halved on 429s and timeouts, +1 after a run of
+    /// successes, never above this. Shared by every call with the same `baseUrl` and `apiKey`.
     pub concurrency: Option<u32>,
-    /// Default unlimited.
+    /// Default unlimited. Shared by every call with the same `baseUrl` and `apiKey`.
     pub requests_per_minute: Option<u32>,
-    /// Consecutive failures that open the circuit breaker (default 5).
-    pub breaker_threshold: Option<u32>,
+    /// First retry backoff (default 500), doubled per retry, with jitter.
+    pub backoff_base_ms: Option<u32>,
+    /// Circuit breaker window: the last N calls (default 20) ...
+    pub breaker_window: Option<u32>,
+    /// ... no older than this (default 60000).
+    pub breaker_window_ms: Option<u32>,
+    /// Calls in the window before the breaker may open (default 10).
+    pub breaker_min_calls: Option<u32>,
+    /// Share of failed calls (timeouts, 5xx, unparsable answers; not 429s) in the window
+    /// that opens the breaker, in (0, 1] (default 0.5).
+    pub breaker_failure_rate: Option<f64>,
     /// How long the open breaker waits before one trial request (default 30000).
     pub breaker_cooldown_ms: Option<u32>,
+    /// Deadline of the whole call: items wait for an unavailable provider (open breaker,
+    /// Retry-After) until then, and the rest keep their original text. Default 600000 for
+    /// `extract`, 1800000 for `analyzeTenant`.
+    pub deadline_ms: Option<u32>,
 }
 
 fn llm_config(o: Option<&Map<String, Value>>, prefix: &str) -> CoreResult<LlmConfig> {
@@ -80,8 +93,20 @@ fn llm_config(o: Option<&Map<String, Value>>, prefix: &str) -> CoreResult<LlmCon
     if let Some(v) = n("requestsPerMinute", 1, 1_000_000)? {
         c.requests_per_minute = Some(v as u32);
     }
-    if let Some(v) = n("breakerThreshold", 0, 10_000)? {
-        c.breaker_threshold = v as u32;
+    if let Some(v) = n("breakerWindow", 1, 100_000)? {
+        c.breaker_window = v;
+    }
+    if let Some(v) = n("breakerWindowMs", 1, 3_600_000)? {
+        c.breaker_window_time = Duration::from_millis(v as u64);
+    }
+    if let Some(v) = n("breakerMinCalls", 1, 100_000)? {
+        c.breaker_min_calls = v;
+    }
+    if let Some(v) = input::opt_f64(o, "breakerFailureRate", prefix, 0.0, 1.0)? {
+        if v == 0.0 {
+            return Err(CoreError::out_of_range(input::join(prefix, "breakerFailureRate"), "must be in (0, 1]"));
+        }
+        c.breaker_failure_rate = v;
     }
     if let Some(v) = n("breakerCooldownMs", 0, 3_600_000)? {
         c.breaker_cooldown = Duration::from_millis(v as u64);
@@ -94,7 +119,10 @@ fn llm_config(o: Option<&Map<String, Value>>, prefix: &str) -> CoreResult<LlmCon
 
 fn extract_options(o: Option<&Map<String, Value>>, prefix: &str) -> CoreResult<ExtractOptions> {
     let d = ExtractOptions::default();
+    let llm = input::options(o.and_then(|m| m.get("llm")), &input::join(prefix, "llm"))?;
+    let deadline = input::opt_usize(llm, "deadlineMs", &input::join(prefix, "llm"), 1, 24 * 3_600_000)?;
     Ok(ExtractOptions {
+        deadline: deadline.map(|ms| Duration::from_millis(ms as u64)),
         skip_self_contained: input::opt_bool(o, "skipSelfContained", prefix)?.unwrap_or(d.skip_self_contained),
         self_contained_min_confidence: input::opt_f64(o, "selfContainedMinConfidence", prefix, 0.0, 1.0)?
             .map(|x| x as f32)
@@ -135,8 +163,20 @@ pub struct ExtractCallOptions {
     pub self_contained_min_confidence: Option<f64>,
     /// Questions packed into one request (default 1).
     pub questions_per_request: Option<u32>,
-    /// Cancels the remaining requests; their items keep the original text.
+    /// Cancels the remaining requests at once; their items keep the original text.
     pub signal: Option<AbortSignalLike>,
+    /// Receives log lines on the JS thread, e.g. "waiting for the LLM provider (breaker open,
+    /// retry in 30 s)".
+    #[napi(ts_type = "(line: ExtractLogLine) => void")]
+    pub on_log: Option<AbortSignalLike>,
+}
+
+#[napi(object)]
+#[derive(Clone)]
+pub struct ExtractLogLine {
+    #[napi(ts_type = "'info' | 'warn'")]
+    pub level: String,
+    pub message: String,
 }
 
 /// Anything with `aborted` and `addEventListener('abort', …)`, e.g. `AbortController.signal`.
@@ -156,6 +196,9 @@ pub struct ExtractedQuestion {
     pub model: Option<String>,
     pub error: Option<String>,
     pub skipped: bool,
+    /// The model said the message is not a request for help (small talk, a reply, a
+    /// rhetorical question...): `extracted` is the original and `source` is `'llm'`.
+    pub not_request: bool,
     pub latency_ms: u32,
 }
 
@@ -168,6 +211,8 @@ pub struct ExtractOutput {
     pub completion_tokens: u32,
     pub skipped: u32,
     pub fallbacks: u32,
+    /// Items with `notRequest: true`.
+    pub not_requests: u32,
     pub warnings: Vec<String>,
 }
 
@@ -223,8 +268,8 @@ fn extract_items(v: &Value) -> CoreResult<Vec<ExtractItem>> {
 
 /// Reads `options.signal` (if any): rejects at once when already aborted, otherwise sets the
 /// returned flag when it aborts.
-fn watch_signal(env: &Env, options: Option<&Object<'_>>, field: &str) -> CoreResult<Arc<AtomicBool>> {
-    let flag = Arc::new(AtomicBool::new(false));
+fn watch_signal(env: &Env, options: Option<&Object<'_>>, field: &str) -> CoreResult<Cancel> {
+    let flag = Cancel::new();
     let Some(options) = options else { return Ok(flag) };
     let signal: Option<Object<'_>> = options.get("signal").ok().flatten();
     let Some(signal) = signal else { return Ok(flag) };
@@ -239,7 +284,7 @@ fn watch_signal(env: &Env, options: Option<&Object<'_>>, field: &str) -> CoreRes
     let f = flag.clone();
     let on_abort = env
         .create_function_from_closure::<(), (), _>("onAbort", move |_| {
-            f.store(true, Ordering::SeqCst);
+            f.cancel();
             Ok(())
         })
         .map_err(|e| CoreError::Internal(e.to_string()))?;
@@ -297,34 +342,22 @@ pub fn extract<'env>(
         let items = extract_items(&required_json(env, items, "items")?)?;
         let options = as_object(env, options, "options")?;
         let cancel = watch_signal(env, options.as_ref(), "options.signal")?;
-        let json = options_json(env, options.as_ref(), &["signal"])?;
+        let on_log = option_function::<ExtractLogLine>(env, options.as_ref(), "onLog", "options.onLog")?;
+        let json = options_json(env, options.as_ref(), &["signal", "onLog"])?;
         let o = input::options(json.as_ref(), "options")?;
         let llm = llm_config(input::options(o.and_then(|m| m.get("llm")), "options.llm")?, "options.llm")?;
-        Ok((items, llm, extract_options(o, "options")?, cancel))
+        Ok((items, llm, extract_options(o, "options")?, cancel, on_log))
     })();
-    let (items, llm, opts, cancel) = match parsed {
+    let (items, llm, opts, cancel, on_log) = match parsed {
         Ok(p) => p,
         Err(e) => return reject(env, e),
     };
-    let progress: Option<Callback<FnArgs<(u32, u32)>>> = match on_progress {
-        None => None,
-        Some(f) => Some(f.build_threadsafe_function().weak::<true>().build()?),
+    let hooks = ExtractJsHooks {
+        progress: on_progress.map(|f| f.build_threadsafe_function().weak::<true>().build()).transpose()?,
+        log: on_log.map(|f| f.build_threadsafe_function().weak::<true>().build()).transpose()?,
     };
-    let fut = crate::compute::guarded(async move {
-        let report = crate::extract::extract(
-            items,
-            &llm,
-            &opts,
-            &move |d, n| {
-                if let Some(p) = &progress {
-                    p.call(FnArgs::from((d as u32, n as u32)), ThreadsafeFunctionCallMode::NonBlocking);
-                }
-            },
-            &cancel,
-        )
-        .await;
-        Ok(report)
-    });
+    let fut =
+        crate::compute::guarded(async move { Ok(crate::extract::extract(items, &llm, &opts, &hooks, &cancel).await) });
     spawn(env, fut, |_, r| {
         Ok(ExtractOutput {
             results: r
@@ -338,6 +371,7 @@ pub fn extract<'env>(
                     model: x.model,
                     error: x.error,
                     skipped: x.skipped,
+                    not_request: x.not_request,
                     latency_ms: x.latency_ms.min(u32::MAX as u64) as u32,
                 })
                 .collect(),
@@ -346,9 +380,47 @@ pub fn extract<'env>(
             completion_tokens: r.completion_tokens as u32,
             skipped: r.skipped as u32,
             fallbacks: r.fallbacks as u32,
+            not_requests: r.not_requests as u32,
             warnings: r.warnings,
         })
     })
+}
+
+/// `extract()`'s progress and log callbacks (called on the JS thread, never keeping it alive).
+struct ExtractJsHooks {
+    progress: Option<Callback<FnArgs<(u32, u32)>>>,
+    log: Option<Callback<ExtractLogLine>>,
+}
+
+impl crate::extract::ExtractHooks for ExtractJsHooks {
+    fn progress(&self, done: usize, total: usize) {
+        if let Some(p) = &self.progress {
+            p.call(FnArgs::from((done as u32, total as u32)), ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+    fn log(&self, level: &str, message: &str) {
+        if let Some(l) = &self.log {
+            let line = ExtractLogLine { level: level.into(), message: message.into() };
+            l.call(line, ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+}
+
+/// `options[name]` when it is a function; `None` when absent, a TypeError naming `field` otherwise.
+fn option_function<'a, A: JsValuesTupleIntoVec>(
+    env: &Env,
+    options: Option<&Object<'a>>,
+    name: &str,
+    field: &str,
+) -> CoreResult<Option<Function<'a, A, ()>>> {
+    let Some(u) = options.and_then(|o| o.get::<Unknown<'_>>(name).ok().flatten()) else { return Ok(None) };
+    match u.get_type().map_err(|e| CoreError::Internal(e.to_string()))? {
+        ValueType::Undefined | ValueType::Null => Ok(None),
+        ValueType::Function => Ok(Some(
+            unsafe { Function::from_napi_value(env.raw(), u.raw()) }.map_err(|e| CoreError::Internal(e.to_string()))?,
+        )),
+        _ => Err(CoreError::invalid_type(field, "must be a function")),
+    }
 }
 
 fn source_str(s: Source) -> &'static str {
@@ -548,7 +620,7 @@ struct JsHooks {
     correlation_id: Option<String>,
     progress: Option<Callback<AnalyzeProgress>>,
     log: Option<Callback<AnalyzeLogLine>>,
-    cancel: Arc<AtomicBool>,
+    cancel: Cancel,
     last: Mutex<(String, Option<Instant>)>,
 }
 
@@ -594,7 +666,7 @@ impl Hooks for JsHooks {
     }
 
     fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::SeqCst)
+        self.cancel.is_cancelled()
     }
 }
 
@@ -828,7 +900,7 @@ async fn run(
     opts: PipelineOptions,
     source: MessageSource,
     hooks: Arc<JsHooks>,
-    cancel: Arc<AtomicBool>,
+    cancel: Cancel,
 ) -> CoreResult<TenantAnalysis> {
     hooks.log("info", "start", &format!("analysing {tenant_id} {month}"));
     let engine = crate::compute::blocking(crate::models::engine).await?;
@@ -839,7 +911,7 @@ async fn run(
             ingest = crate::compute::blocking(move || ingest.push_page(&values, &*h).map(|()| ingest)).await?;
         }
         MessageSource::Pull(next) => loop {
-            if cancel.load(Ordering::SeqCst) {
+            if cancel.is_cancelled() {
                 return Err(CoreError::Aborted);
             }
             let promise = next.call_async(()).await.map_err(|e| CoreError::Source(e.reason.clone()))?;

@@ -4,7 +4,6 @@
 //! message only a compact record is kept, and only questions carry their analysis state.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,7 +12,7 @@ use serde_json::Value;
 use crate::classify::ClassifyOptions;
 use crate::dedupe::Question;
 use crate::error::{Error, Result};
-use crate::extract::{ContextMessage, ExtractItem, ExtractOptions, LlmConfig, Source};
+use crate::extract::{Cancel, ContextMessage, ExtractHooks, ExtractItem, ExtractOptions, LlmConfig, Source};
 use crate::grouping::{ms, GroupingOptions};
 use crate::models::Engine;
 
@@ -318,7 +317,7 @@ pub async fn analyze_questions(
     mut a: Analysis,
     started: Instant,
     hooks: Arc<dyn Hooks>,
-    cancel: Arc<AtomicBool>,
+    cancel: Cancel,
 ) -> Result<Analysis> {
     fault("classify")?;
     // context
@@ -356,15 +355,9 @@ pub async fn analyze_questions(
         })
         .collect();
     let total_items = items.len();
-    let progress_hooks = hooks.clone();
-    let extracted = crate::extract::extract(
-        items,
-        &opts.llm,
-        &opts.extract,
-        &move |d, n| report(&*progress_hooks, "extract", d, n),
-        &cancel,
-    )
-    .await;
+    let mut extract_opts = opts.extract.clone();
+    extract_opts.deadline.get_or_insert(crate::extract::DEFAULT_TENANT_DEADLINE);
+    let extracted = crate::extract::extract(items, &opts.llm, &extract_opts, &ExtractStage(&*hooks), &cancel).await;
     check(&*hooks)?;
     report(&*hooks, "extract", total_items, total_items);
     a.timings.extract = ms(t);
@@ -479,7 +472,19 @@ pub async fn analyze_questions(
 }
 
 /// Short LLM titles for the largest clusters; a failure leaves the title empty.
-async fn title_clusters(a: &Analysis, opts: &PipelineOptions, cancel: &AtomicBool) -> Vec<Option<String>> {
+/// The pipeline's hooks as the extract stage's.
+struct ExtractStage<'a>(&'a dyn Hooks);
+
+impl ExtractHooks for ExtractStage<'_> {
+    fn progress(&self, done: usize, total: usize) {
+        report(self.0, "extract", done, total);
+    }
+    fn log(&self, level: &str, message: &str) {
+        self.0.log(level, "extract", message);
+    }
+}
+
+async fn title_clusters(a: &Analysis, opts: &PipelineOptions, cancel: &Cancel) -> Vec<Option<String>> {
     let Ok(client) = crate::extract::LlmClient::new(opts.llm.clone()) else {
         return vec![None; a.clusters.len()];
     };
@@ -499,7 +504,7 @@ async fn title_clusters(a: &Analysis, opts: &PipelineOptions, cancel: &AtomicBoo
     }
     let mut titles = vec![None; a.clusters.len()];
     while let Some(joined) = tasks.join_next().await {
-        if cancel.load(Ordering::Relaxed) {
+        if cancel.is_cancelled() {
             tasks.abort_all();
             break;
         }
