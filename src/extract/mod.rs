@@ -485,6 +485,8 @@ pub async fn extract(
             msg
         })
     };
+    // A key or configuration problem already has its warning.
+    let setup_warned = !report.warnings.is_empty();
     // Why the unfinished items stopped, if they did.
     let mut stopped: Option<ExtractError> = None;
     match client {
@@ -595,7 +597,7 @@ pub async fn extract(
         ));
     }
     let others = report.fallbacks - n_cancelled - n_late;
-    if others > 0 {
+    if others > 0 && !setup_warned {
         report.warnings.push(format!(
             "{others} of {total} questions could not be extracted and use the original text (first error: {})",
             first_error.unwrap_or_else(|| "unknown".into())
