@@ -264,11 +264,11 @@ export interface LlmOptions {
   requestsPerMinute?: number
   /** First retry backoff (default 500), doubled per retry, with jitter. */
   backoffBaseMs?: number
-  /** Circuit breaker window: the last N calls (default 20) ... */
+  /** Circuit breaker window: the last N calls (default 50) ... */
   breakerWindow?: number
   /** ... no older than this (default 60000). */
   breakerWindowMs?: number
-  /** Calls in the window before the breaker may open (default 10). */
+  /** Calls in the window before the breaker may open (default 20). */
   breakerMinCalls?: number
   /**
    * Share of failed calls (timeouts, 5xx, unparsable answers; not 429s) in the window

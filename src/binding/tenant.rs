@@ -45,11 +45,11 @@ pub struct LlmOptions {
     pub requests_per_minute: Option<u32>,
     /// First retry backoff (default 500), doubled per retry, with jitter.
     pub backoff_base_ms: Option<u32>,
-    /// Circuit breaker window: the last N calls (default 20) ...
+    /// Circuit breaker window: the last N calls (default 50) ...
     pub breaker_window: Option<u32>,
     /// ... no older than this (default 60000).
     pub breaker_window_ms: Option<u32>,
-    /// Calls in the window before the breaker may open (default 10).
+    /// Calls in the window before the breaker may open (default 20).
     pub breaker_min_calls: Option<u32>,
     /// Share of failed calls (timeouts, 5xx, unparsable answers; not 429s) in the window
     /// that opens the breaker, in (0, 1] (default 0.5).

@@ -100,7 +100,10 @@ pub(crate) struct Slot {
     done: bool,
 }
 
-static REGISTRY: Lazy<Mutex<HashMap<(String, [u8; 32]), Arc<Provider>>>> = Lazy::new(Default::default);
+/// (chat-completions endpoint, SHA-256 of the API key): the key itself is not kept as a map key.
+type ProviderId = (String, [u8; 32]);
+
+static REGISTRY: Lazy<Mutex<HashMap<ProviderId, Arc<Provider>>>> = Lazy::new(Default::default);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -108,7 +111,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The shared entry of `endpoint` + `key`, created on first use; `limits` become its limits.
 pub(crate) fn provider(endpoint: &str, key: &str, limits: Limits) -> Result<Arc<Provider>, String> {
-    let id = (endpoint.to_string(), Sha256::digest(key.as_bytes()).into());
+    let id: ProviderId = (endpoint.to_string(), Sha256::digest(key.as_bytes()).into());
     let mut reg = lock(&REGISTRY);
     let now = Instant::now();
     reg.retain(|_, p| Arc::strong_count(p) > 1 || now.duration_since(lock(&p.state).last_used) < IDLE_EVICT);

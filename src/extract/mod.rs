@@ -58,11 +58,11 @@ pub struct LlmConfig {
     pub concurrency: usize,
     /// `LLM_REQUESTS_PER_MINUTE`, default `None` (unlimited).
     pub requests_per_minute: Option<u32>,
-    /// Breaker window: the last N recorded calls (`LLM_BREAKER_WINDOW`, default 20) ...
+    /// Breaker window: the last N recorded calls (`LLM_BREAKER_WINDOW`, default 50) ...
     pub breaker_window: usize,
     /// ... no older than this (`LLM_BREAKER_WINDOW_MS`, default 60 s).
     pub breaker_window_time: Duration,
-    /// Calls in the window before the breaker may open (`LLM_BREAKER_MIN_CALLS`, default 10).
+    /// Calls in the window before the breaker may open (`LLM_BREAKER_MIN_CALLS`, default 20).
     pub breaker_min_calls: usize,
     /// Failure share of the window that opens it, in (0, 1] (`LLM_BREAKER_FAILURE_RATE`, default 0.5).
     pub breaker_failure_rate: f64,
@@ -85,9 +85,9 @@ impl Default for LlmConfig {
             max_retries: 3,
             concurrency: 20,
             requests_per_minute: None,
-            breaker_window: 20,
+            breaker_window: 50,
             breaker_window_time: Duration::from_secs(60),
-            breaker_min_calls: 10,
+            breaker_min_calls: 20,
             breaker_failure_rate: 0.5,
             breaker_cooldown: Duration::from_secs(30),
             max_output_chars: 500,

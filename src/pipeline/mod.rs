@@ -471,7 +471,6 @@ pub async fn analyze_questions(
     Ok(a)
 }
 
-/// Short LLM titles for the largest clusters; a failure leaves the title empty.
 /// The pipeline's hooks as the extract stage's.
 struct ExtractStage<'a>(&'a dyn Hooks);
 
@@ -484,6 +483,7 @@ impl ExtractHooks for ExtractStage<'_> {
     }
 }
 
+/// Short LLM titles for the largest clusters; a failure leaves the title empty.
 async fn title_clusters(a: &Analysis, opts: &PipelineOptions, cancel: &Cancel) -> Vec<Option<String>> {
     let Ok(client) = crate::extract::LlmClient::new(opts.llm.clone()) else {
         return vec![None; a.clusters.len()];
