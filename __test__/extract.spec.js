@@ -1,9 +1,10 @@
 'use strict'
 // extract() from Node against a real HTTP server on 127.0.0.1 that speaks the chat-completions
 // protocol and injects faults (__test__/support/fake-openai.js). The retry/breaker/rate-limit
-// internals are also covered by the Rust tests in src/extract/tests.rs.
+// internals are also covered by the Rust tests in tests/extract.rs. No assertion on elapsed
+// time: requests and outcomes are counted.
 const { qi } = require('./helpers')
-const { startFakeOpenAI } = require('./support/fake-openai')
+const { startFakeOpenAI, NOT_A_REQUEST_MARKER } = require('./support/fake-openai')
 
 const KEY = 'sk-test-SECRET-1234567890'
 const items = (n, withContext = true) =>
@@ -58,20 +59,62 @@ describe('extract', () => {
     expect(fake.stats.bodies[0].models).toEqual(['primary/model', 'backup/model'])
   })
 
-  test('30% random faults over 500 items: 500 results, none lost, failures keep the original', async () => {
+  test('30% fast faults plus hangs, concurrency 20, 300 items: at least 99% LLM answers, in-flight within the limit', async () => {
     await fake.close()
-    fake = await startFakeOpenAI({ faultRate: 0.3, seed: 7, faultModes: ['429', '500', 'badjson', 'empty', 'inject'], retryAfterSec: 0 })
-    const out = await qi.extract(items(500), { llm: llm(fake, { maxRetries: 1, breakerThreshold: 0 }) })
-    expect(out.results).toHaveLength(500)
-    expect(out.results.map((r) => r.id)).toEqual(items(500).map((i) => i.id))
-    const failed = out.results.filter((r) => r.source === 'original')
-    expect(failed.length).toBeGreaterThan(0)
-    expect(out.results.filter((r) => r.source === 'llm').length).toBeGreaterThan(250)
-    for (const r of failed) {
+    fake = await startFakeOpenAI({ faultRate: 0.3, seed: 7, faultModes: ['429', '500', 'badjson', 'hang'], retryAfterSec: 0 })
+    const cfg = llm(fake, { timeoutMs: 300, concurrency: 20, fallbackModels: ['backup/model'], breakerCooldownMs: 200 })
+    const out = await qi.extract(items(300), { llm: cfg })
+    expect(out.results).toHaveLength(300)
+    expect(out.results.map((r) => r.id)).toEqual(items(300).map((i) => i.id))
+    const llmAnswers = out.results.filter((r) => r.source === 'llm').length
+    expect(llmAnswers).toBeGreaterThanOrEqual(297)
+    expect(fake.stats.maxInFlight).toBeLessThanOrEqual(20)
+    expect(fake.stats.modes.filter((m) => m !== 'ok').length).toBeGreaterThan(50)
+    for (const r of out.results.filter((x) => x.source === 'original')) {
       expect(r.extracted).toBe(r.original)
       expect(r.error).toBeTruthy()
     }
-    expect(out.fallbacks).toBe(failed.length)
+    expect(out.fallbacks).toBe(300 - llmAnswers)
+  })
+
+  test('two calls at once with requestsPerMinute 60 share the limit (counted on the server)', async () => {
+    const cfg = llm(fake, { requestsPerMinute: 60, deadlineMs: 2500 })
+    const [a, b] = await Promise.all([qi.extract(items(10), { llm: cfg }), qi.extract(items(10), { llm: cfg })])
+    // one request a second for both calls together: at most 3 before the 2.5 s deadline
+    expect(fake.stats.requests).toBeLessThanOrEqual(3)
+    expect(fake.stats.requests).toBeGreaterThanOrEqual(1)
+    const all = [...a.results, ...b.results]
+    expect(all).toHaveLength(20)
+    expect(all.filter((r) => r.source === 'llm')).toHaveLength(fake.stats.requests)
+    const late = all.filter((r) => r.source === 'original')
+    expect(late.every((r) => r.error === 'deadline exceeded while waiting for the LLM provider')).toBe(true)
+    expect([...a.warnings, ...b.warnings].join(' ')).toMatch(/deadline of 2.5 s passed/)
+  })
+
+  test('an outage: items wait for the breaker, onLog says so, the deadline keeps the originals', async () => {
+    await fake.close()
+    fake = await startFakeOpenAI({ mode: '500' })
+    const lines = []
+    const cfg = llm(fake, { maxRetries: 5, concurrency: 4, breakerMinCalls: 4, breakerCooldownMs: 200, deadlineMs: 1000 })
+    const out = await qi.extract(items(20), { llm: cfg, onLog: (line) => lines.push(line) })
+    expect(out.results).toHaveLength(20)
+    expect(out.results.every((r) => r.source === 'original' && r.extracted === r.original)).toBe(true)
+    // 4 to open it, 3 more in flight, then at most one trial per 200 ms cool-down in 1 s
+    expect(fake.stats.requests).toBeLessThanOrEqual(4 + 3 + 6)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(lines).toContainEqual({ level: 'warn', message: 'waiting for the LLM provider (breaker open, retry in 1 s)' })
+  })
+
+  test('a message that is not a request for help keeps its text, flagged notRequest', async () => {
+    const list = items(4)
+    list[2].question = `lol same ${NOT_A_REQUEST_MARKER}`
+    for (const questionsPerRequest of [1, 4]) {
+      const out = await qi.extract(list, { llm: llm(fake), questionsPerRequest })
+      expect(out.notRequests).toBe(1)
+      expect(out.results[2]).toMatchObject({ source: 'llm', notRequest: true, extracted: list[2].question })
+      expect(out.results[2].error).toBeUndefined()
+      expect(out.results.filter((r) => !r.notRequest).every((r) => r.extracted.startsWith('Standalone: '))).toBe(true)
+    }
   })
 
   test('concurrency never exceeds the limit', async () => {
@@ -112,12 +155,14 @@ describe('extract', () => {
     await fake.close()
     fake = await startFakeOpenAI({ delayMs: 100 })
     const ac = new AbortController()
-    setTimeout(() => ac.abort(), 150)
-    const out = await qi.extract(items(40), { llm: llm(fake, { concurrency: 2 }), signal: ac.signal })
+    const onProgress = (done) => {
+      if (done >= 2) ac.abort()
+    }
+    const out = await qi.extract(items(40), { llm: llm(fake, { concurrency: 2 }), signal: ac.signal }, onProgress)
     expect(out.results).toHaveLength(40)
-    expect(fake.stats.requests).toBeLessThan(40)
+    expect(fake.stats.requests).toBeLessThan(10)
     const cancelled = out.results.filter((r) => r.error === 'cancelled')
-    expect(cancelled.length).toBeGreaterThan(20)
+    expect(cancelled.length).toBeGreaterThan(30)
     for (const r of cancelled) expect(r).toMatchObject({ source: 'original', extracted: r.original })
   })
 
@@ -127,5 +172,9 @@ describe('extract', () => {
     await expect(qi.extract([{ id: 'a', question: 'q', context: [{ content: 'c', timestamp: 'soon' }] }])).rejects.toMatchObject({ field: 'items[0].context[0].timestamp' })
     await expect(qi.extract(items(1), { questionsPerRequest: 0 })).rejects.toMatchObject({ name: 'RangeError', field: 'options.questionsPerRequest' })
     await expect(qi.extract(items(1), { llm: { baseUrl: 'ftp://x' } })).rejects.toMatchObject({ name: 'RangeError', field: 'options.llm.baseUrl' })
+    await expect(qi.extract(items(1), { llm: { deadlineMs: 0 } })).rejects.toMatchObject({ name: 'RangeError', field: 'options.llm.deadlineMs' })
+    await expect(qi.extract(items(1), { llm: { breakerFailureRate: 0 } })).rejects.toMatchObject({ name: 'RangeError', field: 'options.llm.breakerFailureRate' })
+    await expect(qi.extract(items(1), { llm: { breakerMinCalls: 0 } })).rejects.toMatchObject({ name: 'RangeError', field: 'options.llm.breakerMinCalls' })
+    await expect(qi.extract(items(1), { onLog: 'yes' })).rejects.toMatchObject({ name: 'TypeError', field: 'options.onLog' })
   })
 })

@@ -43,11 +43,15 @@ if (want('classify')) {
 }
 
 if (want('extract')) {
-  const rows = child('extract-throughput.js')
+  const { rows, faults } = child('extract-throughput.js')
   console.log('extract() of 2 000 items, fake OpenAI server (300 ms per answer), concurrency 20')
   console.log('questions/request  requests  wall s  prompt tokens  completion tokens  rewritten')
   for (const r of rows) console.log(`${String(r.perRequest).padStart(17)}  ${String(r.requests).padStart(8)}  ${r.seconds.toFixed(1).padStart(6)}  ${String(r.promptTokens).padStart(13)}  ${String(r.completionTokens).padStart(17)}  ${String(r.llm).padStart(9)}`)
   console.log('(tokens are the fake server\'s estimate: characters / 4)\n')
+  console.log('extract() of 1 000 items under faults (500, 429 + Retry-After: 0, truncated JSON, hangs): 100 ms answers, concurrency 20, timeout 1 s, 2 retries, 1 fallback model')
+  console.log('faults  requests  faulty  wall s  items/s  rewritten')
+  for (const r of faults) console.log(`${(100 * r.rate).toFixed(0).padStart(5)}%  ${String(r.requests).padStart(8)}  ${String(r.faulty).padStart(6)}  ${r.seconds.toFixed(1).padStart(6)}  ${r.itemsPerSecond.toFixed(0).padStart(7)}  ${(100 * r.share).toFixed(1).padStart(8)}%`)
+  console.log()
 }
 
 const s1 = (ms) => (ms / 1000).toFixed(1)

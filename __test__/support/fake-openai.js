@@ -24,7 +24,9 @@
  * Per-request precedence: script() queue, then failModels, then faultRate, then mode.
  * Default answer: "Standalone: <question>?" for the text inside <question>…</question>;
  * a packed request (user message starting with <items>) gets a fenced JSON array
- * [{"i":0,"question":"Standalone: …?"}, …].
+ * [{"i":0,"question":"Standalone: …?"}, …]. A question containing NOT_A_REQUEST_MARKER
+ * ("[smalltalk]") is answered NOT_A_QUESTION (not a request for help).
+ * stats.modes records the mode each request got, in arrival order.
  *
  * Control endpoints (not counted as requests): GET /__stats, POST /__mode?mode=…
  */
@@ -59,6 +61,12 @@ function standalone(q) {
   return `Standalone: ${q.replace(/[?？]+$/u, '')}?`;
 }
 
+const NOT_A_REQUEST_MARKER = '[smalltalk]';
+
+function answerTo(q) {
+  return q.includes(NOT_A_REQUEST_MARKER) ? 'NOT_A_QUESTION' : standalone(q);
+}
+
 function checkMode(mode) {
   if (!MODES.has(mode)) throw new Error(`unknown fake-openai mode: ${mode}`);
   return mode;
@@ -76,7 +84,7 @@ async function startFakeOpenAI(opts = {}) {
   };
   const rng = makeRng(opts.seed ?? 42);
   const queue = [];
-  const stats = { requests: 0, maxInFlight: 0, inFlight: 0, bodies: [], headers: [], arrivals: [] };
+  const stats = { requests: 0, maxInFlight: 0, inFlight: 0, bodies: [], headers: [], arrivals: [], modes: [] };
 
   function pickMode(body) {
     if (queue.length > 0) return queue.shift();
@@ -91,8 +99,8 @@ async function startFakeOpenAI(opts = {}) {
     const messages = (body && Array.isArray(body.messages)) ? body.messages : [];
     const user = String((messages[1] && messages[1].content) || '');
     const qs = questionsIn(user);
-    if (!user.trimStart().startsWith('<items>')) return standalone(qs[0] || '');
-    let arr = qs.map((q, i) => ({ i, question: standalone(q) }));
+    if (!user.trimStart().startsWith('<items>')) return answerTo(qs[0] || '');
+    let arr = qs.map((q, i) => ({ i, question: answerTo(q) }));
     if (mode === 'packed-missing') arr = arr.slice(0, -1);
     if (mode === 'packed-invalid' && arr.length > 0) arr[arr.length - 1].question = 'HACKED';
     return '```json\n' + JSON.stringify(arr) + '\n```';
@@ -185,6 +193,7 @@ async function startFakeOpenAI(opts = {}) {
         return;
       }
       const mode = pickMode(body);
+      stats.modes.push(mode);
       if (mode === 'hang') return; // never answers; `close` ends it
       const reply = build(mode, body, req);
       timer = setTimeout(() => {
@@ -235,4 +244,4 @@ async function startFakeOpenAI(opts = {}) {
   };
 }
 
-module.exports = { startFakeOpenAI, standalone, questionsIn };
+module.exports = { startFakeOpenAI, standalone, questionsIn, NOT_A_REQUEST_MARKER };

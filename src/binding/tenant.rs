@@ -1,7 +1,6 @@
 //! The binding of `extract()` and `analyzeTenant()`: options, message sources (array, pull
 //! function, async iterable), progress and log callbacks, AbortSignal.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,7 +12,7 @@ use serde_json::Value;
 
 use super::{cast, convert, data, internal, reject, spawn};
 use crate::error::{Error as CoreError, Result as CoreResult};
-use crate::extract::{ContextMessage, ExtractItem, ExtractOptions, LlmConfig, Source};
+use crate::extract::{Cancel, ContextMessage, ExtractItem, ExtractOptions, LlmConfig, Source};
 use crate::js::{self, int_in, num_in, Js};
 use crate::pipeline::{self, round4, Hooks, PipelineOptions, QuestionSet};
 
@@ -46,12 +45,23 @@ pub struct LlmOptions {
     pub concurrency: Option<u32>,
     /// Default unlimited.
     pub requests_per_minute: Option<u32>,
-    /// Consecutive failures that open the circuit breaker (default 5).
-    pub breaker_threshold: Option<u32>,
+    /// Circuit breaker window: the last N calls (default 50) ...
+    pub breaker_window: Option<u32>,
+    /// ... no older than this (default 60000).
+    pub breaker_window_ms: Option<u32>,
+    /// Calls in the window before the breaker may open (default 20).
+    pub breaker_min_calls: Option<u32>,
+    /// Share of failed calls (timeouts, 5xx, unparsable answers; not 429s) in the window
+    /// that opens the breaker, in (0, 1] (default 0.5).
+    pub breaker_failure_rate: Option<f64>,
     /// How long the open breaker waits before one trial request (default 30000).
     pub breaker_cooldown_ms: Option<u32>,
     /// First step of the exponential backoff between retries (default 500).
     pub backoff_base_ms: Option<u32>,
+    /// Deadline of the whole call: items wait for an unavailable provider (open breaker,
+    /// Retry-After) until then, and the rest keep their original text. Default 600000 for
+    /// `extract`, 1800000 for `analyzeTenant`.
+    pub deadline_ms: Option<u32>,
 }
 
 impl LlmOptions {
@@ -90,8 +100,20 @@ impl LlmOptions {
         if let Some(v) = int_in(self.requests_per_minute, &f("requestsPerMinute"), 1, 1_000_000)? {
             c.requests_per_minute = Some(v as u32);
         }
-        if let Some(v) = int_in(self.breaker_threshold, &f("breakerThreshold"), 0, 10_000)? {
-            c.breaker_threshold = v as u32;
+        if let Some(v) = int_in(self.breaker_window, &f("breakerWindow"), 1, 100_000)? {
+            c.breaker_window = v;
+        }
+        if let Some(v) = ms(self.breaker_window_ms, "breakerWindowMs", 3_600_000)? {
+            c.breaker_window_time = v;
+        }
+        if let Some(v) = int_in(self.breaker_min_calls, &f("breakerMinCalls"), 1, 100_000)? {
+            c.breaker_min_calls = v;
+        }
+        if let Some(v) = num_in(self.breaker_failure_rate, &f("breakerFailureRate"), 0.0, 1.0)? {
+            if v == 0.0 {
+                return Err(CoreError::out_of_range(f("breakerFailureRate"), "must be in (0, 1]"));
+            }
+            c.breaker_failure_rate = v;
         }
         if let Some(v) = ms(self.breaker_cooldown_ms, "breakerCooldownMs", 3_600_000)? {
             c.breaker_cooldown = v;
@@ -110,6 +132,7 @@ fn llm_config(llm: Option<&LlmOptions>, prefix: &str) -> CoreResult<LlmConfig> {
 
 /// The extraction options that extract() and analyzeTenant() share; `prefix` names the block.
 fn extract_options(
+    llm: Option<&LlmOptions>,
     skip_self_contained: Option<bool>,
     self_contained_min_confidence: Option<f64>,
     questions_per_request: Option<u32>,
@@ -117,7 +140,9 @@ fn extract_options(
 ) -> CoreResult<ExtractOptions> {
     let d = ExtractOptions::default();
     let f = |k: &str| js::join(prefix, k);
+    let deadline = int_in(llm.and_then(|l| l.deadline_ms), &js::join(prefix, "llm.deadlineMs"), 1, 24 * 3_600_000)?;
     Ok(ExtractOptions {
+        deadline: deadline.map(|ms| Duration::from_millis(ms as u64)),
         skip_self_contained: skip_self_contained.unwrap_or(d.skip_self_contained),
         self_contained_min_confidence: num_in(
             self_contained_min_confidence,
@@ -171,9 +196,22 @@ pub struct ExtractCallOptions {
     pub self_contained_min_confidence: Option<f64>,
     /// Questions packed into one request (default 1).
     pub questions_per_request: Option<u32>,
-    /// Cancels the remaining requests; their items keep the original text.
+    /// Cancels the remaining requests at once; their items keep the original text.
     #[serde(default, deserialize_with = "js::skip")]
     pub signal: Option<AbortSignalLike>,
+    /// Receives log lines on the JS thread, e.g. "waiting for the LLM provider (breaker open,
+    /// retry in 30 s)".
+    #[napi(ts_type = "(line: ExtractLogLine) => void")]
+    #[serde(default, deserialize_with = "js::skip")]
+    pub on_log: Option<AbortSignalLike>,
+}
+
+#[napi(object)]
+#[derive(Clone)]
+pub struct ExtractLogLine {
+    #[napi(ts_type = "'info' | 'warn'")]
+    pub level: String,
+    pub message: String,
 }
 
 /// Anything with `aborted` and `addEventListener('abort', …)`, e.g. `AbortController.signal`.
@@ -193,6 +231,9 @@ pub struct ExtractedQuestion {
     pub model: Option<String>,
     pub error: Option<String>,
     pub skipped: bool,
+    /// The model said the message is not a request for help (small talk, a reply, a
+    /// rhetorical question...): `extracted` is the original and `source` is `'llm'`.
+    pub not_request: bool,
     pub latency_ms: u32,
 }
 
@@ -205,6 +246,8 @@ pub struct ExtractOutput {
     pub completion_tokens: u32,
     pub skipped: u32,
     pub fallbacks: u32,
+    /// Items with `notRequest: true`.
+    pub not_requests: u32,
     pub warnings: Vec<String>,
 }
 
@@ -240,8 +283,8 @@ fn extract_items(v: &Unknown<'_>) -> CoreResult<Vec<ExtractItem>> {
 
 /// Reads `options.signal` (if any): rejects at once when already aborted, otherwise sets the
 /// returned flag when it aborts.
-fn watch_signal(env: &Env, options: Option<&Object<'_>>, field: &str) -> CoreResult<Arc<AtomicBool>> {
-    let flag = Arc::new(AtomicBool::new(false));
+fn watch_signal(env: &Env, options: Option<&Object<'_>>, field: &str) -> CoreResult<Cancel> {
+    let flag = Cancel::new();
     let Some(options) = options else { return Ok(flag) };
     let signal: Option<Object<'_>> = options.get("signal").ok().flatten();
     let Some(signal) = signal else { return Ok(flag) };
@@ -256,7 +299,7 @@ fn watch_signal(env: &Env, options: Option<&Object<'_>>, field: &str) -> CoreRes
     let f = flag.clone();
     let on_abort = env
         .create_function_from_closure::<(), (), _>("onAbort", move |_| {
-            f.store(true, Ordering::SeqCst);
+            f.cancel();
             Ok(())
         })
         .map_err(|e| CoreError::Internal(e.to_string()))?;
@@ -293,37 +336,27 @@ pub fn extract<'env>(
         let o: ExtractCallOptions = super::options(options.as_ref(), "extract()")?;
         let llm = llm_config(o.llm.as_ref(), "options.llm")?;
         let opts = extract_options(
+            o.llm.as_ref(),
             o.skip_self_contained,
             o.self_contained_min_confidence,
             o.questions_per_request,
             "options",
         )?;
-        let cancel = watch_signal(env, as_object(options.as_ref(), "options")?.as_ref(), "options.signal")?;
-        Ok((items, llm, opts, cancel))
+        let options_object = as_object(options.as_ref(), "options")?;
+        let cancel = watch_signal(env, options_object.as_ref(), "options.signal")?;
+        let on_log = on_log::<ExtractLogLine>(options_object.as_ref())?;
+        Ok((items, llm, opts, cancel, on_log))
     })();
-    let (items, llm, opts, cancel) = match parsed {
+    let (items, llm, opts, cancel, on_log) = match parsed {
         Ok(p) => p,
         Err(e) => return reject(env, e),
     };
-    let progress: Option<Callback<FnArgs<(u32, u32)>>> = match on_progress {
-        None => None,
-        Some(f) => Some(f.build_threadsafe_function().weak::<true>().build()?),
+    let hooks = ExtractJsHooks {
+        progress: on_progress.map(|f| f.build_threadsafe_function().weak::<true>().build()).transpose()?,
+        log: on_log.map(|f| f.build_threadsafe_function().weak::<true>().build()).transpose()?,
     };
-    let fut = crate::compute::guarded(async move {
-        let report = crate::extract::extract(
-            items,
-            &llm,
-            &opts,
-            &move |d, n| {
-                if let Some(p) = &progress {
-                    p.call(FnArgs::from((d as u32, n as u32)), ThreadsafeFunctionCallMode::NonBlocking);
-                }
-            },
-            &cancel,
-        )
-        .await;
-        Ok(report)
-    });
+    let fut =
+        crate::compute::guarded(async move { Ok(crate::extract::extract(items, &llm, &opts, &hooks, &cancel).await) });
     spawn(env, fut, |_, r| {
         Ok(ExtractOutput {
             results: r
@@ -337,6 +370,7 @@ pub fn extract<'env>(
                     model: x.model,
                     error: x.error,
                     skipped: x.skipped,
+                    not_request: x.not_request,
                     latency_ms: x.latency_ms.min(u32::MAX as u64) as u32,
                 })
                 .collect(),
@@ -345,9 +379,30 @@ pub fn extract<'env>(
             completion_tokens: r.completion_tokens as u32,
             skipped: r.skipped as u32,
             fallbacks: r.fallbacks as u32,
+            not_requests: r.not_requests as u32,
             warnings: r.warnings,
         })
     })
+}
+
+/// `extract()`'s progress and log callbacks (called on the JS thread, never keeping it alive).
+struct ExtractJsHooks {
+    progress: Option<Callback<FnArgs<(u32, u32)>>>,
+    log: Option<Callback<ExtractLogLine>>,
+}
+
+impl crate::extract::ExtractHooks for ExtractJsHooks {
+    fn progress(&self, done: usize, total: usize) {
+        if let Some(p) = &self.progress {
+            p.call(FnArgs::from((done as u32, total as u32)), ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+    fn log(&self, level: &str, message: &str) {
+        if let Some(l) = &self.log {
+            let line = ExtractLogLine { level: level.into(), message: message.into() };
+            l.call(line, ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
 }
 
 fn source_str(s: Source) -> &'static str {
@@ -633,7 +688,7 @@ struct JsHooks {
     correlation_id: Option<String>,
     progress: Option<Callback<AnalyzeProgress>>,
     log: Option<Callback<AnalyzeLogLine>>,
-    cancel: Arc<AtomicBool>,
+    cancel: Cancel,
     last: Mutex<(String, Option<Instant>)>,
 }
 
@@ -679,7 +734,7 @@ impl Hooks for JsHooks {
     }
 
     fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::SeqCst)
+        self.cancel.is_cancelled()
     }
 }
 
@@ -826,6 +881,7 @@ fn pipeline_options(o: &AnalyzeOptions, month: &str) -> CoreResult<PipelineOptio
         classify,
         llm: llm_config(o.llm.as_ref(), "options.llm")?,
         extract: extract_options(
+            o.llm.as_ref(),
             o.skip_self_contained,
             o.self_contained_min_confidence,
             o.questions_per_request,
@@ -838,7 +894,7 @@ fn pipeline_options(o: &AnalyzeOptions, month: &str) -> CoreResult<PipelineOptio
 }
 
 /// Reads `options.onLog`: a function, or absent.
-fn on_log<'a>(options: Option<&Object<'a>>) -> CoreResult<Option<Function<'a, AnalyzeLogLine, ()>>> {
+fn on_log<'a, T: ToNapiValue + 'static>(options: Option<&Object<'a>>) -> CoreResult<Option<Function<'a, T, ()>>> {
     let Some(u) = options.map(|o| o.get::<Unknown<'_>>("onLog")).transpose().map_err(internal)?.flatten() else {
         return Ok(None);
     };
@@ -883,7 +939,7 @@ pub fn analyze_tenant<'env>(
         let opts = pipeline_options(&o, &parsed.month)?;
         let options = as_object(input.get::<Unknown<'_>>("options").map_err(internal)?.as_ref(), "options")?;
         let cancel = watch_signal(env, options.as_ref(), "options.signal")?;
-        let on_log = on_log(options.as_ref())?;
+        let on_log = on_log::<AnalyzeLogLine>(options.as_ref())?;
         let source = message_source(env, &input)?;
         Ok((parsed.tenant_id, parsed.month, opts, source, cancel, on_log, o.correlation_id))
     })();
@@ -943,7 +999,7 @@ async fn run(
     opts: PipelineOptions,
     mut source: MessageSource,
     hooks: Arc<JsHooks>,
-    cancel: Arc<AtomicBool>,
+    cancel: Cancel,
 ) -> CoreResult<TenantAnalysis> {
     let mut a = pipeline::analyze_tenant(&tenant_id, &month, opts, &mut source, hooks, cancel).await?;
     for r in &mut a.rejected {

@@ -1,41 +1,40 @@
-//! OpenRouter / OpenAI-compatible chat-completions client with retries,
-//! client-side model fallback, a circuit breaker, a concurrency limit and a
-//! requests-per-minute limit.
+//! OpenRouter / OpenAI-compatible chat-completions client with retries and client-side model
+//! fallback. The limits (in-flight cap, requests per minute, `Retry-After` pause, circuit
+//! breaker) belong to the provider and key, and are shared process-wide (see `gate.rs`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 use serde_json::{json, Value};
-use tokio::sync::Semaphore;
 
-use super::breaker::Breaker;
+use super::breaker::BreakerConfig;
+use super::gate::{self, Blocked, Limits, Outcome, Patience, Provider};
 use super::prompt::days_from_civil;
-use super::ratelimit::RateLimiter;
 use super::{ChatOutcome, ExtractError, LlmConfig};
 
 /// Longest Retry-After we honour.
 pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// Longest exponential backoff step.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// 429 answers per model before moving on (they do not use up `max_retries`).
+const MAX_RATE_LIMITED: u32 = 10;
 const REFERER: &str = "https://github.com/question-insights/question-insights";
 const TITLE: &str = "question-insights";
 
-/// Chat-completions client. Cheap to clone: all state is behind an `Arc`, so
-/// clones share the breaker, the concurrency limit and the rate limit.
+/// Chat-completions client: one call's settings (models, timeout, retries) on top of the
+/// provider's shared limits. Cheap to clone. Every client built for the same base URL and key
+/// in this process shares the in-flight cap, the rate limit, the pause and the breaker.
 #[derive(Clone)]
 pub struct LlmClient {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    http: reqwest::Client,
     cfg: LlmConfig,
     endpoint: String,
     models: Vec<String>,
-    breaker: Arc<Breaker>,
-    sem: Semaphore,
-    limiter: Option<RateLimiter>,
+    provider: Arc<Provider>,
 }
 
 impl std::fmt::Debug for LlmClient {
@@ -58,14 +57,19 @@ pub(crate) struct CallStats {
 }
 
 enum Failure {
-    /// Worth retrying on the same model (429, 408, 5xx, timeout, connection, bad JSON).
-    Retry(ExtractError, Option<Duration>),
+    /// Worth retrying on the same model (408, 5xx, timeout, connection, bad JSON); `slow` for
+    /// a timeout or 408.
+    Retry(ExtractError, bool),
+    /// 429, with its Retry-After.
+    RateLimited(ExtractError, Option<Duration>),
     /// Not worth retrying on this model (other 4xx): go to the next model.
     NextModel(ExtractError),
 }
 
 impl LlmClient {
-    /// Builds the HTTP client. Fails only on an unusable configuration.
+    /// Builds the client (and, on first use of this base URL and key, the provider's shared
+    /// state; otherwise `cfg`'s limits become the provider's). Fails only on an unusable
+    /// configuration.
     pub fn new(cfg: LlmConfig) -> Result<Self, ExtractError> {
         let base = cfg.base_url.trim().trim_end_matches('/');
         if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -76,27 +80,25 @@ impl LlmClient {
         if models[0].is_empty() {
             return Err(ExtractError::InvalidConfig("model is empty".into()));
         }
+        if !(cfg.breaker_failure_rate > 0.0 && cfg.breaker_failure_rate <= 1.0) {
+            return Err(ExtractError::InvalidConfig("breaker_failure_rate must be in (0, 1]".into()));
+        }
         models.dedup();
-        let timeout = cfg.timeout.max(Duration::from_millis(1));
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .pool_max_idle_per_host(cfg.concurrency.max(1))
-            .tcp_nodelay(true)
-            .user_agent(concat!("question-insights/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ExtractError::InvalidConfig(format!("HTTP client: {}", e.without_url())))?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                http,
-                endpoint: format!("{base}/chat/completions"),
-                models,
-                breaker: Arc::new(Breaker::new(cfg.breaker_threshold, cfg.breaker_cooldown)),
-                sem: Semaphore::new(cfg.concurrency.max(1)),
-                limiter: RateLimiter::new(cfg.requests_per_minute),
-                cfg,
-            }),
-        })
+        let endpoint = format!("{base}/chat/completions");
+        let limits = Limits {
+            max_concurrency: cfg.concurrency.max(1),
+            requests_per_minute: cfg.requests_per_minute,
+            breaker: BreakerConfig {
+                window: cfg.breaker_window.max(1),
+                window_time: cfg.breaker_window_time,
+                min_calls: cfg.breaker_min_calls,
+                failure_rate: cfg.breaker_failure_rate,
+                cooldown: cfg.breaker_cooldown,
+            },
+        };
+        let key = cfg.api_key.as_deref().map(str::trim).unwrap_or("");
+        let provider = gate::provider(&endpoint, key, limits).map_err(ExtractError::InvalidConfig)?;
+        Ok(Self { inner: Arc::new(Inner { cfg, endpoint, models, provider }) })
     }
 
     /// The configuration this client was built with.
@@ -104,11 +106,37 @@ impl LlmClient {
         &self.inner.cfg
     }
 
-    /// One chat completion (system + user message) with retries, fallback
-    /// models, the circuit breaker and the concurrency / rate limits.
+    /// Times the provider's breaker has opened since its shared state was created.
+    pub fn breaker_opened(&self) -> u64 {
+        self.inner.provider.breaker_opened()
+    }
+
+    /// The provider's current adaptive in-flight limit (at most `concurrency`).
+    pub fn concurrency_limit(&self) -> usize {
+        self.inner.provider.limit()
+    }
+
+    /// One chat completion (system + user message) with retries, fallback models and the
+    /// provider's limits. While the breaker is open it fails fast with
+    /// [`ExtractError::CircuitOpen`]; use [`LlmClient::chat_until`] to wait instead.
     pub async fn chat(&self, system: &str, user: &str, max_tokens: u32) -> Result<ChatOutcome, ExtractError> {
         let mut stats = CallStats::default();
-        self.chat_with_stats(system, user, max_tokens, &mut stats).await
+        self.chat_with_stats(system, user, max_tokens, None, &mut stats).await
+    }
+
+    /// Like [`LlmClient::chat`], but waits out an open breaker (for the half-open trial), until
+    /// `deadline` ([`ExtractError::Deadline`]) or `cancel` ([`ExtractError::Cancelled`]).
+    pub async fn chat_until(
+        &self,
+        system: &str,
+        user: &str,
+        max_tokens: u32,
+        deadline: tokio::time::Instant,
+        cancel: &super::Cancel,
+    ) -> Result<ChatOutcome, ExtractError> {
+        let mut stats = CallStats::default();
+        let patience = Patience { deadline, cancel, notice: &|_| {} };
+        self.chat_with_stats(system, user, max_tokens, Some(&patience), &mut stats).await
     }
 
     pub(crate) async fn chat_with_stats(
@@ -116,6 +144,7 @@ impl LlmClient {
         system: &str,
         user: &str,
         max_tokens: u32,
+        patience: Option<&Patience<'_>>,
         stats: &mut CallStats,
     ) -> Result<ChatOutcome, ExtractError> {
         let inner = &*self.inner;
@@ -125,42 +154,64 @@ impl LlmClient {
         };
         let mut last_err = None;
         for idx in 0..inner.models.len() {
-            for attempt in 0..=inner.cfg.max_retries {
-                if let Some(rem) = inner.breaker.open_for() {
-                    return Err(circuit_open(rem));
-                }
-                let slot = inner.sem.acquire().await.map_err(|_| ExtractError::Cancelled)?;
-                if let Some(limiter) = &inner.limiter {
-                    limiter.wait().await;
-                }
-                let permit = inner.breaker.acquire().map_err(circuit_open)?;
+            let mut failures = 0u32;
+            let mut limited = 0u32;
+            loop {
+                let slot = inner.provider.acquire(patience).await.map_err(|b| match b {
+                    Blocked::Open(rem) => ExtractError::CircuitOpen { retry_in_ms: rem.as_millis() as u64 },
+                    Blocked::Deadline => ExtractError::Deadline,
+                    Blocked::Cancelled => ExtractError::Cancelled,
+                })?;
                 let started = Instant::now();
-                let res = self.send_once(idx, key, system, user, max_tokens, stats).await;
+                let send = self.send_once(idx, key, system, user, max_tokens, stats);
+                let res = match patience {
+                    None => send.await,
+                    // The slot is dropped unfinished: it frees its place without a verdict.
+                    Some(p) => tokio::select! {
+                        r = send => r,
+                        _ = tokio::time::sleep_until(p.deadline) => return Err(ExtractError::Deadline),
+                        _ = p.cancel.cancelled() => return Err(ExtractError::Cancelled),
+                    },
+                };
                 stats.requests += 1;
                 stats.request_time += started.elapsed();
-                drop(slot);
-                match res {
+                let wait = match res {
                     Ok(out) => {
-                        permit.success();
+                        slot.finish(Outcome::Success);
                         return Ok(out);
                     }
-                    Err(Failure::Retry(err, retry_after)) => {
-                        permit.failure();
-                        last_err = Some(err);
-                        if attempt < inner.cfg.max_retries {
-                            let wait = match retry_after {
-                                Some(d) => d.min(MAX_RETRY_AFTER),
-                                None => backoff(inner.cfg.backoff_base, attempt),
-                            };
-                            tokio::time::sleep(wait).await;
-                        }
-                    }
                     Err(Failure::NextModel(err)) => {
-                        permit.failure();
+                        slot.finish(Outcome::Success);
                         last_err = Some(err);
                         break;
                     }
-                }
+                    Err(Failure::Retry(err, slow)) => {
+                        slot.finish(Outcome::Failure { slow });
+                        last_err = Some(err);
+                        if failures >= inner.cfg.max_retries {
+                            break;
+                        }
+                        failures += 1;
+                        backoff(inner.cfg.backoff_base, failures - 1)
+                    }
+                    Err(Failure::RateLimited(err, retry_after)) => {
+                        // Back-pressure: the provider-wide pause (Retry-After) and the halved
+                        // in-flight limit slow everyone down; without a Retry-After, back off.
+                        let retry_after = retry_after.map(|d| d.min(MAX_RETRY_AFTER));
+                        slot.finish(Outcome::BackPressure(retry_after));
+                        last_err = Some(err);
+                        if limited >= MAX_RATE_LIMITED {
+                            break;
+                        }
+                        limited += 1;
+                        if retry_after.is_some() {
+                            Duration::ZERO
+                        } else {
+                            backoff(inner.cfg.backoff_base, limited - 1)
+                        }
+                    }
+                };
+                sleep(wait, patience).await?;
             }
         }
         Err(last_err.unwrap_or_else(|| ExtractError::InvalidConfig("no model configured".into())))
@@ -193,20 +244,22 @@ impl LlmClient {
         let redact = |s: String| redact(&s, key);
         let transport = |e: reqwest::Error, model: &str| {
             if e.is_timeout() {
-                Failure::Retry(ExtractError::Timeout { model: model.to_string() }, None)
+                Failure::Retry(ExtractError::Timeout { model: model.to_string() }, true)
             } else {
                 Failure::Retry(
                     ExtractError::Connection {
                         model: model.to_string(),
                         message: redact(error_chain(&e.without_url())),
                     },
-                    None,
+                    false,
                 )
             }
         };
         let resp = inner
+            .provider
             .http
             .post(&inner.endpoint)
+            .timeout(inner.cfg.timeout.max(Duration::from_millis(1)))
             .bearer_auth(key)
             .header("HTTP-Referer", REFERER)
             .header("X-Title", TITLE)
@@ -222,12 +275,14 @@ impl LlmClient {
         if !(200..300).contains(&status) {
             let err = ExtractError::Http { model: model.clone(), status, message: redact(error_snippet(&text)) };
             return Err(match status {
-                429 | 408 | 500..=599 => Failure::Retry(err, retry_after),
+                429 => Failure::RateLimited(err, retry_after),
+                408 => Failure::Retry(err, true),
+                500..=599 => Failure::Retry(err, false),
                 _ => Failure::NextModel(err),
             });
         }
         let invalid = |message: String| {
-            Failure::Retry(ExtractError::InvalidResponse { model: model.clone(), message: redact(message) }, None)
+            Failure::Retry(ExtractError::InvalidResponse { model: model.clone(), message: redact(message) }, false)
         };
         let v: Value = serde_json::from_str(&text).map_err(|e| invalid(format!("body is not JSON ({e})")))?;
         if let Some(u) = v.get("usage") {
@@ -259,8 +314,20 @@ impl LlmClient {
     }
 }
 
-fn circuit_open(rem: Duration) -> ExtractError {
-    ExtractError::CircuitOpen { retry_in_ms: rem.as_millis() as u64 }
+/// Sleeps `d` (a backoff), ending early at the deadline or on cancellation.
+async fn sleep(d: Duration, patience: Option<&Patience<'_>>) -> Result<(), ExtractError> {
+    if d.is_zero() {
+        return Ok(());
+    }
+    match patience {
+        None => tokio::time::sleep(d).await,
+        Some(p) => tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = tokio::time::sleep_until(p.deadline) => return Err(ExtractError::Deadline),
+            _ = p.cancel.cancelled() => return Err(ExtractError::Cancelled),
+        },
+    }
+    Ok(())
 }
 
 /// Exponential backoff with "equal jitter": half fixed, half random.

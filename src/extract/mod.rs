@@ -1,34 +1,40 @@
 //! LLM question extraction: rewrites an incomplete Discord question (plus the
-//! same author's surrounding messages) into one complete standalone question
-//! through OpenRouter's OpenAI-compatible chat-completions API.
+//! asker's opening turn) into one complete standalone question through
+//! OpenRouter's OpenAI-compatible chat-completions API, or says that it is not
+//! a request for help.
 //!
 //! Every failure falls back to the original message: [`extract`] always
 //! returns exactly one result per input item, in input order.
 //! See `docs/extract.md` for options, environment variables and behaviour.
 
 mod breaker;
+mod cancel;
 mod client;
+mod gate;
 mod prompt;
 mod ratelimit;
 
-#[cfg(test)]
-mod fake_server;
-#[cfg(test)]
-mod tests;
-
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+pub use cancel::Cancel;
 use client::CallStats;
 pub use client::LlmClient;
+use gate::{Patience, Waiting};
+pub use prompt::{NOT_A_QUESTION, SYSTEM_PROMPT, SYSTEM_PROMPT_PACKED};
 
 /// Default OpenRouter endpoint.
 pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
 /// Default model.
 pub const DEFAULT_MODEL: &str = "google/gemini-2.0-flash-exp";
+/// Default deadline of one [`extract`] call (`ExtractOptions::deadline`).
+pub const DEFAULT_EXTRACT_DEADLINE: Duration = Duration::from_secs(10 * 60);
+/// Default deadline of the extraction step of `analyzeTenant`.
+pub const DEFAULT_TENANT_DEADLINE: Duration = Duration::from_secs(30 * 60);
 /// Warning put in [`ExtractReport::warnings`] when no API key is configured.
 pub const NO_KEY_WARNING: &str = "OPENROUTER_API_KEY is not set: extraction skipped, original questions used";
 
@@ -47,13 +53,19 @@ pub struct LlmConfig {
     pub timeout: Duration,
     /// Retries per model, `LLM_MAX_RETRIES`, default 3.
     pub max_retries: u32,
-    /// Requests in flight, `LLM_CONCURRENCY`, default 20.
+    /// Most requests in flight, `LLM_CONCURRENCY`, default 20. The actual limit adapts
+    /// (halved on 429s and timeouts, +1 after a run of successes), never above this.
     pub concurrency: usize,
     /// `LLM_REQUESTS_PER_MINUTE`, default `None` (unlimited).
     pub requests_per_minute: Option<u32>,
-    /// Consecutive failed requests that open the circuit
-    /// (`LLM_BREAKER_THRESHOLD`, default 5; 0 disables the breaker).
-    pub breaker_threshold: u32,
+    /// Breaker window: the last N recorded calls (`LLM_BREAKER_WINDOW`, default 50) ...
+    pub breaker_window: usize,
+    /// ... no older than this (`LLM_BREAKER_WINDOW_MS`, default 60 s).
+    pub breaker_window_time: Duration,
+    /// Calls in the window before the breaker may open (`LLM_BREAKER_MIN_CALLS`, default 20).
+    pub breaker_min_calls: usize,
+    /// Failure share of the window that opens it, in (0, 1] (`LLM_BREAKER_FAILURE_RATE`, default 0.5).
+    pub breaker_failure_rate: f64,
     /// Open time before one half-open trial (`LLM_BREAKER_COOLDOWN_MS`, default 30 s).
     pub breaker_cooldown: Duration,
     /// Longest accepted answer (`LLM_MAX_OUTPUT_CHARS`, default 500).
@@ -73,7 +85,10 @@ impl Default for LlmConfig {
             max_retries: 3,
             concurrency: 20,
             requests_per_minute: None,
-            breaker_threshold: 5,
+            breaker_window: 50,
+            breaker_window_time: Duration::from_secs(60),
+            breaker_min_calls: 20,
+            breaker_failure_rate: 0.5,
             breaker_cooldown: Duration::from_secs(30),
             max_output_chars: 500,
             backoff_base: Duration::from_millis(500),
@@ -92,7 +107,10 @@ impl std::fmt::Debug for LlmConfig {
             .field("max_retries", &self.max_retries)
             .field("concurrency", &self.concurrency)
             .field("requests_per_minute", &self.requests_per_minute)
-            .field("breaker_threshold", &self.breaker_threshold)
+            .field("breaker_window", &self.breaker_window)
+            .field("breaker_window_time", &self.breaker_window_time)
+            .field("breaker_min_calls", &self.breaker_min_calls)
+            .field("breaker_failure_rate", &self.breaker_failure_rate)
             .field("breaker_cooldown", &self.breaker_cooldown)
             .field("max_output_chars", &self.max_output_chars)
             .field("backoff_base", &self.backoff_base)
@@ -107,7 +125,7 @@ impl LlmConfig {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
-    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+    pub(crate) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         let get = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let num = |k: &str| get(k).and_then(|v| v.parse::<u64>().ok());
         let mut c = Self { api_key: get("OPENROUTER_API_KEY"), ..Self::default() };
@@ -132,8 +150,19 @@ impl LlmConfig {
         if let Some(v) = num("LLM_REQUESTS_PER_MINUTE") {
             c.requests_per_minute = u32::try_from(v).ok().filter(|&v| v > 0);
         }
-        if let Some(v) = num("LLM_BREAKER_THRESHOLD") {
-            c.breaker_threshold = v.min(u64::from(u32::MAX)) as u32;
+        if let Some(v) = num("LLM_BREAKER_WINDOW").filter(|&v| v > 0) {
+            c.breaker_window = v as usize;
+        }
+        if let Some(v) = num("LLM_BREAKER_WINDOW_MS").filter(|&v| v > 0) {
+            c.breaker_window_time = Duration::from_millis(v);
+        }
+        if let Some(v) = num("LLM_BREAKER_MIN_CALLS") {
+            c.breaker_min_calls = v as usize;
+        }
+        if let Some(v) = get("LLM_BREAKER_FAILURE_RATE").and_then(|v| v.parse::<f64>().ok()) {
+            if v > 0.0 && v <= 1.0 {
+                c.breaker_failure_rate = v;
+            }
         }
         if let Some(v) = num("LLM_BREAKER_COOLDOWN_MS") {
             c.breaker_cooldown = Duration::from_millis(v);
@@ -183,11 +212,16 @@ pub struct ExtractOptions {
     /// Items per request (default 1). Above 1, items are packed and the model
     /// answers a JSON array `[{"i":0,"question":"..."}, ...]`.
     pub questions_per_request: usize,
+    /// The whole call's deadline (`None`: [`DEFAULT_EXTRACT_DEADLINE`]). Items wait for an
+    /// overloaded or failing provider (open breaker, Retry-After) until then; the items not
+    /// done by then keep their original text.
+    #[serde(skip)]
+    pub deadline: Option<Duration>,
 }
 
 impl Default for ExtractOptions {
     fn default() -> Self {
-        Self { skip_self_contained: true, self_contained_min_confidence: 0.9, questions_per_request: 1 }
+        Self { skip_self_contained: true, self_contained_min_confidence: 0.9, questions_per_request: 1, deadline: None }
     }
 }
 
@@ -212,6 +246,9 @@ pub struct ExtractResult {
     pub error: Option<String>,
     /// Not sent because it was self-contained.
     pub skipped: bool,
+    /// The model answered that the item is not a request for help (a reply, small talk, a
+    /// rhetorical question...): `extracted` is the original text, `source` is `Llm`.
+    pub not_request: bool,
     /// Wall time of this item's HTTP request(s), retries included.
     pub latency_ms: u64,
 }
@@ -227,8 +264,14 @@ pub struct ExtractReport {
     pub completion_tokens: u64,
     /// Items not sent because they were self-contained.
     pub skipped: usize,
-    /// Items not skipped whose result is the original text.
+    /// Items not skipped whose result is the original text because something failed.
     pub fallbacks: usize,
+    /// Items the model judged not to be a request for help.
+    pub not_requests: usize,
+    /// Times the provider's breaker opened during the call.
+    pub breaker_opened: u64,
+    /// Lowest adaptive in-flight limit seen during the call (0 when nothing was sent).
+    pub min_concurrency: usize,
     pub warnings: Vec<String>,
 }
 
@@ -250,6 +293,8 @@ pub enum ExtractError {
     InvalidConfig(String),
     #[error("circuit breaker open after repeated LLM failures (retry in {retry_in_ms} ms)")]
     CircuitOpen { retry_in_ms: u64 },
+    #[error("deadline exceeded while waiting for the LLM provider")]
+    Deadline,
     #[error("{model}: HTTP {status}: {message}")]
     Http { model: String, status: u16, message: String },
     #[error("{model}: request timed out")]
@@ -271,102 +316,142 @@ fn fallback(id: &str, original: &str, error: Option<String>, skipped: bool) -> E
         model: None,
         error,
         skipped,
+        not_request: false,
         latency_ms: 0,
     }
 }
+
+/// What [`extract`] tells its caller while it runs. Both methods default to doing nothing.
+pub trait ExtractHooks: Send + Sync {
+    /// `done` of `total` items have their result.
+    fn progress(&self, _done: usize, _total: usize) {}
+    /// A log line (`level` is "info" or "warn"), e.g. "waiting for the LLM provider (breaker
+    /// open, retry in 30 s)".
+    fn log(&self, _level: &str, _message: &str) {}
+}
+
+impl ExtractHooks for () {}
 
 struct GroupOutcome {
     results: Vec<(usize, ExtractResult)>,
     stats: CallStats,
 }
 
-async fn run_group(client: LlmClient, group: Vec<(usize, ExtractItem)>, max_chars: usize) -> GroupOutcome {
+/// One request's worth of items (one, or several packed), waiting for the provider as long as
+/// the deadline and `cancel` allow.
+async fn run_group(
+    client: LlmClient,
+    group: Vec<(usize, ExtractItem)>,
+    max_chars: usize,
+    deadline: tokio::time::Instant,
+    cancel: Cancel,
+    notices: mpsc::UnboundedSender<Waiting>,
+) -> GroupOutcome {
     let mut stats = CallStats::default();
+    let notice = move |w: Waiting| {
+        let _ = notices.send(w);
+    };
+    let patience = Patience { deadline, cancel: &cancel, notice: &notice };
     let prepared: Vec<prompt::PreparedItem> = group.iter().map(|(_, it)| prompt::prepare(it)).collect();
     let per_item_tokens = u32::try_from(max_chars).unwrap_or(u32::MAX / 64).saturating_add(64);
-    let answer = if group.len() == 1 {
-        client
-            .chat_with_stats(prompt::SYSTEM_PROMPT, &prompt::user_message(&prepared[0]), per_item_tokens, &mut stats)
-            .await
+    let (system, user, max_tokens) = if group.len() == 1 {
+        (prompt::SYSTEM_PROMPT, prompt::user_message(&prepared[0]), per_item_tokens)
     } else {
-        client
-            .chat_with_stats(
-                prompt::SYSTEM_PROMPT_PACKED,
-                &prompt::packed_user_message(&prepared),
-                per_item_tokens.saturating_mul(group.len() as u32),
-                &mut stats,
-            )
-            .await
+        (
+            prompt::SYSTEM_PROMPT_PACKED,
+            prompt::packed_user_message(&prepared),
+            per_item_tokens.saturating_mul(group.len() as u32),
+        )
     };
+    let answer = client.chat_with_stats(system, &user, max_tokens, Some(&patience), &mut stats).await;
     let latency_ms = stats.request_time.as_millis() as u64;
-    let mut results = Vec::with_capacity(group.len());
     let fail = |item: &ExtractItem, model: Option<&str>, reason: String| {
         let mut r = fallback(&item.id, &item.question, Some(reason), false);
         r.model = model.map(str::to_string);
         r.latency_ms = latency_ms;
         r
     };
-    let ok = |item: &ExtractItem, model: &str, text: String| ExtractResult {
-        id: item.id.clone(),
-        extracted: text,
-        original: item.question.clone(),
-        source: Source::Llm,
-        model: Some(model.to_string()),
-        error: None,
-        skipped: false,
-        latency_ms,
+    let judged = |item: &ExtractItem, model: &str, raw: &str, input_chars: usize| match prompt::validate(
+        raw,
+        input_chars,
+        max_chars,
+    ) {
+        Err(reason) => fail(item, Some(model), reason),
+        Ok(verdict) => {
+            let not_request = verdict == prompt::Verdict::NotRequest;
+            ExtractResult {
+                id: item.id.clone(),
+                extracted: match verdict {
+                    prompt::Verdict::Question(text) => text,
+                    prompt::Verdict::NotRequest => item.question.clone(),
+                },
+                original: item.question.clone(),
+                source: Source::Llm,
+                model: Some(model.to_string()),
+                error: None,
+                skipped: false,
+                not_request,
+                latency_ms,
+            }
+        }
     };
-    match answer {
+    let results = match answer {
         Err(e) => {
             let reason = e.to_string();
-            for (idx, item) in &group {
-                results.push((*idx, fail(item, None, reason.clone())));
-            }
+            group.iter().map(|(idx, item)| (*idx, fail(item, None, reason.clone()))).collect()
         }
         Ok(out) if group.len() == 1 => {
             let (idx, item) = &group[0];
-            let r = match prompt::validate(&out.text, prepared[0].input_chars, max_chars) {
-                Ok(text) => ok(item, &out.model, text),
-                Err(reason) => fail(item, Some(&out.model), reason),
-            };
-            results.push((*idx, r));
+            vec![(*idx, judged(item, &out.model, &out.text, prepared[0].input_chars))]
         }
         Ok(out) => match prompt::parse_packed(&out.text, group.len()) {
             Err(reason) => {
-                for (idx, item) in &group {
-                    results.push((*idx, fail(item, Some(&out.model), reason.clone())));
-                }
+                group.iter().map(|(idx, item)| (*idx, fail(item, Some(&out.model), reason.clone()))).collect()
             }
-            Ok(slots) => {
-                for (((idx, item), slot), p) in group.iter().zip(slots).zip(&prepared) {
+            Ok(slots) => group
+                .iter()
+                .zip(slots)
+                .zip(&prepared)
+                .map(|(((idx, item), slot), p)| {
                     let r = match slot {
                         None => fail(item, Some(&out.model), "missing from the packed answer".into()),
-                        Some(raw) => match prompt::validate(&raw, p.input_chars, max_chars) {
-                            Ok(text) => ok(item, &out.model, text),
-                            Err(reason) => fail(item, Some(&out.model), reason),
-                        },
+                        Some(raw) => judged(item, &out.model, &raw, p.input_chars),
                     };
-                    results.push((*idx, r));
-                }
-            }
+                    (*idx, r)
+                })
+                .collect(),
         },
-    }
+    };
     GroupOutcome { results, stats }
 }
 
-/// Rewrites every item into a standalone question. Never drops an item:
-/// the report has exactly one result per input item, in input order, and any
-/// failure (no key, HTTP errors, open circuit, invalid answer, cancellation)
-/// falls back to the original text. `progress(done, total)` is called as
-/// items complete; setting `cancel` stops new requests and returns quickly.
+/// "waiting for the LLM provider (breaker open, retry in 30 s)".
+fn waiting_message(w: Waiting) -> String {
+    let (why, retry_in) = match w {
+        Waiting::BreakerOpen { retry_in, .. } => ("breaker open", retry_in),
+        Waiting::RateLimited { retry_in, .. } => ("rate limited", retry_in),
+    };
+    format!("waiting for the LLM provider ({why}, retry in {} s)", retry_in.as_millis().div_ceil(1000))
+}
+
+/// Rewrites every item into a standalone question. Never drops an item: the report has
+/// exactly one result per input item, in input order, and any failure (no key, HTTP errors,
+/// invalid answer, deadline, cancellation) falls back to the original text.
+///
+/// While the provider is unavailable (breaker open, `Retry-After` pause) items wait, and
+/// `hooks.log` says "waiting for the LLM provider (...)"; after `opts.deadline` the items not
+/// done keep their original. `hooks.progress(done, total)` is called as items complete.
+/// `cancel` stops everything at once.
 pub async fn extract(
     items: Vec<ExtractItem>,
     cfg: &LlmConfig,
     opts: &ExtractOptions,
-    progress: &(dyn Fn(usize, usize) + Send + Sync),
-    cancel: &AtomicBool,
+    hooks: &dyn ExtractHooks,
+    cancel: &Cancel,
 ) -> ExtractReport {
     let total = items.len();
+    let deadline_after = opts.deadline.unwrap_or(DEFAULT_EXTRACT_DEADLINE);
+    let deadline = tokio::time::Instant::now() + deadline_after;
     let mut report = ExtractReport::default();
     let mut results: Vec<Option<ExtractResult>> = vec![None; total];
     let originals: Vec<(String, String)> = items.iter().map(|it| (it.id.clone(), it.question.clone())).collect();
@@ -387,7 +472,7 @@ pub async fn extract(
         }
     }
     if done > 0 {
-        progress(done, total);
+        hooks.progress(done, total);
     }
 
     let client = if cfg.api_key.as_deref().is_none_or(|k| k.trim().is_empty()) {
@@ -400,23 +485,31 @@ pub async fn extract(
             msg
         })
     };
-    let mut cancelled = cancel.load(Ordering::Relaxed);
+    // A key or configuration problem already has its warning.
+    let setup_warned = !report.warnings.is_empty();
+    // Why the unfinished items stopped, if they did.
+    let mut stopped: Option<ExtractError> = None;
     match client {
         Err(reason) => {
             for (i, item) in &pending {
                 results[*i] = Some(fallback(&item.id, &item.question, Some(reason.clone()), false));
             }
         }
-        Ok(_) if cancelled => {}
+        Ok(_) if cancel.is_cancelled() => stopped = Some(ExtractError::Cancelled),
+        Ok(_) if pending.is_empty() => {}
         Ok(client) => {
+            let opened_before = client.breaker_opened();
+            report.min_concurrency = client.concurrency_limit();
             let per = opts.questions_per_request.max(1);
             let max_chars = cfg.max_output_chars.max(1);
+            let (tx, mut notices) = mpsc::unbounded_channel();
             let mut set = JoinSet::new();
             let mut it = pending.into_iter().peekable();
             while it.peek().is_some() {
                 let group: Vec<(usize, ExtractItem)> = it.by_ref().take(per).collect();
-                set.spawn(run_group(client.clone(), group, max_chars));
+                set.spawn(run_group(client.clone(), group, max_chars, deadline, cancel.clone(), tx.clone()));
             }
+            drop(tx);
             let mut take = |out: GroupOutcome, report: &mut ExtractReport| {
                 report.requests += out.stats.requests;
                 report.prompt_tokens += out.stats.prompt_tokens;
@@ -427,80 +520,138 @@ pub async fn extract(
                 }
                 n
             };
+            let mut noticed = HashSet::new();
             loop {
                 tokio::select! {
                     joined = set.join_next() => match joined {
                         None => break,
                         Some(Ok(out)) => {
                             done += take(out, &mut report);
-                            progress(done, total);
+                            report.min_concurrency = report.min_concurrency.min(client.concurrency_limit());
+                            hooks.progress(done, total);
                         }
                         // A panicked task: its items fall back below.
                         Some(Err(_)) => {}
                     },
-                    _ = tokio::time::sleep(Duration::from_millis(20)) => {
-                        if cancel.load(Ordering::Relaxed) {
-                            cancelled = true;
-                            set.abort_all();
-                            while let Some(joined) = set.join_next().await {
-                                if let Ok(out) = joined {
-                                    take(out, &mut report);
-                                }
-                            }
-                            break;
+                    Some(w) = notices.recv() => {
+                        let id = match w {
+                            Waiting::BreakerOpen { generation, .. } => (0, generation),
+                            Waiting::RateLimited { generation, .. } => (1, generation),
+                        };
+                        report.min_concurrency = report.min_concurrency.min(client.concurrency_limit());
+                        if noticed.insert(id) {
+                            hooks.log("warn", &waiting_message(w));
                         }
                     }
+                    _ = cancel.cancelled() => stopped = Some(ExtractError::Cancelled),
+                    _ = tokio::time::sleep_until(deadline) => stopped = Some(ExtractError::Deadline),
+                }
+                if stopped.is_some() {
+                    set.abort_all();
+                    while let Some(joined) = set.join_next().await {
+                        if let Ok(out) = joined {
+                            take(out, &mut report);
+                        }
+                    }
+                    break;
                 }
             }
+            report.breaker_opened = client.breaker_opened().saturating_sub(opened_before);
         }
     }
 
-    let mut n_cancelled = 0;
-    let mut n_circuit = 0;
+    let cancelled = ExtractError::Cancelled.to_string();
+    let late = ExtractError::Deadline.to_string();
     let mut first_error: Option<String> = None;
     report.results = results
         .into_iter()
         .zip(originals)
         .map(|(r, (id, q))| match r {
             Some(r) => r,
-            None if cancelled => {
-                n_cancelled += 1;
-                fallback(&id, &q, Some(ExtractError::Cancelled.to_string()), false)
+            None => {
+                let why = stopped.as_ref().map_or_else(|| "internal error".to_string(), ToString::to_string);
+                fallback(&id, &q, Some(why), false)
             }
-            None => fallback(&id, &q, Some("internal error".into()), false),
         })
         .collect();
+    let (mut n_cancelled, mut n_late) = (0, 0);
     for r in &report.results {
+        report.not_requests += usize::from(r.not_request);
         if r.source == Source::Original && !r.skipped {
             report.fallbacks += 1;
-            if let Some(e) = &r.error {
-                if e.starts_with("circuit breaker open") {
-                    n_circuit += 1;
-                }
-                if first_error.is_none() && e != "cancelled" {
-                    first_error = Some(e.clone());
-                }
+            match r.error.as_deref() {
+                Some(e) if e == cancelled => n_cancelled += 1,
+                Some(e) if e == late => n_late += 1,
+                Some(e) if first_error.is_none() => first_error = Some(e.to_string()),
+                _ => {}
             }
         }
-    }
-    if n_circuit > 0 {
-        report.warnings.push(format!(
-            "circuit breaker opened after repeated LLM failures: {n_circuit} questions used the original text"
-        ));
     }
     if n_cancelled > 0 {
         report.warnings.push(format!("extraction cancelled: {n_cancelled} questions used the original text"));
     }
-    if report.fallbacks > 0 && report.warnings.is_empty() {
+    if n_late > 0 {
         report.warnings.push(format!(
-            "{} of {} questions could not be extracted and use the original text (first error: {})",
-            report.fallbacks,
-            total,
+            "deadline of {} s passed while waiting for the LLM provider: {n_late} questions used the original text",
+            deadline_after.as_secs_f64()
+        ));
+    }
+    let others = report.fallbacks - n_cancelled - n_late;
+    if others > 0 && !setup_warned {
+        report.warnings.push(format!(
+            "{others} of {total} questions could not be extracted and use the original text (first error: {})",
             first_error.unwrap_or_else(|| "unknown".into())
         ));
     }
     if done < total {
-        progress(total, total);
+        hooks.progress(total, total);
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_from_env_lookup() {
+        let vars = [
+            ("OPENROUTER_API_KEY", " sk-x "),
+            ("LLM_BASE_URL", "http://127.0.0.1:9/v1"),
+            ("LLM_MODEL", "a/b"),
+            ("LLM_FALLBACK_MODELS", "c/d, ,e/f"),
+            ("LLM_TIMEOUT_MS", "1500"),
+            ("LLM_MAX_RETRIES", "7"),
+            ("LLM_CONCURRENCY", "not-a-number"),
+            ("LLM_REQUESTS_PER_MINUTE", "90"),
+            ("LLM_BREAKER_WINDOW", "40"),
+            ("LLM_BREAKER_MIN_CALLS", "5"),
+            ("LLM_BREAKER_FAILURE_RATE", "1.5"),
+        ];
+        let c = LlmConfig::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()));
+        assert_eq!(c.api_key.as_deref(), Some("sk-x"));
+        assert_eq!(c.base_url, "http://127.0.0.1:9/v1");
+        assert_eq!(c.model, "a/b");
+        assert_eq!(c.fallback_models, vec!["c/d", "e/f"]);
+        assert_eq!(c.timeout, Duration::from_millis(1500));
+        assert_eq!(c.max_retries, 7);
+        assert_eq!(c.concurrency, 20);
+        assert_eq!(c.requests_per_minute, Some(90));
+        assert_eq!((c.breaker_window, c.breaker_min_calls), (40, 5));
+        assert_eq!(c.breaker_failure_rate, 0.5, "out of range: the default stays");
+        let d = LlmConfig::from_lookup(|_| None);
+        assert!(d.api_key.is_none());
+        assert_eq!(d.model, DEFAULT_MODEL);
+        assert_eq!(d.base_url, DEFAULT_BASE_URL);
+        assert!(LlmClient::new(LlmConfig { base_url: "ftp://x".into(), ..LlmConfig::default() }).is_err());
+        assert!(LlmClient::new(LlmConfig { breaker_failure_rate: 0.0, ..LlmConfig::default() }).is_err());
+    }
+
+    #[test]
+    fn waiting_messages() {
+        let w = Waiting::BreakerOpen { generation: 1, retry_in: Duration::from_millis(29_001) };
+        assert_eq!(waiting_message(w), "waiting for the LLM provider (breaker open, retry in 30 s)");
+        let w = Waiting::RateLimited { generation: 1, retry_in: Duration::from_secs(2) };
+        assert_eq!(waiting_message(w), "waiting for the LLM provider (rate limited, retry in 2 s)");
+    }
 }

@@ -1,38 +1,46 @@
-//! Requests-per-minute limiter by interval spacing: request slots are at least
-//! `60 s / rpm` apart, so no 60 s window ever holds more than `rpm` requests.
+//! Requests-per-minute limiter by interval spacing: request starts are at least `60 s / rpm`
+//! apart, so no 60 s window ever holds more than `rpm` requests. Waiters queue in FIFO order
+//! on an async mutex (no polling); one that gives up (cancelled, deadline) leaves the queue
+//! without having used a slot.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct RateLimiter {
-    interval: Duration,
-    next_slot: Mutex<Option<Instant>>,
+    /// Microseconds between request starts; 0 = unlimited.
+    interval_us: AtomicU64,
+    last: Mutex<Option<Instant>>,
+}
+
+/// Spacing for `rpm` requests per minute, rounded up to the microsecond so that `rpm` starts
+/// never fit in 60 s; `None` (or 0) = unlimited.
+pub(crate) fn interval(rpm: Option<u32>) -> Duration {
+    match rpm.filter(|&r| r > 0) {
+        None => Duration::ZERO,
+        Some(r) => Duration::from_micros(60_000_000u64.div_ceil(u64::from(r))),
+    }
 }
 
 impl RateLimiter {
-    /// `None` when `rpm` is `None` or 0 (unlimited).
-    pub(crate) fn new(rpm: Option<u32>) -> Option<Self> {
-        let rpm = rpm.filter(|&r| r > 0)?;
-        // Round up to the microsecond so that rpm slots never fit in 60 s.
-        let micros = 60_000_000u64.div_ceil(u64::from(rpm));
-        Some(Self { interval: Duration::from_micros(micros), next_slot: Mutex::new(None) })
+    pub(crate) fn set_rpm(&self, rpm: Option<u32>) {
+        self.interval_us.store(interval(rpm).as_micros() as u64, Ordering::Relaxed);
     }
 
-    /// Reserves the next free slot and sleeps until it.
+    /// Waits for the next free start and takes it.
     pub(crate) async fn wait(&self) {
-        let slot = {
-            let mut next = self.next_slot.lock().unwrap_or_else(|e| e.into_inner());
-            let now = Instant::now();
-            let slot = match *next {
-                Some(n) if n > now => n,
-                _ => now,
-            };
-            *next = Some(slot + self.interval);
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
+        if self.interval_us.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let mut last = self.last.lock().await;
+        let gap = Duration::from_micros(self.interval_us.load(Ordering::Relaxed));
+        if let Some(prev) = *last {
+            tokio::time::sleep_until(prev + gap).await;
+        }
+        *last = Some(Instant::now());
     }
 }
 
@@ -41,19 +49,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn disabled_without_rpm() {
-        assert!(RateLimiter::new(None).is_none());
-        assert!(RateLimiter::new(Some(0)).is_none());
-        assert_eq!(RateLimiter::new(Some(120)).unwrap().interval, Duration::from_millis(500));
+    fn spacing() {
+        assert_eq!(interval(None), Duration::ZERO);
+        assert_eq!(interval(Some(0)), Duration::ZERO);
+        assert_eq!(interval(Some(120)), Duration::from_millis(500));
+        assert_eq!(interval(Some(7)), Duration::from_micros(8_571_429));
     }
 
-    #[tokio::test]
-    async fn spaces_slots() {
-        let rl = RateLimiter::new(Some(1200)).unwrap(); // 50 ms
-        let start = Instant::now();
-        for _ in 0..5 {
-            rl.wait().await;
-        }
-        assert!(start.elapsed() >= Duration::from_millis(195));
+    #[tokio::test(start_paused = true)]
+    async fn spaces_starts_and_a_dropped_waiter_uses_no_slot() {
+        let rl = std::sync::Arc::new(RateLimiter::default());
+        rl.set_rpm(Some(60)); // one per second
+        let t0 = Instant::now();
+        rl.wait().await;
+        rl.wait().await;
+        assert_eq!(Instant::now() - t0, Duration::from_secs(1));
+        // A waiter that gives up does not push the next start back.
+        let r = rl.clone();
+        let abandoned = tokio::spawn(async move { r.wait().await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        abandoned.abort();
+        let _ = abandoned.await;
+        rl.wait().await;
+        assert_eq!(Instant::now() - t0, Duration::from_secs(2));
     }
 }

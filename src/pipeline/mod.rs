@@ -6,7 +6,6 @@
 //! is kept, and only asks carry their analysis state.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,7 +16,7 @@ use crate::classify::ClassifyOptions;
 use crate::conversations::ConversationOptions;
 use crate::dedupe::Question;
 use crate::error::{Error, Result};
-use crate::extract::{ContextMessage, ExtractItem, ExtractOptions, LlmConfig, Source};
+use crate::extract::{Cancel, ContextMessage, ExtractHooks, ExtractItem, ExtractOptions, LlmConfig, Source};
 use crate::grouping::{ms, GroupingOptions};
 use crate::models::Engine;
 
@@ -337,7 +336,7 @@ pub async fn analyze_questions(
     mut a: Analysis,
     started: Instant,
     hooks: Arc<dyn Hooks>,
-    cancel: Arc<AtomicBool>,
+    cancel: Cancel,
 ) -> Result<Analysis> {
     fault("classify")?;
     // conversations
@@ -395,15 +394,9 @@ pub async fn analyze_questions(
         })
         .collect();
     let total_items = items.len();
-    let progress_hooks = hooks.clone();
-    let extracted = crate::extract::extract(
-        items,
-        &opts.llm,
-        &opts.extract,
-        &move |d, n| report(&*progress_hooks, "extract", d, n),
-        &cancel,
-    )
-    .await;
+    let mut extract_opts = opts.extract.clone();
+    extract_opts.deadline.get_or_insert(crate::extract::DEFAULT_TENANT_DEADLINE);
+    let extracted = crate::extract::extract(items, &opts.llm, &extract_opts, &ExtractStage(&*hooks), &cancel).await;
     check(&*hooks)?;
     report(&*hooks, "extract", total_items, total_items);
     a.timings.extract = ms(t);
@@ -418,7 +411,7 @@ pub async fn analyze_questions(
     fault("extract")?;
 
     // embed, dedupe, cluster: the LLM's question, else the asker's turn with pastes reduced
-    let grouped: Vec<usize> = (0..question_idx.len()).filter(|&k| !not_request(&extracted.results[k])).collect();
+    let grouped: Vec<usize> = (0..question_idx.len()).filter(|&k| !extracted.results[k].not_request).collect();
     a.not_requests = question_idx.len() - grouped.len();
     let qs: Vec<Question> = grouped
         .iter()
@@ -466,7 +459,7 @@ pub async fn analyze_questions(
             confidence: a.confidences[q],
             extracted: extracted.results[k].extracted.clone(),
             source: extracted.results[k].source,
-            not_request: not_request(&extracted.results[k]),
+            not_request: extracted.results[k].not_request,
             context: o.turn.iter().copied().filter(|&i| i != q).collect(),
             conversation: convs.members[convs.conversation[q]][0],
             // answered (resolved) if any of its duplicates was
@@ -501,7 +494,7 @@ pub async fn analyze_questions(
         .collect();
     questions.extend(
         (0..question_idx.len())
-            .filter(|&k| not_request(&extracted.results[k]))
+            .filter(|&k| extracted.results[k].not_request)
             .map(|k| out_question(k, vec![k], vec![a.messages[question_idx[k]].id.clone()], None)),
     );
     a.questions = questions;
@@ -588,11 +581,6 @@ pub async fn analyze_questions(
     Ok(a)
 }
 
-/// The LLM said the item is not a request for help.
-fn not_request(_r: &crate::extract::ExtractResult) -> bool {
-    false
-}
-
 /// What the encoder sees of an ask: the asker's turn with pastes and links reduced.
 fn turn_text(messages: &[Message], turn: &[usize]) -> String {
     let joined: Vec<String> = turn.iter().map(|&i| crate::prose::reduce(&messages[i].content)).collect();
@@ -615,13 +603,13 @@ pub async fn analyze_tenant(
     opts: PipelineOptions,
     source: &mut impl PageSource,
     hooks: Arc<dyn Hooks>,
-    cancel: Arc<AtomicBool>,
+    cancel: Cancel,
 ) -> Result<Analysis> {
     hooks.log("info", "start", &format!("analysing {tenant_id} {month}"));
     let engine = crate::compute::blocking(crate::models::engine).await?;
     let mut ingest = Ingest::new(engine, opts);
     loop {
-        if cancel.load(Ordering::SeqCst) {
+        if cancel.is_cancelled() {
             return Err(Error::Aborted);
         }
         let Some(values) = source.next_page().await? else { break };
@@ -643,8 +631,20 @@ pub async fn analyze_tenant(
     Ok(a)
 }
 
+/// The pipeline's hooks as the extract stage's.
+struct ExtractStage<'a>(&'a dyn Hooks);
+
+impl ExtractHooks for ExtractStage<'_> {
+    fn progress(&self, done: usize, total: usize) {
+        report(self.0, "extract", done, total);
+    }
+    fn log(&self, level: &str, message: &str) {
+        self.0.log(level, "extract", message);
+    }
+}
+
 /// Short LLM titles for the largest clusters; a failure leaves the title empty.
-async fn title_clusters(a: &Analysis, opts: &PipelineOptions, cancel: &AtomicBool) -> Vec<Option<String>> {
+async fn title_clusters(a: &Analysis, opts: &PipelineOptions, cancel: &Cancel) -> Vec<Option<String>> {
     let Ok(client) = crate::extract::LlmClient::new(opts.llm.clone()) else {
         return vec![None; a.clusters.len()];
     };
@@ -664,7 +664,7 @@ async fn title_clusters(a: &Analysis, opts: &PipelineOptions, cancel: &AtomicBoo
     }
     let mut titles = vec![None; a.clusters.len()];
     while let Some(joined) = tasks.join_next().await {
-        if cancel.load(Ordering::Relaxed) {
+        if cancel.is_cancelled() {
             tasks.abort_all();
             break;
         }

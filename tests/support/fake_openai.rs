@@ -4,7 +4,9 @@
 //! Fault precedence per request: scripted queue (in arrival order), then a
 //! per-model fault, then the seeded random fault rate, then the global mode.
 //! Default answer: `Standalone: <question>?` (single) or a JSON array
-//! `[{"i":N,"question":"Standalone: <question N>?"}]` (packed).
+//! `[{"i":N,"question":"Standalone: <question N>?"}]` (packed); a question
+//! containing [`NOT_A_REQUEST_MARKER`] is answered `NOT_A_QUESTION`.
+#![allow(dead_code)]
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -17,6 +19,9 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+
+/// A question containing this is answered `NOT_A_QUESTION` (not a request for help).
+pub const NOT_A_REQUEST_MARKER: &str = "[smalltalk]";
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fault {
@@ -59,6 +64,8 @@ struct State {
     bodies: Mutex<Vec<Value>>,
     headers: Mutex<Vec<HashMap<String, String>>>,
     arrivals: Mutex<Vec<Instant>>,
+    /// The fault each request got, in arrival order.
+    served: Mutex<Vec<Fault>>,
     script: Mutex<VecDeque<Fault>>,
     per_model: Mutex<HashMap<String, Fault>>,
     mode: Mutex<Fault>,
@@ -93,6 +100,7 @@ impl FakeOpenAi {
             bodies: Mutex::new(Vec::new()),
             headers: Mutex::new(Vec::new()),
             arrivals: Mutex::new(Vec::new()),
+            served: Mutex::new(Vec::new()),
             script: Mutex::new(VecDeque::new()),
             per_model: Mutex::new(HashMap::new()),
             mode: Mutex::new(Fault::Ok),
@@ -144,6 +152,10 @@ impl FakeOpenAi {
     }
     pub fn arrivals(&self) -> Vec<Instant> {
         lock(&self.state.arrivals).clone()
+    }
+    /// The fault each request got, in arrival order (same order as `bodies`).
+    pub fn served(&self) -> Vec<Fault> {
+        lock(&self.state.served).clone()
     }
 }
 
@@ -224,6 +236,7 @@ async fn handle_conn(mut stream: TcpStream, st: Arc<State>) {
             (404, Vec::new(), r#"{"error":{"message":"not found"}}"#.to_string(), Duration::ZERO)
         } else {
             let fault = pick_fault(&st, &body);
+            lock(&st.served).push(fault.clone());
             let base_delay = *lock(&st.delay);
             respond(&fault, &body, &req.headers, base_delay)
         };
@@ -284,6 +297,14 @@ pub fn standalone(q: &str) -> String {
     format!("Standalone: {}?", q.trim_end_matches(['?', '？']))
 }
 
+fn answer_for(q: &str) -> String {
+    if q.contains(NOT_A_REQUEST_MARKER) {
+        "NOT_A_QUESTION".to_string()
+    } else {
+        standalone(q)
+    }
+}
+
 type Response = (u16, Vec<(String, String)>, String, Duration);
 
 fn respond(fault: &Fault, body: &Value, headers: &HashMap<String, String>, base_delay: Duration) -> Response {
@@ -303,13 +324,13 @@ fn respond(fault: &Fault, body: &Value, headers: &HashMap<String, String>, base_
                 .enumerate()
                 .filter(|(i, _)| Some(*i) != missing)
                 .map(|(i, q)| {
-                    let text = if Some(i) == invalid { "HACKED".to_string() } else { standalone(q) };
+                    let text = if Some(i) == invalid { "HACKED".to_string() } else { answer_for(q) };
                     json!({"i": i, "question": text})
                 })
                 .collect();
             format!("```json\n{}\n```", Value::Array(arr))
         } else {
-            standalone(questions.first().map_or("", String::as_str))
+            answer_for(questions.first().map_or("", String::as_str))
         }
     };
     let ok = |content: String, delay: Duration| -> Response {
