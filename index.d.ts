@@ -282,8 +282,13 @@ export interface ExtractCallOptions {
   selfContainedMinConfidence?: number
   /** Questions packed into one request (default 1). */
   questionsPerRequest?: number
-  /** Cancels the remaining requests; their items keep the original text. */
+  /** Cancels the remaining requests at once; their items keep the original text. */
   signal?: AbortSignalLike
+  /**
+   * Receives log lines on the JS thread, e.g. "waiting for the LLM provider (breaker open,
+   * retry in 30 s)".
+   */
+  onLog?: (line: ExtractLogLine) => void
 }
 
 export interface ExtractContextInput {
@@ -302,6 +307,11 @@ export interface ExtractedQuestion {
   model?: string
   error?: string
   skipped: boolean
+  /**
+   * The model said the message is not a request for help (small talk, a reply, a
+   * rhetorical question...): `extracted` is the original and `source` is `'llm'`.
+   */
+  notRequest: boolean
   latencyMs: number
 }
 
@@ -314,6 +324,11 @@ export interface ExtractItemInput {
   confidence?: number
 }
 
+export interface ExtractLogLine {
+  level: 'info' | 'warn'
+  message: string
+}
+
 export interface ExtractOutput {
   /** One per input item, in input order. */
   results: Array<ExtractedQuestion>
@@ -322,6 +337,8 @@ export interface ExtractOutput {
   completionTokens: number
   skipped: number
   fallbacks: number
+  /** Items with `notRequest: true`. */
+  notRequests: number
   warnings: Array<string>
 }
 
@@ -355,12 +372,27 @@ export interface LlmOptions {
   concurrency?: number
   /** Default unlimited. */
   requestsPerMinute?: number
-  /** Consecutive failures that open the circuit breaker (default 5). */
-  breakerThreshold?: number
+  /** Circuit breaker window: the last N calls (default 50) ... */
+  breakerWindow?: number
+  /** ... no older than this (default 60000). */
+  breakerWindowMs?: number
+  /** Calls in the window before the breaker may open (default 20). */
+  breakerMinCalls?: number
+  /**
+   * Share of failed calls (timeouts, 5xx, unparsable answers; not 429s) in the window
+   * that opens the breaker, in (0, 1] (default 0.5).
+   */
+  breakerFailureRate?: number
   /** How long the open breaker waits before one trial request (default 30000). */
   breakerCooldownMs?: number
   /** First step of the exponential backoff between retries (default 500). */
   backoffBaseMs?: number
+  /**
+   * Deadline of the whole call: items wait for an unavailable provider (open breaker,
+   * Retry-After) until then, and the rest keep their original text. Default 600000 for
+   * `extract`, 1800000 for `analyzeTenant`.
+   */
+  deadlineMs?: number
 }
 
 export interface LoadedModel {

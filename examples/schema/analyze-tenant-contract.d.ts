@@ -130,12 +130,27 @@ export interface LlmOptions {
   concurrency?: number
   /** Default unlimited. */
   requestsPerMinute?: number
-  /** Consecutive failures that open the circuit breaker (default 5). */
-  breakerThreshold?: number
+  /** Circuit breaker window: the last N calls (default 50) ... */
+  breakerWindow?: number
+  /** ... no older than this (default 60000). */
+  breakerWindowMs?: number
+  /** Calls in the window before the breaker may open (default 20). */
+  breakerMinCalls?: number
+  /**
+   * Share of failed calls (timeouts, 5xx, unparsable answers; not 429s) in the window
+   * that opens the breaker, in (0, 1] (default 0.5).
+   */
+  breakerFailureRate?: number
   /** How long the open breaker waits before one trial request (default 30000). */
   breakerCooldownMs?: number
   /** First step of the exponential backoff between retries (default 500). */
   backoffBaseMs?: number
+  /**
+   * Deadline of the whole call: items wait for an unavailable provider (open breaker,
+   * Retry-After) until then, and the rest keep their original text. Default 600000 for
+   * `extract`, 1800000 for `analyzeTenant`.
+   */
+  deadlineMs?: number
 }
 
 export interface RejectedMessage {
@@ -207,7 +222,7 @@ export interface TenantCluster {
    * The answer to show ("asked 14 times, best answer here"): an acknowledged one nearest the
    * centroid, else the first answer.
    */
-  bestAnswer?: BestAnswer | null
+  bestAnswer: BestAnswer | null
 }
 
 export interface TenantMessage {
@@ -244,7 +259,7 @@ export interface TenantQuestion {
   answered: boolean
   /** The asker acknowledged an answer, or a ✅ reaction or solved tag says so. */
   resolved: boolean
-  answer?: AnswerLink | null
+  answer: AnswerLink | null
   /** The LLM said it is not a request for help; it is left out of the clusters. */
   notRequest: boolean
   /** Distinct authors of it and its duplicates. */
