@@ -89,6 +89,22 @@ export interface AnswerLink {
   acknowledged: boolean
 }
 
+/**
+ * The role of each message in its conversation, in input order: conversations are rebuilt
+ * from reply links, threads and the linker, question-like messages and opening turns get a
+ * role. Messages are `{id, channelId, authorId, content, timestamp, threadId?, replyToId?}`.
+ */
+export declare function asks(messages: Array<{id: string, channelId: string, authorId: string, content: string, timestamp: string | number | Date, threadId?: string | null, replyToId?: string | null}>, options?: AsksOptions): Promise<MessageRole[]>
+
+export interface AsksOptions {
+  /** Minimum P(ask) for the `ask` role (default: the threshold tuned in training). */
+  threshold?: number
+  /** A message is question-like at P(question) ≥ this (default 0.7). */
+  questionThreshold?: number
+  /** Messages per classifier run (default 32). */
+  batchSize?: number
+}
+
 export interface BestAnswer {
   /** The cluster's question it answered. */
   questionId: string
@@ -317,6 +333,23 @@ export interface MessageClassification {
   stage: 'rule' | 'lexical' | 'encoder' | 'model'
 }
 
+export interface MessageRole {
+  id: string
+  /**
+   * The part the message plays; `null` when it is neither question-like nor in the opening
+   * turn of its conversation.
+   */
+  role?: 'ask' | 'clarification' | 'backchannel' | 'other' | null
+  /** P(ask) from the role model; `null` where `role` is. */
+  askProbability?: number
+  /** P(question) ≥ questionThreshold. */
+  isQuestion: boolean
+  /** P(question) from the classifier. */
+  confidence: number
+  /** The id of the message that opens its conversation. */
+  conversationId: string
+}
+
 /** Loaded models, their paths and versions, and the process RSS. Does not load anything. */
 export declare function modelInfo(): ModelInfo
 
@@ -516,6 +549,26 @@ export interface TenantStats {
   /** Peak resident memory of the process so far. */
   peakRssBytes: number
   warnings: Array<string>
+}
+
+/**
+ * Trains the role model and returns the model file as JSON (what `npm run train:asks` writes to
+ * models/asks/ask-model.json). Each stream is one channel's messages; a message may carry
+ * `label` (a role), `weight` (default 1), `fold` (hand labels: its cross-validation fold),
+ * `question` (its P(question), to skip the classifier) and `conversation`: when every message of
+ * a stream names its conversation, that structure is used instead of the linker's.
+ */
+export declare function trainAsks(streams: Array<{messages: object[]}>, options?: TrainAsksOptions): Promise<string>
+
+export interface TrainAsksOptions {
+  /** Inverse L2 strengths to try (default [0.3, 1, 3]). */
+  c?: Array<number>
+  /** Multipliers of the hand labels' weight to try (default [3, 10]). */
+  handWeight?: Array<number>
+  /** Optimiser iterations per fit (default 400). */
+  iterations?: number
+  /** Folds of the hand labels (default 5). */
+  folds?: number
 }
 
 /**
