@@ -3,6 +3,8 @@
 // "contains '?'" rule and today's classifier (isQuestion at 0.7).
 //   npm run eval:asks                      # all sources
 //   npm run eval:asks -- --threshold 0.6   # another P(ask) threshold
+//   npm run eval:asks -- --model out/m.json # a model file instead of the compiled-in one
+//   npm run eval:asks -- --errors           # list the messages the ask role gets wrong
 // Sources (labels are file + line + role, text read from ../shared/data):
 // - IRC #ubuntu dev files (data/labels/asks-irc.jsonl): each dev file's whole stream in line order;
 // - 6 non-docker Gitter rooms of the hand-made dialogs (data/labels/asks-gitter.jsonl): each room's
@@ -11,14 +13,16 @@
 'use strict'
 const fs = require('node:fs')
 const path = require('node:path')
-const qi = require('..')
-const { ROLES, readLabels, chatlogStreams, manualStreams } = require('./train-asks.js')
 
 const args = process.argv.slice(2)
 const value = (name, fallback) => {
   const i = args.indexOf(`--${name}`)
   return i >= 0 ? args[i + 1] : fallback
 }
+// a freshly trained model, without rebuilding (read when the addon first labels roles)
+if (value('model')) process.env.QUESTION_INSIGHTS_ASK_MODEL = path.resolve(value('model'))
+const qi = require('..')
+const { ROLES, readLabels, chatlogStreams, manualStreams } = require('./train-asks.js')
 const root = path.resolve(__dirname, '..')
 const labelsDir = path.join(root, 'data', 'labels')
 

@@ -2,8 +2,10 @@
 // Trains the ask detector's role model and writes models/asks/ask-model.json (compiled into the
 // addon: rebuild afterwards, `node scripts/setup.js` does it).
 //   npm run train:asks
-//   options: --out FILE  --c 0.3,1,3  --hand-weight 3,10  --iterations 400
-//            --irc-every 3 (use every n-th IRC training file)  --structure given|linker (weak data)
+//   options: --out FILE  --c 0.3,1  --hand-weight 3,10  --iterations 400
+//            --irc-every 3 (use every n-th IRC training file)
+//            --structure linker|given: conversations of the weak data as the linker builds them
+//            (default, as asks() will see them) or as the corpus gives them
 // Data (read from ../shared/data, never copied):
 // - weak labels from dialog structure: in each dialog of gitter_docker_dialogs.jsonl (machine-made)
 //   and each conversation of irc_ubuntu_train_annotated.jsonl (hand-linked), the starter's opening
@@ -273,7 +275,7 @@ async function withQuestionProbabilities(qi, messages) {
 async function main() {
   const qi = require('..')
   const started = Date.now()
-  const structure = value('structure', 'given')
+  const structure = value('structure', 'linker')
   const weak = [dockerDialogs(), ...ircTrain(Number(value('irc-every', 3)))]
   if (structure === 'linker') weak.forEach((s) => s.forEach((m) => delete m.conversation))
   const handFile = path.join(root, 'data', 'labels', 'asks-docker.jsonl')
@@ -297,7 +299,7 @@ async function main() {
   console.log(`train: hand labels ${JSON.stringify(count(labelled))} (${path.relative(root, handFile)}, ${folds} stretches = folds)`)
   const list = (name, d) => value(name, d).split(',').map(Number)
   const options = {
-    c: list('c', '0.3,1,3'),
+    c: list('c', '0.3,1'),
     handWeight: list('hand-weight', '3,10'),
     iterations: Number(value('iterations', 400)),
     folds,

@@ -11,9 +11,10 @@ use regex::Regex;
 use crate::classify::features::{lexical, surface, words, SURFACE};
 use crate::conversations::{Conversations, LinkSource};
 use crate::pipeline::Message;
+use crate::prose;
 
 /// Number of dense features.
-pub const DENSE_LEN: usize = 50;
+pub const DENSE_LEN: usize = 52;
 
 /// Hashed lexical features are folded into this many buckets (a smaller model file).
 pub const LEXICAL: usize = 1024;
@@ -35,6 +36,7 @@ pub const DENSE: [&str; DENSE_LEN] = [
     "problem",
     "need",
     "appeal",
+    "request",
     "first_person",
     "second_person",
     "thanks",
@@ -50,6 +52,7 @@ pub const DENSE: [&str; DENSE_LEN] = [
     "opening_pos_1",
     "opening_pos_2plus",
     "opening_len_log",
+    "opening_first_request",
     "author_is_starter",
     "others_before",
     "other_after",
@@ -91,13 +94,8 @@ pub struct Candidate {
     pub lexical: Vec<u32>,
 }
 
-static CODE: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(
-        r"(?m)\[<-CODE->\]|```|^\s*(?:\$|#|>>>) |Traceback \(most recent|^\s+at [\w.$]+\(|\b(?:E|W):\s|[{};]\s*$",
-    )
-    .unwrap()
-});
-static LINK: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?i)\[<-(?:LINK|ISSUE)->\]|\bhttps?://\S+|\bwww\.\S+").unwrap());
+/// Single-line code: ends like a statement or a block.
+static CODE_LINE: Lazy<Regex> = Lazy::new(|| Regex::new(r"[;{}]\s*$|^\s*(?:\$|>>>) \S").unwrap());
 /// A leading "nick:" / "nick," / "@nick" addressing.
 static ADDRESS: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"^\s*@?([^\s:,@]{2,40})[:,](?:\s|$)|^\s*@([^\s:,@]{2,40})").unwrap());
@@ -293,34 +291,53 @@ struct Text {
     greeting_start: bool,
     check_back: bool,
     addressee: Option<String>,
+    /// The text without pastes and links: what surface and lexical features read.
+    prose: String,
 }
 
 impl Text {
+    /// A problem report, a need, or an appeal to the room.
+    fn request(&self) -> bool {
+        self.problem || self.need || self.appeal
+    }
+
     fn of(m: &Message, q: f32) -> Text {
         let t = m.content.as_str();
-        let w = words(t);
+        let reduced = prose::reduce(t);
+        let one_line_code = !t.trim().contains('\n') && (CODE_LINE.is_match(t) || symbol_ratio(t) > 0.12);
+        let pasted = one_line_code || reduced.contains(prose::CODE) || reduced.contains(prose::LOG);
+        let link = reduced.contains(prose::LINK) || t.contains("[<-ISSUE->]");
+        // what the author wrote in their own words: pastes and links left out
+        let text = if one_line_code {
+            String::new()
+        } else {
+            reduced
+                .replace(prose::CODE, " ")
+                .replace(prose::LOG, " ")
+                .replace(prose::LINK, " ")
+                .replace("[<-ISSUE->]", " ")
+        };
+        let w = words(&text);
         let has = |set: &[&str]| w.iter().any(|x| set.contains(&x.as_str()));
         let all = |set: &[&str]| !w.is_empty() && w.iter().all(|x| set.contains(&x.as_str()));
-        let stripped = LINK.replace_all(&CODE.replace_all(t, " "), " ").into_owned();
-        let prose = words(&stripped).len();
-        let code = CODE.is_match(t) || symbol_ratio(t) > 0.12;
         Text {
             q,
             words: w.len(),
-            backchannel: w.len() <= 3 && (w.is_empty() || all(BACKCHANNEL)),
-            code,
-            code_only: (code || LINK.is_match(t)) && prose <= 2,
-            link: LINK.is_match(t),
-            problem: PROBLEM.is_match(&stripped),
-            need: NEED.is_match(&stripped),
+            backchannel: !pasted && w.len() <= 3 && (w.is_empty() || all(BACKCHANNEL)),
+            code: pasted,
+            code_only: (pasted || link) && w.len() <= 2 || prose::is_mostly_paste(t),
+            link,
+            problem: PROBLEM.is_match(&text),
+            need: NEED.is_match(&text),
             appeal: has(APPEAL),
             first_person: has(FIRST_PERSON),
             second_person: has(SECOND_PERSON),
             thanks: has(THANKS),
             greeting_only: all(GREETINGS),
             greeting_start: w.first().is_some_and(|x| GREETING_START.contains(&x.as_str())),
-            check_back: CHECK_BACK.is_match(t),
+            check_back: CHECK_BACK.is_match(&text),
             addressee: addressee(t),
+            prose: text,
         }
     }
 }
@@ -377,6 +394,16 @@ fn positions(messages: &[Message], convs: &Conversations, question: &[f32]) -> V
                 _ => turns.push((k, k)),
             }
         }
+        // after position k: does the starter speak, and who speaks (one author, or two or more)
+        let n = members.len();
+        let mut starter_later = vec![false; n + 1];
+        let mut later_authors: Vec<(Option<&str>, bool)> = vec![(None, false); n + 1];
+        for k in (0..n).rev() {
+            let a = messages[members[k]].author_id.as_str();
+            starter_later[k] = starter_later[k + 1] || a == starter;
+            let (first, many) = later_authors[k + 1];
+            later_authors[k] = (Some(a), many || first.is_some_and(|f| f != a));
+        }
         let mut turns_of: HashMap<&str, usize> = HashMap::new();
         let mut last_of: HashMap<&str, i64> = HashMap::new();
         for &(s, e) in &turns {
@@ -387,7 +414,6 @@ fn positions(messages: &[Message], convs: &Conversations, question: &[f32]) -> V
             for k in s..=e {
                 let i = members[k];
                 let m = &messages[i];
-                let later = &members[k + 1..];
                 let p = &mut out[i];
                 p.in_opening = k < opening_len;
                 p.first = k == 0;
@@ -395,8 +421,11 @@ fn positions(messages: &[Message], convs: &Conversations, question: &[f32]) -> V
                 p.opening_len = opening_len;
                 p.author_is_starter = m.author_id == starter;
                 p.others_before = s > 0;
-                p.other_after = later.iter().any(|&j| messages[j].author_id != m.author_id);
-                p.starter_after = !p.author_is_starter && later.iter().any(|&j| messages[j].author_id == starter);
+                p.other_after = match later_authors[k + 1] {
+                    (Some(a), many) => many || a != m.author_id,
+                    (None, _) => false,
+                };
+                p.starter_after = !p.author_is_starter && starter_later[k + 1];
                 p.size = members.len();
                 p.later_turn = turn_index > 0;
                 p.turn_pos = k - s;
@@ -434,21 +463,30 @@ pub fn candidates(
 ) -> Vec<Option<Candidate>> {
     let q: Vec<f32> = (0..messages.len()).map(|i| question.get(i).copied().flatten().unwrap_or(0.0)).collect();
     let pos = positions(messages, convs, &q);
+    let texts: Vec<Option<Text>> = (0..messages.len())
+        .map(|i| is_candidate(&pos[i], q[i], question_threshold).then(|| Text::of(&messages[i], q[i])))
+        .collect();
+    // the message of the opening turn that carries the request: its first with a cue
+    let mut first_request = vec![false; messages.len()];
+    for members in &convs.members {
+        let mut opening = members.iter().take_while(|&&i| pos[i].in_opening);
+        if let Some(&i) = opening.find(|&&i| texts[i].as_ref().is_some_and(|t| t.request() || t.q >= 0.5)) {
+            first_request[i] = true;
+        }
+    }
     messages
         .iter()
+        .zip(texts)
         .enumerate()
-        .map(|(i, m)| {
+        .map(|(i, (m, t))| {
             let p = &pos[i];
-            if !is_candidate(p, q[i], question_threshold) {
-                return None;
-            }
-            let t = Text::of(m, q[i]);
+            let t = t?;
             let starter = &messages[p.starter];
             let addressed_to_starter = !p.author_is_starter
                 && t.addressee.as_deref().is_some_and(|a| names(a, starter))
                 || m.mentions.iter().any(|id| *id == starter.author_id && !p.author_is_starter);
             let addressed = t.addressee.is_some() || !m.mentions.is_empty();
-            let request = t.problem || t.need || t.appeal;
+            let request = t.request();
             let source = convs.source.get(i).copied().unwrap_or(LinkSource::Start);
             let starter_later = p.author_is_starter && p.others_before;
             let mut dense = vec![0f32; DENSE.len()];
@@ -466,6 +504,7 @@ pub fn candidates(
                 ("problem", b(t.problem)),
                 ("need", b(t.need)),
                 ("appeal", b(t.appeal)),
+                ("request", b(request)),
                 ("first_person", b(t.first_person)),
                 ("second_person", b(t.second_person)),
                 ("thanks", b(t.thanks)),
@@ -480,6 +519,7 @@ pub fn candidates(
                 ("opening_pos_1", b(p.in_opening && p.opening_pos == 1)),
                 ("opening_pos_2plus", b(p.in_opening && p.opening_pos >= 2)),
                 ("opening_len_log", log_scaled(p.opening_len as f32 - 1.0, 3.0)),
+                ("opening_first_request", b(first_request[i])),
                 ("author_is_starter", b(p.author_is_starter)),
                 ("others_before", b(p.others_before)),
                 ("other_after", b(p.other_after)),
@@ -507,10 +547,10 @@ pub fn candidates(
             for (name, v) in values {
                 dense[dense_index(name)] = v;
             }
-            let mut lex: Vec<u32> = lexical(&m.content).into_iter().map(|x| x % LEXICAL as u32).collect();
+            let mut lex: Vec<u32> = lexical(&t.prose).into_iter().map(|x| x % LEXICAL as u32).collect();
             lex.sort_unstable();
             lex.dedup();
-            Some(Candidate { dense, surface: surface(&m.content), lexical: lex })
+            Some(Candidate { dense, surface: surface(&t.prose), lexical: lex })
         })
         .collect()
 }
@@ -533,7 +573,45 @@ mod tests {
         assert!(Text::of(&m("huh?"), 0.9).backchannel);
         assert!(!Text::of(&m("what OS?"), 0.9).backchannel);
         assert!(Text::of(&m("[<-CODE->]"), 0.0).code_only);
-        assert!(Text::of(&m("if (x == null) { return a ? b : c; }"), 0.0).code);
+        let code = Text::of(&m("if (x == null) { return a ? b : c; }"), 0.9);
+        assert!(code.code && code.code_only && !code.prose.contains('?'));
+        assert!(Text::of(&m("```js\nconst p = env.PORT ? Number(env.PORT) : 8080\n```"), 0.9).code_only);
+        let mixed = Text::of(&m("why does this fail?\n```\nlet y = x ? a : b;\n```"), 0.9);
+        assert!(mixed.code && !mixed.code_only && mixed.prose.contains('?'));
         assert!(DENSE.iter().enumerate().all(|(i, n)| dense_index(n) == i), "unique names");
+    }
+
+    #[test]
+    fn positions_in_a_conversation() {
+        let m = |a: &str, t: &str, min: i64| Message {
+            author_id: a.into(),
+            content: t.into(),
+            timestamp_ms: min * 60_000,
+            ..Default::default()
+        };
+        let messages = vec![
+            m("ann", "hi", 0),
+            m("ann", "my build fails", 1),
+            m("bob", "what OS?", 2),
+            m("ann", "ubuntu", 3),
+            m("ann", "so I reinstall it?", 9),
+        ];
+        let ids: Vec<String> = vec!["a".into(); 5];
+        let convs = crate::asks::train::conversations_from_ids(&messages, &ids);
+        let q = [0.0, 0.2, 0.9, 0.0, 0.8];
+        let p = positions(&messages, &convs, &q);
+        assert!(p[0].in_opening && p[0].first && p[1].in_opening && !p[2].in_opening && !p[3].in_opening);
+        assert_eq!((p[1].opening_pos, p[1].opening_len), (1, 2));
+        assert!(p[0].other_after && p[2].other_after && !p[3].other_after && !p[4].other_after);
+        assert!(p[2].starter_after && !p[2].author_is_starter && p[2].others_before);
+        assert!(p[3].later_turn && p[4].turn_pos == 1 && p[4].most_question_of_turn && p[4].first_question_of_turn);
+        assert!(p[1].most_question_of_turn && !p[0].most_question_of_turn);
+        assert_eq!(p[4].gap_ms, 6 * 60_000);
+        assert_eq!(p[2].own_gap_ms, None);
+        assert_eq!(p[3].own_gap_ms, Some(2 * 60_000));
+        // candidates: the opening turn and the question-like messages
+        let qo: Vec<Option<f32>> = q.iter().map(|&x| Some(x)).collect();
+        let c = candidates(&messages, &convs, &qo, 0.7);
+        assert_eq!(c.iter().map(Option::is_some).collect::<Vec<_>>(), [true, true, true, false, true]);
     }
 }

@@ -156,8 +156,27 @@ pub fn softmax(z: [f32; K]) -> [f32; K] {
     p
 }
 
-/// The model compiled into the library.
+/// Names a model file to use instead of the compiled-in one (for evaluating a freshly trained
+/// model without rebuilding: `npm run eval:asks -- --model out/x.json` sets it).
+pub const MODEL_ENV: &str = "QUESTION_INSIGHTS_ASK_MODEL";
+
+/// Reads a model file.
+pub fn load(path: &std::path::Path) -> Result<AskModel, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let f: ModelFile =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not an ask model: {e}", path.display()))?;
+    AskModel::from_file(&f).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The model in use: the compiled-in one (models/asks/ask-model.json), or the file named by
+/// `$QUESTION_INSIGHTS_ASK_MODEL` (when it does not load, the compiled-in one, with a warning).
 pub static BUILTIN: Lazy<AskModel> = Lazy::new(|| {
+    if let Some(path) = std::env::var_os(MODEL_ENV) {
+        match load(std::path::Path::new(&path)) {
+            Ok(m) => return m,
+            Err(e) => eprintln!("question-insights: {MODEL_ENV}: {e}; using the built-in ask model"),
+        }
+    }
     let f: ModelFile = serde_json::from_str(include_str!("../../models/asks/ask-model.json"))
         .expect("models/asks/ask-model.json is a model file");
     AskModel::from_file(&f).expect("models/asks/ask-model.json is valid")

@@ -39,7 +39,7 @@ pub struct TrainOptions {
 
 impl Default for TrainOptions {
     fn default() -> Self {
-        TrainOptions { c: vec![0.3, 1.0, 3.0], hand_weight: vec![3.0, 10.0], iterations: 400, folds: 5 }
+        TrainOptions { c: vec![0.3, 1.0], hand_weight: vec![3.0, 10.0], iterations: 400, folds: 5 }
     }
 }
 

@@ -137,7 +137,7 @@ pub fn asks<'env>(
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TrainAsksOptions {
-    /// Inverse L2 strengths to try (default [0.3, 1, 3]).
+    /// Inverse L2 strengths to try (default [0.3, 1]).
     pub c: Option<Vec<f64>>,
     /// Multipliers of the hand labels' weight to try (default [3, 10]).
     pub hand_weight: Option<Vec<f64>>,
