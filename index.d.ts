@@ -461,9 +461,9 @@ export interface MessageRole {
    * The part the message plays; `null` when it is neither question-like nor in the opening
    * turn of its conversation.
    */
-  role?: 'ask' | 'clarification' | 'backchannel' | 'other' | null
+  role: 'ask' | 'clarification' | 'backchannel' | 'other' | null
   /** P(ask) from the role model; `null` where `role` is. */
-  askProbability?: number
+  askProbability: number | null
   /** P(question) ≥ questionThreshold. */
   isQuestion: boolean
   /** P(question) from the classifier. */
@@ -683,7 +683,7 @@ export interface TenantStats {
 export declare function trainAsks(streams: Array<{messages: object[]}>, options?: TrainAsksOptions): Promise<string>
 
 export interface TrainAsksOptions {
-  /** Inverse L2 strengths to try (default [0.3, 1, 3]). */
+  /** Inverse L2 strengths to try (default [0.3, 1]). */
   c?: Array<number>
   /** Multipliers of the hand labels' weight to try (default [3, 10]). */
   handWeight?: Array<number>

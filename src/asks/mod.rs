@@ -76,16 +76,32 @@ pub fn roles_with(
     question: &[Option<f32>],
     opts: &AskOptions,
 ) -> Vec<Option<RoleOut>> {
+    let opens = |i: usize| convs.members.get(convs.conversation[i]).and_then(|m| m.first()) == Some(&i);
     features::candidates(messages, convs, question, opts.question_threshold)
         .iter()
-        .map(|c| c.as_ref().map(|c| decide(&model.predict(c), opts.threshold)))
+        .enumerate()
+        .map(|(i, c)| {
+            c.as_ref().map(|c| {
+                let out = decide(&model.predict(c), opts.threshold, opens(i));
+                // code or logs with a '?' in them ask nothing: an ask has prose of its own
+                if out.role == Role::Ask && crate::prose::is_mostly_paste(&messages[i].content) {
+                    RoleOut { role: Role::Other, ..out }
+                } else {
+                    out
+                }
+            })
+        })
         .collect()
 }
 
-/// Ask when P(ask) reaches the threshold, else the likeliest of the other roles.
-fn decide(p: &[f32; model::K], threshold: f32) -> RoleOut {
-    let role = if p[0] >= threshold {
+/// Ask when P(ask) reaches the threshold, else the likeliest of the other roles. The first
+/// message of a conversation clarifies nothing and answers nobody: there it is an ask or other.
+fn decide(p: &[f32; model::K], threshold: f32, opens: bool) -> RoleOut {
+    let other = model::K - 1;
+    let role = if p[0] >= threshold || (opens && p[0] >= p[other]) {
         Role::Ask
+    } else if opens {
+        Role::Other
     } else {
         let k = (1..model::K).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap_or(model::K - 1);
         model::CLASSES[k]

@@ -68,9 +68,10 @@ pub struct MessageRole {
     /// The part the message plays; `null` when it is neither question-like nor in the opening
     /// turn of its conversation.
     #[napi(ts_type = "'ask' | 'clarification' | 'backchannel' | 'other' | null")]
-    pub role: Option<String>,
+    pub role: Either<String, Null>,
     /// P(ask) from the role model; `null` where `role` is.
-    pub ask_probability: Option<f64>,
+    #[napi(ts_type = "number | null")]
+    pub ask_probability: Either<f64, Null>,
     /// P(question) ≥ questionThreshold.
     pub is_question: bool,
     /// P(question) from the classifier.
@@ -120,8 +121,8 @@ pub fn asks<'env>(
                     let q = question[i].unwrap_or(0.0);
                     MessageRole {
                         id: m.id.clone(),
-                        role: roles[i].map(|r| r.role.as_str().to_string()),
-                        ask_probability: roles[i].map(|r| r.ask_probability as f64),
+                        role: roles[i].map_or(Either::B(Null), |r| Either::A(r.role.as_str().to_string())),
+                        ask_probability: roles[i].map_or(Either::B(Null), |r| Either::A(r.ask_probability as f64)),
                         is_question: q >= opts.question_threshold,
                         confidence: q as f64,
                         conversation_id: msgs[convs.members[convs.conversation[i]][0]].id.clone(),
