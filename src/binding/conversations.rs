@@ -40,11 +40,11 @@ pub struct ConversationsOptions {
     /// Use the learned linker where explicit structure is missing (default true); false: a
     /// message continues the previous one of its channel when it came within `maxGapMs`.
     pub linker: Option<bool>,
-    /// Never link to an earlier message further back than this (default 1 800 000 = 30 min).
+    /// Never link to an earlier message further back than this (default 7 200 000 = 2 h).
     pub max_gap_ms: Option<f64>,
     /// How many earlier messages of the channel the linker weighs (default 40).
     pub max_candidates: Option<u32>,
-    /// Minimum P(link) for the linker to link (default 0.5).
+    /// Minimum P(link) for the linker to link (default 0.65).
     pub threshold: Option<f64>,
     /// A linker trained by `trainLinker` (its JSON) instead of the built-in one.
     pub model: Option<String>,
@@ -186,17 +186,9 @@ pub fn conversations<'env>(
         Ok(p) => p,
         Err(e) => return reject(env, e),
     };
-    spawn(
-        env,
-        blocking(move || {
-            let c = match &model {
-                Some(m) => conv::conversations_with(&msgs, &opts, m),
-                None => conv::conversations(&msgs, &opts),
-            };
-            Ok(result(&msgs, c))
-        }),
-        |_, v| Ok(v),
-    )
+    spawn(env, blocking(move || Ok(result(&msgs, conv::conversations_with(&msgs, &opts, model.as_ref())))), |_, v| {
+        Ok(v)
+    })
 }
 
 #[napi(object)]
@@ -221,6 +213,13 @@ pub struct TrainLinkerOptions {
     pub l2: Option<f64>,
     /// Newton iterations at most (default 40).
     pub iterations: Option<u32>,
+    /// Training rounds: the first sees the gold conversations, each further one the
+    /// conversations the previous round's model builds (default 1).
+    pub rounds: Option<u32>,
+    /// Hidden ReLU units of the pair score, fitted by Adam after the linear model (default 16).
+    pub hidden: Option<u32>,
+    /// Adam epochs for the hidden layer (default 6).
+    pub epochs: Option<u32>,
 }
 
 fn index_list(v: Option<&Value>, field: &str, n: usize) -> CoreResult<Vec<usize>> {
@@ -293,13 +292,16 @@ pub fn train_linker<'env>(
         let streams = train_streams(&required_json(env, streams, "streams")?)?;
         let o = arg_json(env, options, "options")?;
         let o = input::options(o.as_ref(), "options")?;
-        check_keys(o, &["maxCandidates", "maxGapMs", "l2", "iterations"], "options")?;
+        check_keys(o, &["maxCandidates", "maxGapMs", "l2", "iterations", "rounds", "hidden", "epochs"], "options")?;
         let d = TrainOptions::default();
         let opts = TrainOptions {
             max_candidates: input::opt_usize(o, "maxCandidates", "options", 1, 10_000)?.unwrap_or(d.max_candidates),
             max_gap_ms: input::opt_f64(o, "maxGapMs", "options", 0.0, 1e13)?.map(|x| x as i64).unwrap_or(d.max_gap_ms),
             l2: input::opt_f64(o, "l2", "options", 0.0, 1e3)?.unwrap_or(d.l2),
             iterations: input::opt_usize(o, "iterations", "options", 1, 1000)?.unwrap_or(d.iterations),
+            rounds: input::opt_usize(o, "rounds", "options", 1, 10)?.unwrap_or(d.rounds),
+            hidden: input::opt_usize(o, "hidden", "options", 0, 256)?.unwrap_or(d.hidden),
+            epochs: input::opt_usize(o, "epochs", "options", 1, 1000)?.unwrap_or(d.epochs),
         };
         Ok((streams, opts))
     })();
@@ -310,8 +312,8 @@ pub fn train_linker<'env>(
     spawn(
         env,
         blocking(move || {
-            let model = crate::conversations::train::train(&streams, &opts, &mut |it, f| {
-                eprintln!("trainLinker: iteration {it}, objective {f:.5}")
+            let model = crate::conversations::train::train(&streams, &opts, &mut |stage, step, f| {
+                eprintln!("trainLinker: {stage} step {step}, objective {f:.5}")
             })?;
             serde_json::to_string_pretty(&model).map_err(|e| CoreError::Internal(e.to_string()))
         }),
