@@ -108,13 +108,13 @@ async function evaluate(sets, model) {
   }
   const digits = Number(value('digits') || 2)
   const f = (x) => x.toFixed(digits).padStart(digits + 4)
-  const header = 'system'.padEnd(24) + sets.map((s) => `| ${s.label.padEnd(27)}`).join('')
-  const sub = ''.padEnd(24) + sets.map(() => `| ${KEYS.map((k) => (k === 'shenF' ? 'ShenF' : k.toUpperCase()).padStart(6)).join('')}   `).join('')
+  const header = 'system'.padEnd(27) + sets.map((s) => `| ${s.label.padEnd(27)}`).join('')
+  const sub = ''.padEnd(27) + sets.map(() => `| ${KEYS.map((k) => (k === 'shenF' ? 'ShenF' : k.toUpperCase()).padStart(6)).join('')}   `).join('')
   console.log(header)
   console.log(sub)
   console.log('-'.repeat(sub.length))
-  for (const r of rows) console.log(r.label.padEnd(24) + r.sets.map((x) => `| ${KEYS.map((k) => f(x[k])).join('')}   `).join(''))
-  console.log('LiveChat FF (Gitter ref.)'.padEnd(24) + `| ${KEYS.map((k) => f(LIVECHAT_FF[k])).join('')}   ` + '  (published, hand-made Gitter dialogs)')
+  for (const r of rows) console.log(r.label.padEnd(27) + r.sets.map((x) => `| ${KEYS.map((k) => f(x[k])).join('')}   `).join(''))
+  console.log('LiveChat FF (Gitter ref.)'.padEnd(27) + `| ${KEYS.map((k) => f(LIVECHAT_FF[k])).join('')}   ` + '  (published, hand-made Gitter dialogs)')
   return rows
 }
 
