@@ -226,11 +226,11 @@ export interface ConversationsOptions {
    * message continues the previous one of its channel when it came within `maxGapMs`.
    */
   linker?: boolean
-  /** Never link to an earlier message further back than this (default 1 800 000 = 30 min). */
+  /** Never link to an earlier message further back than this (default 7 200 000 = 2 h). */
   maxGapMs?: number
   /** How many earlier messages of the channel the linker weighs (default 40). */
   maxCandidates?: number
-  /** Minimum P(link) for the linker to link (default 0.5). */
+  /** Minimum P(link) for the linker to link (default 0.65). */
   threshold?: number
   /** A linker trained by `trainLinker` (its JSON) instead of the built-in one. */
   model?: string
@@ -726,6 +726,15 @@ export interface TrainLinkerOptions {
   l2?: number
   /** Newton iterations at most (default 40). */
   iterations?: number
+  /**
+   * Training rounds: the first sees the gold conversations, each further one the
+   * conversations the previous round's model builds (default 1).
+   */
+  rounds?: number
+  /** Hidden ReLU units of the pair score, fitted by Adam after the linear model (default 16). */
+  hidden?: number
+  /** Adam epochs for the hidden layer (default 6). */
+  epochs?: number
 }
 
 export interface UniqueQuestion {

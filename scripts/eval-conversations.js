@@ -11,6 +11,7 @@
 //   options: --model FILE   a linker JSON (from npm run train:linker) instead of the built-in one
 //            --validation   score on the held-out part of the training data instead (see train-linker.js --holdout)
 //            --sweep-gap    time-gap rule on the training streams for N = 1..60 min (how N was picked)
+//            --threshold P, --digits 3
 //            --speed        time the linker on 250k messages (Gitter docker repeated over 20 channels)
 'use strict'
 const fs = require('node:fs')
@@ -65,9 +66,20 @@ function score(stream, predicted) {
   return { nmi: nmi(gold, pred), ari: ari(gold, pred), shenF: shenF(gold, pred), f1: exactF1(gold, pred), n: idx.length }
 }
 
+/** Linker options: a --model's own window, --threshold. */
+function linkerOptions(model) {
+  const options = {}
+  if (model) {
+    const t = JSON.parse(model).trained || {}
+    Object.assign(options, { model, maxGapMs: t.maxGapMs, maxCandidates: t.maxCandidates })
+  }
+  if (value('threshold')) options.threshold = Number(value('threshold'))
+  return options
+}
+
 async function run(stream, system, model) {
   if (system === 'singletons') return stream.messages.map((m) => m.id)
-  const options = system === 'gap' ? { linker: false, maxGapMs: GAP_RULE_MIN * 60e3 } : model ? { model } : {}
+  const options = system === 'gap' ? { linker: false, maxGapMs: GAP_RULE_MIN * 60e3 } : linkerOptions(model)
   const out = await qi.conversations(stream.messages, options)
   return out.messages.map((m) => m.conversationId)
 }
@@ -94,14 +106,15 @@ async function evaluate(sets, model) {
     }
     rows.push(row)
   }
-  const f = (x) => x.toFixed(2).padStart(6)
-  const header = 'system'.padEnd(24) + sets.map((s) => `| ${s.label.padEnd(27)}`).join('')
-  const sub = ''.padEnd(24) + sets.map(() => `| ${KEYS.map((k) => (k === 'shenF' ? 'ShenF' : k.toUpperCase()).padStart(6)).join('')}   `).join('')
+  const digits = Number(value('digits') || 2)
+  const f = (x) => x.toFixed(digits).padStart(digits + 4)
+  const header = 'system'.padEnd(27) + sets.map((s) => `| ${s.label.padEnd(27)}`).join('')
+  const sub = ''.padEnd(27) + sets.map(() => `| ${KEYS.map((k) => (k === 'shenF' ? 'ShenF' : k.toUpperCase()).padStart(6)).join('')}   `).join('')
   console.log(header)
   console.log(sub)
   console.log('-'.repeat(sub.length))
-  for (const r of rows) console.log(r.label.padEnd(24) + r.sets.map((x) => `| ${KEYS.map((k) => f(x[k])).join('')}   `).join(''))
-  console.log('LiveChat FF (Gitter ref.)'.padEnd(24) + `| ${KEYS.map((k) => f(LIVECHAT_FF[k])).join('')}   ` + '  (published, hand-made Gitter dialogs)')
+  for (const r of rows) console.log(r.label.padEnd(27) + r.sets.map((x) => `| ${KEYS.map((k) => f(x[k])).join('')}   `).join(''))
+  console.log('LiveChat FF (Gitter ref.)'.padEnd(27) + `| ${KEYS.map((k) => f(LIVECHAT_FF[k])).join('')}   ` + '  (published, hand-made Gitter dialogs)')
   return rows
 }
 

@@ -2,6 +2,9 @@
 // Trains the conversation linker and writes models/conversations/linker.json.
 //   npm run train:linker                      # IRC #ubuntu train files (hand links) + Gitter docker dialogs
 //   options: --out FILE  --l2 1e-4  --iterations 40  --irc-weight 1  --docker-weight 1
+//            --hidden 16 (ReLU units of the pair score)  --epochs 6 (Adam epochs for them)
+//            --rounds 1 (the first round sees gold conversations, the next ones the model's own)
+//            --max-gap-min 120  --max-candidates 40 (the window it is trained for)
 //            --holdout   train without the validation part (every 10th IRC train file, docker dialogs
 //                        from 2018-06 on) and write to .bench/linker-holdout.json unless --out is given;
 //                        `npm run eval:conversations -- --validation --model FILE` scores it there.
@@ -124,7 +127,15 @@ async function main() {
   const started = Date.now()
   const json = await qi.trainLinker(
     streams.map((s) => ({ messages: s.messages, parents: s.parents, conversation: s.conversation, scored: s.scored, weight: weights[s.source] })),
-    { l2: Number(value('l2', 1e-4)), iterations: Number(value('iterations', 40)) },
+    {
+      l2: Number(value('l2', 1e-4)),
+      iterations: Number(value('iterations', 40)),
+      rounds: Number(value('rounds', 1)),
+      hidden: Number(value('hidden', 16)),
+      epochs: Number(value('epochs', 6)),
+      maxGapMs: value('max-gap-min') ? Number(value('max-gap-min')) * 60e3 : undefined,
+      maxCandidates: value('max-candidates') ? Number(value('max-candidates')) : undefined,
+    },
   )
   const model = JSON.parse(json)
   model.trained = {

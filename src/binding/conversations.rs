@@ -44,11 +44,11 @@ pub struct ConversationsOptions {
     /// Use the learned linker where explicit structure is missing (default true); false: a
     /// message continues the previous one of its channel when it came within `maxGapMs`.
     pub linker: Option<bool>,
-    /// Never link to an earlier message further back than this (default 1 800 000 = 30 min).
+    /// Never link to an earlier message further back than this (default 7 200 000 = 2 h).
     pub max_gap_ms: Option<f64>,
     /// How many earlier messages of the channel the linker weighs (default 40).
     pub max_candidates: Option<u32>,
-    /// Minimum P(link) for the linker to link (default 0.5).
+    /// Minimum P(link) for the linker to link (default 0.65).
     pub threshold: Option<f64>,
     /// A linker trained by `trainLinker` (its JSON) instead of the built-in one.
     pub model: Option<String>,
@@ -183,17 +183,9 @@ pub fn conversations<'env>(
         Ok(p) => p,
         Err(e) => return reject(env, e),
     };
-    spawn(
-        env,
-        blocking(move || {
-            let c = match &model {
-                Some(m) => conv::conversations_with(&msgs, &opts, m),
-                None => conv::conversations(&msgs, &opts),
-            };
-            Ok(result(&msgs, c))
-        }),
-        |_, v| Ok(v),
-    )
+    spawn(env, blocking(move || Ok(result(&msgs, conv::conversations_with(&msgs, &opts, model.as_ref())))), |_, v| {
+        Ok(v)
+    })
 }
 
 #[napi(object)]
@@ -220,6 +212,13 @@ pub struct TrainLinkerOptions {
     pub l2: Option<f64>,
     /// Newton iterations at most (default 40).
     pub iterations: Option<u32>,
+    /// Training rounds: the first sees the gold conversations, each further one the
+    /// conversations the previous round's model builds (default 1).
+    pub rounds: Option<u32>,
+    /// Hidden ReLU units of the pair score, fitted by Adam after the linear model (default 16).
+    pub hidden: Option<u32>,
+    /// Adam epochs for the hidden layer (default 6).
+    pub epochs: Option<u32>,
 }
 
 fn index_list(v: Option<&Value>, field: &str, n: usize) -> CoreResult<Vec<usize>> {
@@ -297,6 +296,9 @@ pub fn train_linker<'env>(
             max_gap_ms: num_in(o.max_gap_ms, "options.maxGapMs", 0.0, 1e13)?.map_or(d.max_gap_ms, |x| x as i64),
             l2: num_in(o.l2, "options.l2", 0.0, 1e3)?.unwrap_or(d.l2),
             iterations: int_in(o.iterations, "options.iterations", 1, 1000)?.unwrap_or(d.iterations),
+            rounds: int_in(o.rounds, "options.rounds", 1, 10)?.unwrap_or(d.rounds),
+            hidden: int_in(o.hidden, "options.hidden", 0, 256)?.unwrap_or(d.hidden),
+            epochs: int_in(o.epochs, "options.epochs", 1, 1000)?.unwrap_or(d.epochs),
         };
         Ok((streams, opts))
     })();
@@ -307,8 +309,8 @@ pub fn train_linker<'env>(
     spawn(
         env,
         blocking(move || {
-            let model = crate::conversations::train::train(&streams, &opts, &mut |it, f| {
-                eprintln!("trainLinker: iteration {it}, objective {f:.5}")
+            let model = crate::conversations::train::train(&streams, &opts, &mut |stage, step, f| {
+                eprintln!("trainLinker: {stage} step {step}, objective {f:.5}")
             })?;
             serde_json::to_string_pretty(&model).map_err(|e| CoreError::Internal(e.to_string()))
         }),

@@ -5,11 +5,13 @@
 
 use std::collections::HashMap;
 
+use once_cell::sync::Lazy;
+
 use crate::pipeline::Message;
 
 /// Names of the pair features, in the order of [`pair_features`]' output (the model file lists
 /// them so that a stale model is refused).
-pub const PAIR: [&str; 36] = [
+pub const PAIR: [&str; 40] = [
     "gap=0s",
     "gap<=1m",
     "gap<=2m",
@@ -46,6 +48,10 @@ pub const PAIR: [&str; 36] = [
     "authorsTalked",
     "aStartsQuestion",
     "aAddressesOtherThanB",
+    "idfCosine",
+    "bAuthorLastInConv",
+    "logGapConvTail",
+    "logConvSize",
 ];
 
 /// Names of the start ("new conversation") features.
@@ -84,10 +90,15 @@ pub struct Prepared {
     pub lowercase_start: bool,
     pub code: bool,
     pub n_words: u32,
+    /// Per word (aligned with `words`): its squared IDF in the input, and their sum.
+    pub idf2: Vec<f32>,
+    pub idf2_sum: f32,
     /// Authors mentioned explicitly (`mentions`, `<@id>`), a subset of `addressees`.
     pub mentioned: Vec<u32>,
     /// Hashes of the author's normalised id and name, for "B names A" anywhere in B.
     pub name_hashes: [u32; 2],
+    /// The message's timestamp (ms).
+    pub ts: i64,
 }
 
 const STOP: &[&str] = &[
@@ -110,6 +121,12 @@ const REPLY_WORDS: &[&str] = &[
 
 const OPENERS: &[&str] =
     &["hi", "hello", "hey", "hiya", "howdy", "greetings", "anyone", "anybody", "someone", "somebody", "guys", "all"];
+
+static STOP_HASHES: Lazy<Vec<u32>> = Lazy::new(|| {
+    let mut v: Vec<u32> = STOP.iter().map(|w| hash(w)).collect();
+    v.sort_unstable();
+    v
+});
 
 /// FNV-1a of a string (lowercase already).
 pub fn hash(s: &str) -> u32 {
@@ -212,7 +229,7 @@ fn is_token_char(c: char) -> bool {
 
 pub fn prepare(m: &Message, names: &Names) -> Prepared {
     let text = m.content.as_str();
-    let mut p = Prepared { author: names.author(&m.author_id), ..Default::default() };
+    let mut p = Prepared { author: names.author(&m.author_id), ts: m.timestamp_ms, ..Default::default() };
     let add = |a: Option<u32>, p: &mut Prepared| {
         if let Some(a) = a {
             if !p.addressees.contains(&a) {
@@ -256,19 +273,26 @@ pub fn prepare(m: &Message, names: &Names) -> Prepared {
     p.lowercase_start = trimmed.chars().next().is_some_and(|c| c.is_lowercase());
     let mut n_words = 0u32;
     let mut first: Option<String> = None;
+    let mut lower = String::new();
     for raw in text.split(|c: char| !is_token_char(c)) {
         let t = raw.trim_matches(|c: char| matches!(c, '.' | '-' | '\'' | '/'));
         if t.is_empty() {
             continue;
         }
         n_words += 1;
-        let lower = t.to_lowercase();
+        lower.clear();
+        if t.is_ascii() {
+            lower.push_str(t);
+            lower.make_ascii_lowercase();
+        } else {
+            lower.extend(t.chars().flat_map(char::to_lowercase));
+        }
         if first.is_none() {
             first = Some(lower.clone());
         }
         let h = hash(&lower);
         p.tokens.push(h);
-        if lower.chars().count() >= 2 && !STOP.contains(&lower.as_str()) {
+        if lower.len() >= 2 && STOP_HASHES.binary_search(&h).is_err() {
             p.words.push(h);
         }
     }
@@ -291,21 +315,70 @@ pub fn prepare(m: &Message, names: &Names) -> Prepared {
     p
 }
 
-/// Sizes of the intersection and the union of two sorted, deduplicated lists.
-fn overlap(a: &[u32], b: &[u32]) -> (usize, usize) {
-    let (mut i, mut j, mut inter) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
+/// What the linker needs of each message of one call (or one training stream).
+pub fn prepare_all(messages: &[Message]) -> Vec<Prepared> {
+    let names = Names::new(messages);
+    let mut prepared: Vec<Prepared> = messages.iter().map(|m| prepare(m, &names)).collect();
+    weigh(&mut prepared);
+    prepared
+}
+
+/// Weighs each message's words by their IDF among `prepared` (the messages of one call).
+pub fn weigh(prepared: &mut [Prepared]) {
+    let mut df: HashMap<u32, u32, FastHash> = HashMap::default();
+    for p in prepared.iter() {
+        for &w in &p.words {
+            *df.entry(w).or_insert(0) += 1;
+        }
+    }
+    let n = prepared.len() as f32;
+    for p in prepared.iter_mut() {
+        p.idf2 = p.words.iter().map(|w| (1.0 + n / df[w] as f32).ln().powi(2)).collect();
+        p.idf2_sum = p.idf2.iter().sum();
+    }
+}
+
+/// A fast hasher for integer keys (FxHash's multiply-rotate).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+pub type FastHash = std::hash::BuildHasherDefault<FxHasher>;
+
+/// Sizes of the intersection and the union of two messages' words, and the IDF cosine.
+fn overlap(a: &Prepared, b: &Prepared) -> (usize, usize, f32) {
+    let (wa, wb) = (&a.words, &b.words);
+    let (mut i, mut j, mut inter, mut shared) = (0, 0, 0, 0.0f32);
+    while i < wa.len() && j < wb.len() {
+        match wa[i].cmp(&wb[j]) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
                 inter += 1;
+                shared += a.idf2.get(i).copied().unwrap_or(1.0);
                 i += 1;
                 j += 1;
             }
         }
     }
-    (inter, a.len() + b.len() - inter)
+    let norm = (a.idf2_sum * b.idf2_sum).sqrt();
+    (inter, wa.len() + wb.len() - inter, if norm > 0.0 { shared / norm } else { 0.0 })
 }
 
 /// What the pair features know of A beyond its text: its place in the window and its
@@ -326,6 +399,12 @@ pub struct PairContext {
     pub authors_talked: bool,
     /// A opened its conversation.
     pub a_starts: bool,
+    /// B's author's latest message in the window is in A's conversation.
+    pub b_author_last_in_conv: bool,
+    /// Seconds from the latest message of A's conversation to B.
+    pub conv_tail_gap_s: f32,
+    /// Messages in A's conversation so far.
+    pub conv_size: u32,
 }
 
 fn gap_bucket(gap_s: f32) -> usize {
@@ -372,7 +451,7 @@ pub fn pair_features(a: &Prepared, b: &Prepared, c: &PairContext, out: &mut [f32
     out[22] = f(a_addr_b);
     out[23] = f(!b.addressees.is_empty() && !b.addressees.contains(&a.author));
     out[24] = f(!same && !b_addr_a && a.name_hashes.iter().any(|h| *h != 0 && b.tokens.binary_search(h).is_ok()));
-    let (inter, union) = overlap(&a.words, &b.words);
+    let (inter, union, cosine) = overlap(a, b);
     out[25] = if union > 0 { inter as f32 / union as f32 } else { 0.0 };
     out[26] = inter.min(4) as f32 / 4.0;
     out[27] = f(!same && a.question);
@@ -384,6 +463,10 @@ pub fn pair_features(a: &Prepared, b: &Prepared, c: &PairContext, out: &mut [f32
     out[33] = f(c.authors_talked && !same);
     out[34] = f(c.a_starts && a.question && !same);
     out[35] = f(!a.addressees.is_empty() && !a.addressees.contains(&b.author));
+    out[36] = cosine;
+    out[37] = f(c.b_author_last_in_conv && !same);
+    out[38] = (1.0 + c.conv_tail_gap_s.max(0.0)).ln() / 5.0;
+    out[39] = (c.conv_size.max(1) as f32).ln() / 3.0;
 }
 
 /// The features of "B starts a new conversation".
@@ -443,7 +526,14 @@ mod tests {
 
     #[test]
     fn overlap_counts() {
-        assert_eq!(overlap(&[1, 3, 5], &[3, 5, 7, 9]), (2, 5));
-        assert_eq!(overlap(&[], &[1]), (0, 1));
+        let ms = [msg("1", "a", "nfs mount fails"), msg("2", "b", "nfs mount works"), msg("3", "c", "pizza")];
+        let names = Names::new(&ms);
+        let mut p: Vec<Prepared> = ms.iter().map(|m| prepare(m, &names)).collect();
+        weigh(&mut p);
+        let (inter, union, cosine) = overlap(&p[0], &p[1]);
+        assert_eq!((inter, union), (2, 4));
+        assert!(cosine > 0.3 && cosine < 1.0, "{cosine}");
+        assert_eq!(overlap(&p[0], &p[2]).2, 0.0);
+        assert!((overlap(&p[0], &p[0]).2 - 1.0).abs() < 1e-6);
     }
 }

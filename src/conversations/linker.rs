@@ -7,12 +7,11 @@ use std::collections::HashSet;
 use once_cell::sync::Lazy;
 use serde::{Deserialize, Serialize};
 
-use super::features::{pair_features, start_features, PairContext, Prepared, NP, NS, PAIR, START};
-use crate::pipeline::Message;
+use super::features::{pair_features, start_features, FastHash, PairContext, Prepared, NP, NS, PAIR, START};
 
 pub const FORMAT: &str = "question-insights/conversation-linker@1";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkerModel {
     pub format: String,
@@ -20,6 +19,18 @@ pub struct LinkerModel {
     pub start_features: Vec<String>,
     pub pair: Vec<f32>,
     pub start: Vec<f32>,
+    /// Optional hidden layer of the pair score (ReLU units): `hidden` holds one row of
+    /// `pair_features.len()` weights per unit, `hidden_bias` and `hidden_out` one value per unit.
+    /// The pair score is `pair · f + Σ_h hidden_out[h] · relu(hidden[h] · f + hidden_bias[h])`.
+    #[serde(default)]
+    pub hidden: Vec<f32>,
+    #[serde(default)]
+    pub hidden_bias: Vec<f32>,
+    #[serde(default)]
+    pub hidden_out: Vec<f32>,
+    /// `hidden` transposed (feature-major), for a vectorisable pair score; see [`Self::ready`].
+    #[serde(skip)]
+    hidden_t: Vec<f32>,
     /// Free-form record of the data, options and metrics of the training run.
     #[serde(default)]
     pub trained: serde_json::Value,
@@ -34,10 +45,29 @@ impl LinkerModel {
         if m.pair_features != PAIR || m.start_features != START {
             return Err("its features are not the ones this version computes (retrain it)".into());
         }
-        if m.pair.len() != NP || m.start.len() != NS || m.pair.iter().chain(&m.start).any(|x| !x.is_finite()) {
+        let units = m.hidden_out.len();
+        let all = || m.pair.iter().chain(&m.start).chain(&m.hidden).chain(&m.hidden_bias).chain(&m.hidden_out);
+        if m.pair.len() != NP
+            || m.start.len() != NS
+            || m.hidden.len() != units * NP
+            || m.hidden_bias.len() != units
+            || all().any(|x| !x.is_finite())
+        {
             return Err("wrong number of weights or a weight that is not finite".into());
         }
-        Ok(m)
+        Ok(m.ready())
+    }
+
+    /// Derives what scoring needs from the weights (call after changing them).
+    pub fn ready(mut self) -> LinkerModel {
+        let units = self.hidden_out.len();
+        self.hidden_t = vec![0.0; units * NP];
+        for u in 0..units {
+            for i in 0..NP {
+                self.hidden_t[i * units + u] = self.hidden[u * NP + i];
+            }
+        }
+        self
     }
 
     pub fn from_weights(weights: &[f64], trained: serde_json::Value) -> LinkerModel {
@@ -47,15 +77,47 @@ impl LinkerModel {
             start_features: START.iter().map(|s| s.to_string()).collect(),
             pair: weights[..NP].iter().map(|&x| x as f32).collect(),
             start: weights[NP..NP + NS].iter().map(|&x| x as f32).collect(),
+            hidden: Vec::new(),
+            hidden_bias: Vec::new(),
+            hidden_out: Vec::new(),
+            hidden_t: Vec::new(),
             trained,
         }
+    }
+
+    /// The score of "B continues A" from the pair's features.
+    pub fn pair_score(&self, f: &[f32; NP]) -> f32 {
+        const MAX_UNITS: usize = 64;
+        let units = self.hidden_out.len();
+        let mut z = 0.0;
+        if units == 0 || units > MAX_UNITS {
+            z += dot(&self.pair, f);
+            for (h, (&out, &bias)) in self.hidden_out.iter().zip(&self.hidden_bias).enumerate() {
+                z += out * (dot(&self.hidden[h * NP..(h + 1) * NP], f) + bias).max(0.0);
+            }
+            return z;
+        }
+        // feature-major: most features are 0 (one-hot buckets, flags), and the inner loop over
+        // units vectorises
+        let mut acc = [0.0f32; MAX_UNITS];
+        let acc = &mut acc[..units];
+        acc.copy_from_slice(&self.hidden_bias);
+        for (i, &x) in f.iter().enumerate() {
+            if x != 0.0 {
+                z += self.pair[i] * x;
+                for (a, &w) in acc.iter_mut().zip(&self.hidden_t[i * units..(i + 1) * units]) {
+                    *a += w * x;
+                }
+            }
+        }
+        z + acc.iter().zip(&self.hidden_out).map(|(&a, &o)| a.max(0.0) * o).sum::<f32>()
     }
 
     /// `(best candidate, P(B continues some candidate))`; the best is `None` without candidates.
     pub fn decide(&self, w: &Window) -> (Option<usize>, f32) {
         let zs = dot(&self.start, &w.start);
         let mut best: Option<(usize, f32)> = None;
-        let zc: Vec<f32> = w.pairs.iter().map(|f| dot(&self.pair, f)).collect();
+        let zc: Vec<f32> = w.pairs.iter().map(|f| self.pair_score(f)).collect();
         let max = zc.iter().copied().fold(zs, f32::max);
         let mut total = (zs - max).exp();
         for (k, &z) in zc.iter().enumerate() {
@@ -88,6 +150,7 @@ pub struct ConvInfo {
     pub authors: Vec<u32>,
     pub first: usize,
     pub last: usize,
+    pub size: u32,
 }
 
 /// The conversations built so far, as the dynamic features see them. Conversation labels are
@@ -96,26 +159,31 @@ pub struct ConvInfo {
 pub struct State {
     pub conv: Vec<usize>,
     pub convs: Vec<Option<ConvInfo>>,
-    talked: HashSet<(u32, u32)>,
+    talked: HashSet<u64, FastHash>,
+}
+
+fn pair_key(a: u32, b: u32) -> u64 {
+    ((a.min(b) as u64) << 32) | a.max(b) as u64
 }
 
 impl State {
     pub fn new(n: usize) -> State {
-        State { conv: vec![usize::MAX; n], convs: vec![None; n], talked: HashSet::new() }
+        State { conv: vec![usize::MAX; n], convs: vec![None; n], talked: HashSet::default() }
     }
 
     pub fn assign(&mut self, i: usize, label: usize, parent: Option<usize>, prepared: &[Prepared]) {
         self.conv[i] = label;
         let author = prepared[i].author;
-        let c = self.convs[label].get_or_insert_with(|| ConvInfo { authors: Vec::new(), first: i, last: i });
+        let c = self.convs[label].get_or_insert_with(|| ConvInfo { authors: Vec::new(), first: i, last: i, size: 0 });
         c.last = i;
+        c.size += 1;
         if !c.authors.contains(&author) {
             c.authors.push(author);
         }
         if let Some(p) = parent {
             let a = prepared[p].author;
             if a != author {
-                self.talked.insert((a.min(author), a.max(author)));
+                self.talked.insert(pair_key(a, author));
             }
         }
     }
@@ -137,7 +205,6 @@ impl Window {
         &mut self,
         b: usize,
         earlier: &[usize],
-        messages: &[Message],
         prepared: &[Prepared],
         state: &State,
         max_candidates: usize,
@@ -145,12 +212,19 @@ impl Window {
     ) {
         self.candidates.clear();
         self.pairs.clear();
-        let tb = messages[b].timestamp_ms;
+        let tb = prepared[b].ts;
         let pb = &prepared[b];
         let mut seen: Vec<u32> = Vec::with_capacity(16);
+        let window = &earlier[earlier.len().saturating_sub(max_candidates)..];
+        let b_last_conv = window
+            .iter()
+            .rev()
+            .take_while(|&&a| tb - prepared[a].ts <= max_gap_ms)
+            .find(|&&a| prepared[a].author == pb.author)
+            .map(|&a| state.conv[a]);
         let mut spoke = false;
-        for (k, &a) in earlier.iter().rev().take(max_candidates).enumerate() {
-            let gap_ms = (tb - messages[a].timestamp_ms).max(0);
+        for (k, &a) in window.iter().rev().enumerate() {
+            let gap_ms = (tb - prepared[a].ts).max(0);
             if gap_ms > max_gap_ms {
                 break;
             }
@@ -167,15 +241,18 @@ impl Window {
                 a_latest_of_author: latest,
                 b_author_in_conv: conv.is_some_and(|c| c.authors.contains(&pb.author)),
                 a_conv_tail: conv.is_some_and(|c| c.last == a),
-                authors_talked: state.talked.contains(&(pa.author.min(pb.author), pa.author.max(pb.author))),
+                authors_talked: state.talked.contains(&pair_key(pa.author, pb.author)),
                 a_starts: conv.is_some_and(|c| c.first == a),
+                b_author_last_in_conv: b_last_conv == Some(state.conv[a]),
+                conv_tail_gap_s: conv.map_or(gap_ms, |c| (tb - prepared[c.last].ts).max(0)) as f32 / 1000.0,
+                conv_size: conv.map_or(1, |c| c.size),
             };
             let mut f = [0.0; NP];
             pair_features(pa, pb, &ctx, &mut f);
             self.pairs.push(f);
             self.candidates.push(a);
         }
-        let gap_prev = earlier.last().map(|&a| (tb - messages[a].timestamp_ms).max(0) as f32 / 1000.0);
+        let gap_prev = earlier.last().map(|&a| (tb - prepared[a].ts).max(0) as f32 / 1000.0);
         start_features(pb, gap_prev, spoke, self.candidates.len(), &mut self.start);
     }
 }

@@ -20,7 +20,7 @@ pub mod features;
 pub mod linker;
 pub mod train;
 
-use features::{prepare, Names, Prepared};
+use features::{prepare_all, Prepared};
 use linker::{LinkerModel, State, Window};
 
 #[derive(Debug, Clone)]
@@ -39,7 +39,10 @@ pub struct ConversationOptions {
 
 impl Default for ConversationOptions {
     fn default() -> Self {
-        ConversationOptions { linker: true, max_gap_ms: 30 * 60_000, max_candidates: 40, threshold: 0.5 }
+        // the window, the threshold and the hidden layer were chosen on the held-out part of the
+        // training data (scripts/train-linker.js --holdout, eval-conversations.js --validation);
+        // a threshold above 0.5 pays because a wrong link merges two conversations
+        ConversationOptions { linker: true, max_gap_ms: 2 * 3_600_000, max_candidates: 40, threshold: 0.65 }
     }
 }
 
@@ -81,7 +84,7 @@ pub struct Conversations {
 
 /// Groups messages (any order, any channels) into conversations.
 pub fn conversations(messages: &[Message], opts: &ConversationOptions) -> Conversations {
-    conversations_with(messages, opts, linker::builtin())
+    conversations_with(messages, opts, None)
 }
 
 /// Where a message is handled: its channel, or its thread.
@@ -95,8 +98,12 @@ fn thread_of(m: &Message) -> Option<&str> {
     m.thread_id.as_deref().filter(|t| *t != m.id)
 }
 
-/// [`conversations`] with a given linker model.
-pub fn conversations_with(messages: &[Message], opts: &ConversationOptions, model: &LinkerModel) -> Conversations {
+/// [`conversations`] with a given linker model (`None`: the built-in one).
+pub fn conversations_with(
+    messages: &[Message],
+    opts: &ConversationOptions,
+    model: Option<&LinkerModel>,
+) -> Conversations {
     let n = messages.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| (messages[i].timestamp_ms, i));
@@ -119,8 +126,7 @@ pub fn conversations_with(messages: &[Message], opts: &ConversationOptions, mode
         })
         .collect();
     let mut streams: Vec<Vec<usize>> = vec![Vec::new(); key_ids.len()];
-    let names = Names::new(messages);
-    let prepared: Vec<Prepared> = messages.iter().map(|m| prepare(m, &names)).collect();
+    let prepared: Vec<Prepared> = prepare_all(messages);
     let mut state = State::new(n);
     let mut window = Window::default();
     let mut parent = vec![None; n];
@@ -157,8 +163,8 @@ pub fn conversations_with(messages: &[Message], opts: &ConversationOptions, mode
         } else if threads.contains(m.id.as_str()) {
             (None, LinkSource::Start)
         } else if opts.linker {
-            window.fill(i, stream, messages, &prepared, &state, opts.max_candidates, opts.max_gap_ms);
-            match model.decide(&window) {
+            window.fill(i, stream, &prepared, &state, opts.max_candidates, opts.max_gap_ms);
+            match model.unwrap_or_else(|| linker::builtin()).decide(&window) {
                 (Some(j), p) if p >= opts.threshold => (Some(j), LinkSource::Model),
                 _ => (None, LinkSource::Start),
             }
