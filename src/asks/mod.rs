@@ -95,10 +95,12 @@ pub fn roles_with(
 }
 
 /// Ask when P(ask) reaches the threshold, else the likeliest of the other roles. The first
-/// message of a conversation clarifies nothing and answers nobody: there it is an ask or other.
+/// message of a conversation clarifies nothing and reacts to nobody: there it is an ask (when
+/// the model prefers ask to other) or other.
 fn decide(p: &[f32; model::K], threshold: f32, opens: bool) -> RoleOut {
     let other = model::K - 1;
-    let role = if p[0] >= threshold || (opens && p[0] >= p[other]) {
+    // an opening message is an ask when the model prefers ask to other, up to a strict threshold
+    let role = if p[0] >= threshold || (opens && p[0] >= p[other] && threshold < 1.0) {
         Role::Ask
     } else if opens {
         Role::Other
