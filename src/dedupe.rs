@@ -79,7 +79,7 @@ pub fn dedupe(questions: &[Question], vectors: Vectors<'_>, threshold: f32) -> V
 fn owners(questions: &[Question], vectors: Vectors<'_>, order: &[usize], threshold: f32) -> Vec<usize> {
     let n = questions.len();
     // a threshold above any cosine (or NaN) keeps every question on its own
-    if !(threshold <= 1.0) {
+    if threshold > 1.0 || threshold.is_nan() {
         return (0..n).collect();
     }
     let dims = vectors.dims;
