@@ -90,7 +90,7 @@ if (want('pipeline-real') && dataAvailable) {
 }
 
 if (want('gitter') && dataAvailable) {
-  console.log('analyzeTenant end to end, the real chat logs as they are (Gitter docker + IRC #ubuntu, one month, 5 questions per request)')
+  console.log('analyzeTenant end to end, the real chat logs without added pastes (Gitter docker + IRC #ubuntu fitted into one month, 5 questions per request)')
   console.log(PIPELINE_HEADER)
   pipelineRow('gitter', 40201, 5)
   console.log(PIPELINE_UNITS)
