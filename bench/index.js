@@ -61,17 +61,24 @@ function pipelineRow(kind, n, perRequest) {
   const cells = [r.n, r.perRequest, r.asks, r.unique, r.llmRequests, s1(t.classify), s1(t.conversations), s1(t.asks), s1(t.extract), s1(t.embed), s1(t.dedupe), s1(t.cluster), s1(t.total), (r.n / (t.total / 1000)).toFixed(0), mb(r.peakRssBytes), r.loopDelayP99Ms.toFixed(1)]
   const widths = [8, 3, 6, 6, 5, 8, 6, 5, 7, 6, 6, 7, 7, 6, 8, 8]
   console.log(cells.map((c, i) => String(c).padStart(widths[i])).join('  '))
+  rowDetails.push(`${kind} ${r.n}: process CPU ${r.cpuSeconds.toFixed(0)} s in ${r.wallSeconds.toFixed(0)} s wall (${(r.cpuSeconds / r.wallSeconds).toFixed(2)} cores); RSS after loading ${mb(r.rssAfterLoadBytes)} MB, highest RSS by stage ${Object.entries(r.stageRssBytes).map(([k, v]) => `${k} ${mb(v)}`).join(', ')} MB; loop max ${r.loopDelayMaxMs.toFixed(0)} ms`)
   return r
 }
 const PIPELINE_HEADER = `${'messages'.padStart(8)}  q/r  ${'asks'.padStart(6)}  unique  llm r  classify  conv s  asks s  extract  embed  dedupe  cluster  total s  msg/s  peak RSS  loop p99`
 const PIPELINE_UNITS = '(times in seconds; peak RSS in MB; loop p99: event-loop delay 99th percentile in ms)'
+const rowDetails = []
+const flushDetails = () => {
+  for (const d of rowDetails.splice(0)) console.log(d)
+}
 
 if (want('pipeline')) {
   console.log('analyzeTenant end to end, synthetic month (LLM on the local fake server: 300 ms, concurrency 20)')
   console.log(PIPELINE_HEADER)
   const ns = sizes.length ? sizes : (process.env.BENCH_PIPELINE_SIZES || '25000').split(',').map(Number)
   for (const n of ns) for (const per of [1, 5]) pipelineRow('synthetic', n, per)
-  console.log(PIPELINE_UNITS + '\n')
+  console.log(PIPELINE_UNITS)
+  flushDetails()
+  console.log()
 }
 
 if (want('pipeline-real') && dataAvailable) {
@@ -80,16 +87,19 @@ if (want('pipeline-real') && dataAvailable) {
   const described = []
   for (const n of sizes.length ? sizes : [25000, 250000]) described.push(pipelineRow('code', n, 5).corpus)
   console.log(PIPELINE_UNITS)
+  flushDetails()
   const { describe } = require('./realistic')
   for (const c of described) console.log(`corpus: ${describe(c)}`)
   console.log()
 }
 
 if (want('gitter') && dataAvailable) {
-  console.log('analyzeTenant end to end, the real chat logs as they are (Gitter docker + IRC #ubuntu, one month, 5 questions per request)')
+  console.log('analyzeTenant end to end, the real chat logs without added pastes (Gitter docker + IRC #ubuntu fitted into one month, 5 questions per request)')
   console.log(PIPELINE_HEADER)
   pipelineRow('gitter', 40201, 5)
-  console.log(PIPELINE_UNITS + '\n')
+  console.log(PIPELINE_UNITS)
+  flushDetails()
+  console.log()
 }
 
 if (want('cluster')) {
@@ -103,11 +113,14 @@ if (want('cluster')) {
 }
 
 if (want('spam')) {
-  const r = child('spam.js', ['10000', '10000'])
-  console.log(`Spam wave through cluster(): ${r.identical} identical + ${r.distinct} distinct questions (default options)`)
-  console.log('questions  unique  clusters  embed ms  dedupe ms  cluster ms  RSS after load MB  peak RSS MB  extra MB')
-  console.log(`${String(r.questions).padStart(9)}  ${String(r.unique).padStart(6)}  ${String(r.clusters).padStart(8)}  ${r.embedMs.toFixed(0).padStart(8)}  ${r.dedupeMs.toFixed(0).padStart(9)}  ${r.clusterMs.toFixed(0).padStart(10)}  ${mb(r.rssAfterLoadBytes).padStart(17)}  ${mb(r.peakRssBytes).padStart(11)}  ${mb(r.peakRssBytes - r.rssAfterLoadBytes).padStart(8)}`)
-  console.log('(extra: peak RSS minus RSS after loading the models; it includes the encoder\'s buffers)\n')
+  console.log('Spam wave: 10 000 identical + 10 000 distinct questions (default options)')
+  console.log('call       questions  unique  clusters  total ms  dedupe ms  cluster ms  RSS after load MB  peak RSS MB  extra MB')
+  const n = (x, w) => (x === undefined ? '-' : typeof x === 'number' && !Number.isInteger(x) ? x.toFixed(0) : String(x)).padStart(w)
+  for (const call of ['cluster', 'dedupe']) {
+    const r = child('spam.js', ['10000', '10000', call])
+    console.log(`${`${call}()`.padEnd(9)}  ${n(r.identical + r.distinct, 9)}  ${n(r.unique, 6)}  ${n(r.clusters, 8)}  ${n(r.totalMs, 8)}  ${n(r.dedupeMs, 9)}  ${n(r.clusterMs, 10)}  ${mb(r.rssAfterLoadBytes).padStart(17)}  ${mb(r.peakRssBytes).padStart(11)}  ${mb(r.peakRssBytes - r.rssAfterLoadBytes).padStart(8)}`)
+  }
+  console.log("(extra: peak RSS minus RSS after loading the models: the encoder's buffers and the vectors, and for cluster() the distance matrix of the unique questions)\n")
 }
 
 if (want('prose') && dataAvailable) {
@@ -117,11 +130,9 @@ if (want('prose') && dataAvailable) {
   const { file } = corpusFile(n)
   const out = execFileSync('cargo', ['bench', '--quiet', '--no-default-features', '--bench', 'prose_tokens', '--', file], { cwd: path.join(__dirname, '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 })
   const r = JSON.parse(out.trim().split('\n').pop())
-  console.log(`Pastes reduced before the classifier's encoder (crate::prose::reduce), ${r.messages} code-heavy messages`)
-  console.log('                 messages  tokens (uncapped)  tokens at the 64 cap  encoder s  msg/s')
-  for (const k of ['raw', 'reduced']) {
-    const x = r[k]
-    console.log(`${k.padEnd(15)}  ${String(r.encoderMessages).padStart(8)}  ${String(x.tokens).padStart(17)}  ${String(x.cappedTokens).padStart(20)}  ${x.seconds.toFixed(1).padStart(9)}  ${(r.encoderMessages / x.seconds).toFixed(0).padStart(5)}`)
-  }
-  console.log(`(messages that reach the encoder stage of the cascade: ${r.encoderMessages} of ${r.messages}; all messages: ${r.allRaw} tokens raw, ${r.allReduced} reduced; question decisions that change when the whole classifier sees reduced text: ${r.flips})\n`)
+  const pct = (a, b) => `${((100 * (b - a)) / a).toFixed(0)} %`
+  console.log(`Pastes reduced to placeholders (prose::reduce) before the classifier, ${r.messages} code-heavy messages (${n} asked)`)
+  console.log(`all messages: ${r.allRaw} encoder tokens raw → ${r.allReduced} reduced (${pct(r.allRaw, r.allReduced)}); at the ${r.cap}-token cap ${r.allRawCapped} → ${r.allReducedCapped} (${pct(r.allRawCapped, r.allReducedCapped)}); reducing took ${r.reduceSeconds.toFixed(1)} s`)
+  console.log(`encoder stage (the ${r.encoderMessages} messages the cascade sends to it): tokens ${r.raw.tokens} → ${r.reduced.tokens}, at the cap ${r.raw.cappedTokens} → ${r.reduced.cappedTokens} (${pct(r.raw.cappedTokens, r.reduced.cappedTokens)}); encoder ${r.raw.seconds.toFixed(1)} s → ${r.reduced.seconds.toFixed(1)} s (${(r.raw.seconds / r.reduced.seconds).toFixed(2)}×)`)
+  console.log(`whole classifier on raw vs reduced text: ${r.classifyRawSeconds.toFixed(1)} s → ${r.classifyReducedSeconds.toFixed(1)} s; encoder-stage messages ${r.encoderMessages} → ${r.encoderMessagesWhenReduced}; ${r.flips} of ${r.messages} question decisions change (${r.questions} questions raw)\n`)
 }

@@ -57,14 +57,28 @@ async function main() {
   const rssAfterLoad = qi.modelInfo().rssBytes
   const delay = monitorEventLoopDelay({ resolution: 10 })
   delay.enable()
+  // the highest RSS seen while each stage ran (sampled every 100 ms), to show where memory grows
+  let stage = 'classify'
+  const stageRss = {}
+  const sample = () => (stageRss[stage] = Math.max(stageRss[stage] || 0, process.memoryUsage.rss()))
+  const sampler = setInterval(sample, 100)
+  const cpu = process.cpuUsage()
   const t = process.hrtime.bigint()
-  const r = await qi.analyzeTenant({
-    tenantId: 'bench',
-    month: monthName,
-    messages: nextPage,
-    options: { llm: { apiKey: 'sk-bench', baseUrl: fake.url, concurrency: 20 }, questionsPerRequest: perRequest },
-  })
+  const r = await qi.analyzeTenant(
+    {
+      tenantId: 'bench',
+      month: monthName,
+      messages: nextPage,
+      options: { llm: { apiKey: 'sk-bench', baseUrl: fake.url, concurrency: 20 }, questionsPerRequest: perRequest },
+    },
+    (p) => {
+      sample()
+      stage = p.stage
+    },
+  )
   const wall = Number(process.hrtime.bigint() - t) / 1e9
+  const used = process.cpuUsage(cpu)
+  clearInterval(sampler)
   delay.disable()
   await fake.close()
   process.stdout.write(
@@ -85,6 +99,8 @@ async function main() {
       peakRssBytes: qi.modelInfo().peakRssBytes,
       loopDelayP99Ms: delay.percentile(99) / 1e6,
       loopDelayMaxMs: delay.max / 1e6,
+      cpuSeconds: (used.user + used.system) / 1e6,
+      stageRssBytes: stageRss,
       corpus,
     }),
   )

@@ -1,7 +1,8 @@
 'use strict'
-// Child process: a spam wave through cluster(): `identical` copies of one question interleaved
-// with `distinct` different questions (default options, dedupe on). Prints stage times, the
-// RSS after loading the models and the peak RSS, so the extra memory of the wave shows.
+// Child process: a spam wave through cluster() (or dedupe() alone, with `dedupe` as third
+// argument): `identical` copies of one question interleaved with `distinct` different questions
+// (default options). Prints stage times, the RSS after loading the models and the peak RSS, so
+// the extra memory of the wave shows.
 const qi = require('..')
 const { questions } = require('./synthetic')
 
@@ -30,11 +31,13 @@ async function main() {
     if (i < distinct) texts.push(others[i])
   }
   const qs = texts.map((text, i) => ({ id: String(i), text, confidence: 0.9 }))
+  const call = process.argv[4] === 'dedupe' ? 'dedupe' : 'cluster'
   const t = process.hrtime.bigint()
-  const r = await qi.cluster(qs)
+  const r = call === 'dedupe' ? { stats: { unique: (await qi.dedupe(qs)).length } } : await qi.cluster(qs)
   const totalMs = Number(process.hrtime.bigint() - t) / 1e6
   process.stdout.write(
     JSON.stringify({
+      call,
       identical,
       distinct,
       ...r.stats,
