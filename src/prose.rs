@@ -90,7 +90,10 @@ pub fn is_mostly_paste(text: &str) -> bool {
         .split_whitespace()
         .filter(|w| ![CODE, LOG, LINK].contains(w) && w.chars().any(char::is_alphabetic))
         .count();
-    reduced.len() < text.len() / 2 && words < 4
+    // a one-line message that reads as a statement of code ("const x = a ? b : c;")
+    let one_line_code =
+        !text.trim().contains('\n') && is_paste_line(&reduced.replace(CODE, "").replace(LINK, "")) == Some(CODE);
+    (reduced.len() < text.len() / 2 && words < 4) || one_line_code
 }
 
 #[cfg(test)]
@@ -132,5 +135,7 @@ mod tests {
         let m = "```\nlet y = x ? a : b;\nif (y) { return z; }\n```";
         assert!(is_mostly_paste(m));
         assert!(!is_mostly_paste("how do I configure the reverse proxy for websockets?"));
+        assert!(is_mostly_paste("[<-CODE->] const port = env.PORT ? Number(env.PORT) : 8080;"));
+        assert!(!is_mostly_paste("what does x ?? y do in typescript?"));
     }
 }
