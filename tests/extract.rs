@@ -396,17 +396,18 @@ async fn scenario_thirty_percent_faults_and_hangs() {
     assert!(faults > 50, "the faults were injected: {faults}");
 }
 
-/// Issue 11: a full outage, then recovery.
+/// Issue 11: a full outage of 10 s, then recovery.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scenario_outage_then_recovery() {
     let server = FakeOpenAi::start().await;
     server.set_delay(Duration::from_millis(20));
+    let cooldown = Duration::from_millis(300);
     let c = LlmConfig {
         concurrency: 8,
         breaker_window: 20,
         breaker_min_calls: 10,
         breaker_failure_rate: 0.5,
-        breaker_cooldown: Duration::from_millis(300),
+        breaker_cooldown: cooldown,
         ..cfg(&server)
     };
     let hooks = Recorder::default();
@@ -418,28 +419,38 @@ async fn scenario_outage_then_recovery() {
         }
         server.set_mode(Fault::ServerError);
         let started = Instant::now();
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        tokio::time::sleep(Duration::from_secs(10)).await;
         server.set_mode(Fault::Ok);
         started.elapsed()
     });
     assert_complete(&report, n);
     let served = server.served();
-    let failed = served.iter().filter(|f| **f == Fault::ServerError).count();
-    let last_failed = served.iter().rposition(|f| *f == Fault::ServerError).unwrap();
-    // Requests during the outage: those that open the breaker (at most half the window, plus
-    // the ones in flight when it opens), then at most one trial per cool-down.
-    let trials_bound = (outage.as_millis() / 300) as usize + 1;
+    let served_at = server.served_at();
+    let failed: Vec<usize> = (0..served.len()).filter(|&i| served[i] == Fault::ServerError).collect();
+    let last_failed = *failed.last().unwrap();
     let llm = llm_count(&report);
+    // The requests that open the breaker: at most half the window's minimum (10 of 20 at 0.5)
+    // plus the ones in flight when it opens (8). Every failure after those is a half-open trial.
+    let burst = 10 + 8;
     println!(
-        "outage of {:.1} s: {failed} requests failed (bound {} + {trials_bound} trials), breaker opened {}, \
-         {llm}/{n} LLM answers, {} requests",
+        "outage of {:.1} s: {} requests failed ({} trials at most), breaker opened {}, {llm}/{n} LLM answers, {} requests",
         outage.as_secs_f64(),
-        10 + 8,
+        failed.len(),
+        failed.len().saturating_sub(burst),
         report.breaker_opened,
         server.requests()
     );
     assert!(report.breaker_opened >= 1);
-    assert!(failed <= 10 + 8 + trials_bound, "{failed} requests during the outage");
+    // Each trial that fails opens the breaker again: one trial per opening, never more.
+    assert!(failed.len() <= burst + report.breaker_opened as usize, "{} failures", failed.len());
+    // At most one trial per cool-down: the server sees the trials at least a cool-down apart
+    // (a lower bound, which a slow machine only makes easier to meet).
+    let mut trials: Vec<Instant> = failed[burst.min(failed.len())..].iter().map(|&i| served_at[i]).collect();
+    trials.sort();
+    assert!(trials.len() >= 10, "the outage outlasted many cool-downs: {} trials", trials.len());
+    for w in trials.windows(2) {
+        assert!(w[1] - w[0] >= cooldown - Duration::from_millis(20), "two trials {:?} apart", w[1] - w[0]);
+    }
     assert!(hooks.logs().iter().any(|l| l.starts_with("warn: waiting for the LLM provider (breaker open, retry in")));
     // Every item first asked after the outage began to recover got an LLM answer; items that
     // failed used up their retries on 500s (never a deadline or breaker error).
@@ -457,7 +468,7 @@ async fn scenario_outage_then_recovery() {
             assert!(r.error.as_deref().unwrap().contains("HTTP 500"), "{r:?}");
         }
     }
-    assert!(llm >= n - failed / 3, "{llm}");
+    assert!(llm >= n - failed.len() / 3, "{llm}");
 }
 
 /// Issue 11: a permanent outage ends at the deadline with every item as its original.
@@ -531,12 +542,9 @@ async fn two_calls_share_requests_per_minute() {
     assert_complete(&b, 10);
     let sent = server.requests() as usize;
     let answered = llm_count(&a) + llm_count(&b);
-    let arrivals = server.arrivals();
-    let span = *arrivals.iter().max().unwrap() - *arrivals.iter().min().unwrap();
-    println!("shared 60 rpm, 2 calls of 10 items, 2.5 s deadline: {sent} requests over {span:?}, {answered} answered");
+    println!("shared 60 rpm, 2 calls of 10 items, 2.5 s deadline: {sent} requests, {answered} answered");
     // One start per second for both calls together: at most 3 in 2.5 s (separate limiters: 6).
     assert!(sent <= 3, "{sent} requests");
-    assert!(sent as u128 <= (span.as_millis() + 100) / 1000 + 1, "{sent} requests in {span:?}");
     assert_eq!(answered, sent);
     assert!(a
         .results

@@ -65,7 +65,7 @@ struct State {
     headers: Mutex<Vec<HashMap<String, String>>>,
     arrivals: Mutex<Vec<Instant>>,
     /// The fault each request got, in arrival order.
-    served: Mutex<Vec<Fault>>,
+    served: Mutex<Vec<(Instant, Fault)>>,
     script: Mutex<VecDeque<Fault>>,
     per_model: Mutex<HashMap<String, Fault>>,
     mode: Mutex<Fault>,
@@ -155,7 +155,11 @@ impl FakeOpenAi {
     }
     /// The fault each request got, in arrival order (same order as `bodies`).
     pub fn served(&self) -> Vec<Fault> {
-        lock(&self.state.served).clone()
+        lock(&self.state.served).iter().map(|(_, f)| f.clone()).collect()
+    }
+    /// When each fault was chosen, in the same order as `served`.
+    pub fn served_at(&self) -> Vec<Instant> {
+        lock(&self.state.served).iter().map(|(t, _)| *t).collect()
     }
 }
 
@@ -236,7 +240,7 @@ async fn handle_conn(mut stream: TcpStream, st: Arc<State>) {
             (404, Vec::new(), r#"{"error":{"message":"not found"}}"#.to_string(), Duration::ZERO)
         } else {
             let fault = pick_fault(&st, &body);
-            lock(&st.served).push(fault.clone());
+            lock(&st.served).push((Instant::now(), fault.clone()));
             let base_delay = *lock(&st.delay);
             respond(&fault, &body, &req.headers, base_delay)
         };
