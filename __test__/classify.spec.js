@@ -28,6 +28,25 @@ describe('classify', () => {
     }
   })
 
+  test('reads the prose around a paste: a question after a long paste is found, code with ? is not a question', async () => {
+    const code = Array.from({ length: 120 }, (_, i) => `  const v${i} = user?.profile ? load(v${i - 1}) : null; // step ${i}`).join('\n')
+    const trace = Array.from({ length: 80 }, (_, i) => `    at Object.<anonymous> (/app/src/handler${i}.js:${i + 10}:15)`).join('\n')
+    const out = await qi.classify([
+      { id: 'after-code', content: '```js\n' + code + '\n```\nwhy does this crash on startup?' },
+      { id: 'after-trace', content: 'TypeError: Cannot read properties of undefined\n' + trace + '\nhow do I fix this error?' },
+      { id: 'only-code', content: '```js\n' + code + '\n```' },
+      { id: 'same-short', content: '[code] why does this crash on startup?' },
+    ])
+    const q = Object.fromEntries(out.map((o) => [o.id, o]))
+    // the question comes after hundreds of tokens of paste, beyond the encoder's 64 tokens
+    expect(q['after-code'].isQuestion).toBe(true)
+    expect(q['after-trace'].isQuestion).toBe(true)
+    // the '?' of optional chaining and ternaries is code, not a question
+    expect(q['only-code'].isQuestion).toBe(false)
+    // the paste counts as its placeholder: the same P(question) as the reduced text
+    expect(q['after-code'].confidence).toBeCloseTo(q['same-short'].confidence, 5)
+  })
+
   test('the threshold decides isQuestion', async () => {
     const msgs = ['does it work on windows', 'maybe it works on windows?', 'it works on windows']
     const base = await qi.classify(msgs)

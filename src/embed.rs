@@ -36,6 +36,29 @@ impl Default for EmbedOptions {
     }
 }
 
+/// Padded tokens in one model run at most (texts × the longest text's tokens): a run of long
+/// texts takes fewer of them, so the encoder's buffers, and ONNX Runtime's arena, which keeps
+/// the size of the largest run, stay bounded whatever the length of the pastes.
+pub const TOKEN_BUDGET: usize = 2048;
+
+/// Consecutive runs of `order` (sorted by length, ascending), each of at most `batch_size`
+/// items and at most [`TOKEN_BUDGET`] padded tokens (always at least one item).
+pub fn batches(order: &[usize], len: impl Fn(usize) -> usize, batch_size: usize) -> Vec<&[usize]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (k, &i) in order.iter().enumerate() {
+        let n = k - start;
+        if n > 0 && (n >= batch_size.max(1) || (n + 1) * len(i) > TOKEN_BUDGET) {
+            out.push(&order[start..k]);
+            start = k;
+        }
+    }
+    if start < order.len() {
+        out.push(&order[start..]);
+    }
+    out
+}
+
 pub struct Embedder {
     session: Mutex<Session>,
     tokenizer: Tokenizer,
@@ -62,6 +85,10 @@ pub fn load_session(
         .with_intra_threads(intra_threads)
         .map_err(map)?
         .with_inter_threads(1)
+        .map_err(map)?
+        // batch shapes vary run to run (texts × longest text): a memory pattern per shape would
+        // only be kept, never reused
+        .with_memory_pattern(false)
         .map_err(map)?
         .commit_from_file(path)
         .map_err(|e| Error::ModelMissing(format!("cannot load {}: {e}", path.display())))
@@ -193,7 +220,7 @@ impl Embedder {
         order.sort_by_key(|&i| tokens[i].len());
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); tokens.len()];
         let mut done = 0;
-        for chunk in order.chunks(batch_size.max(1)) {
+        for chunk in batches(&order, |i| tokens[i].len(), batch_size) {
             let batch: Vec<&Vec<u32>> = chunk.iter().map(|&i| &tokens[i]).collect();
             let vectors = self.run_batch(&batch)?;
             for (&i, v) in chunk.iter().zip(vectors) {
@@ -247,6 +274,24 @@ mod tests {
         let out = mean_pool_normalize(&hidden.view(), &mask);
         assert_eq!(out[0], vec![1.0, 0.0]);
         assert_eq!(out[1], vec![0.0, 1.0]);
+    }
+
+    #[test]
+    fn batches_respect_the_count_and_the_token_budget() {
+        // 40 short texts (10 tokens), then 20 of 256: 32 + 8 short, then 8 + 8 + 4 long
+        let lens: Vec<usize> = [vec![10; 40], vec![256; 20]].concat();
+        let order: Vec<usize> = (0..lens.len()).collect();
+        let sizes: Vec<usize> = batches(&order, |i| lens[i], 32).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, vec![32, 8, 8, 8, 4]);
+        for b in batches(&order, |i| lens[i], 32) {
+            assert!(b.len() * lens[*b.last().unwrap()] <= TOKEN_BUDGET);
+        }
+        // one text longer than the budget still runs, alone
+        let long = [5000usize];
+        assert_eq!(batches(&[0], |i| long[i], 32), vec![&[0usize][..]]);
+        assert!(batches(&[], |i: usize| i, 32).is_empty());
+        let all: Vec<usize> = batches(&order, |i| lens[i], 7).concat();
+        assert_eq!(all, order, "every item once, in order");
     }
 
     #[test]

@@ -83,6 +83,17 @@ pub fn reduce(text: &str) -> String {
     parts.join(" ")
 }
 
+/// [`reduce`], borrowing the text when there is nothing to reduce (most chat: one line, no
+/// backtick, no link), so that the common case costs a scan and no allocation.
+pub fn reduce_cow(text: &str) -> std::borrow::Cow<'_, str> {
+    let plain = !text.contains(['`', '\n']) && !text.contains("://") && !text.contains("www.") && !text.contains("[<-");
+    if plain {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(reduce(text))
+    }
+}
+
 /// Whether a message is mostly a paste: what is left after reduction has few words of its own.
 pub fn is_mostly_paste(text: &str) -> bool {
     let reduced = reduce(text);

@@ -159,22 +159,27 @@ impl Classifier {
             }
             Backend::Head(head, _) => {
                 // 2. the lexical stage
+                // both stages read the prose: code, logs and links reduced to placeholders
+                let prose: Vec<std::borrow::Cow<'_, str>> =
+                    pending.iter().map(|&i| crate::prose::reduce_cow(texts[i])).collect();
                 let mut uncertain = Vec::new();
+                let mut uncertain_prose = Vec::new();
                 let mut feats = Vec::with_capacity(pending.len());
-                for &i in &pending {
-                    let f = head::Features::of(texts[i]);
+                for (&i, p_text) in pending.iter().zip(&prose) {
+                    let f = head::Features::of(p_text);
                     let p = head.stage1(&f);
                     if opts.cascade && (p <= head.band.0 || p >= head.band.1) {
                         out[i] = Some(Classification { confidence: p, stage: Stage::Lexical, reason: None });
                         done += 1;
                     } else {
                         uncertain.push(i);
+                        uncertain_prose.push(&**p_text);
                         feats.push(f);
                     }
                 }
                 on_batch(done, total)?;
                 // 3. the encoder stage
-                let sub: Vec<&str> = uncertain.iter().map(|&i| texts[i]).collect();
+                let sub = uncertain_prose;
                 let eopts = EmbedOptions { max_tokens: opts.max_tokens, batch_size: opts.batch_size };
                 let vectors = embedder.embed_with(&sub, eopts, &mut |d, _| on_batch(done + d, total))?;
                 for ((&i, f), v) in uncertain.iter().zip(&feats).zip(&vectors) {

@@ -92,8 +92,10 @@ pub fn train(
     if positives == 0 || positives == kept.len() {
         return Err(Error::out_of_range("examples", "need both questions and statements to train on"));
     }
-    let feats: Vec<Features> = kept.iter().map(|e| Features::of(&e.text)).collect();
-    let texts: Vec<&str> = kept.iter().map(|e| e.text.as_str()).collect();
+    // the prose, as classify() sees it
+    let prose: Vec<std::borrow::Cow<'_, str>> = kept.iter().map(|e| crate::prose::reduce_cow(&e.text)).collect();
+    let feats: Vec<Features> = prose.iter().map(|t| Features::of(t)).collect();
+    let texts: Vec<&str> = prose.iter().map(|t| &**t).collect();
     let eopts = EmbedOptions { max_tokens: opts.max_tokens, batch_size: 32 };
     let vectors = embedder.embed_with(&texts, eopts, &mut |d, n| {
         progress("embed", d, n);
