@@ -230,6 +230,39 @@ describe('analyzeTenant', () => {
     expect(events.length).toBeLessThan(60)
   })
 
+  test('an LLM outage: progress and the log say the stage waits for the provider; the deadline keeps the originals', async () => {
+    const fake = await startFakeOpenAI({ mode: '500' })
+    const events = []
+    const logs = []
+    try {
+      const r = await qi.analyzeTenant(
+        {
+          ...base,
+          messages: sample.messages,
+          options: {
+            skipSelfContained: false,
+            onLog: (l) => logs.push(l),
+            llm: { apiKey: 'k', baseUrl: fake.url, maxRetries: 5, backoffBaseMs: 5, concurrency: 2, breakerMinCalls: 4, breakerCooldownMs: 300, deadlineMs: 1500 },
+          },
+        },
+        (p) => events.push(p),
+      )
+      expect(r.stats.extracted).toBe(0)
+      expect(r.questions.every((q) => q.source === 'original')).toBe(true)
+      const waiting = events.filter((e) => e.waiting != null)
+      expect(waiting.length).toBeGreaterThan(0)
+      for (const e of waiting) {
+        expect(e.stage).toBe('extract')
+        expect(e.waiting).toMatch(/^waiting for the LLM provider \(breaker open, retry in \d+ s\)$/)
+      }
+      expect(events.filter((e) => e.waiting == null && e.stage !== 'extract').length).toBeGreaterThan(0)
+      expect(logs.some((l) => l.stage === 'extract' && /^waiting for the LLM provider \(breaker open/.test(l.message))).toBe(true)
+      expect(r.stats.warnings.join(' ')).toMatch(/deadline of 1.5 s passed/)
+    } finally {
+      await fake.close()
+    }
+  })
+
   test('AbortSignal: rejects with an AbortError, at once when already aborted', async () => {
     const ac = new AbortController()
     ac.abort()

@@ -3,7 +3,7 @@
 // (NPS Chat test, non-System posts): accuracy, precision, recall and F1 of the question class at
 // the threshold, a threshold sweep, the confusion matrix, the "contains '?'" baseline, recall on
 // questions without a '?', and 20 misclassified examples.
-//   node scripts/eval-classifier.js [--threshold 0.7] [--no-cascade] [--classifier-model DIR]
+//   node scripts/eval-classifier.js [--threshold 0.7] [--no-cascade] [--max-tokens 64] [--classifier-model DIR]
 'use strict'
 const fs = require('node:fs')
 const path = require('node:path')
@@ -54,7 +54,7 @@ async function main() {
     const rows = split.load(file)
     const truth = rows.map((r) => r.isQuestion)
     const started = Date.now()
-    const out = await qi.classify(rows.map((r, i) => ({ id: String(i), content: r.text })), { cascade: !args.includes('--no-cascade') })
+    const out = await qi.classify(rows.map((r, i) => ({ id: String(i), content: r.text })), { cascade: !args.includes('--no-cascade'), ...(value('max-tokens') ? { maxTokens: Number(value('max-tokens')) } : {}) })
     const seconds = (Date.now() - started) / 1000
     const conf = out.map((o) => o.confidence)
     const predicted = conf.map((c) => c >= threshold)

@@ -49,6 +49,11 @@ export interface AnalyzeProgress {
   /** Overall percent, 0–100. */
   percent: number
   tenantId: string
+  /**
+   * Why the stage stands still, when it does: "waiting for the LLM provider (breaker open,
+   * retry in 12 s)" or "(rate limited, retry in 2 s)".
+   */
+  waiting?: string
 }
 
 /**

@@ -500,6 +500,9 @@ pub struct AnalyzeProgress {
     /// Overall percent, 0–100.
     pub percent: f64,
     pub tenant_id: String,
+    /// Why the stage stands still, when it does: "waiting for the LLM provider (breaker open,
+    /// retry in 12 s)" or "(rate limited, retry in 2 s)".
+    pub waiting: Option<String>,
 }
 
 #[napi(object)]
@@ -696,12 +699,14 @@ struct JsHooks {
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 
 impl Hooks for JsHooks {
-    fn progress(&self, stage: &str, done: usize, total: usize, percent: f64) {
+    fn progress(&self, stage: &str, done: usize, total: usize, percent: f64, waiting: Option<&str>) {
         let Some(p) = &self.progress else { return };
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        let due =
-            last.0 != stage || last.1.is_none_or(|t| now.duration_since(t) >= PROGRESS_INTERVAL) || stage == "done";
+        let due = last.0 != stage
+            || last.1.is_none_or(|t| now.duration_since(t) >= PROGRESS_INTERVAL)
+            || stage == "done"
+            || waiting.is_some();
         if !due {
             return;
         }
@@ -713,6 +718,7 @@ impl Hooks for JsHooks {
                 total: total as u32,
                 percent: (percent * 10.0).round() / 10.0,
                 tenant_id: self.tenant_id.clone(),
+                waiting: waiting.map(str::to_string),
             },
             ThreadsafeFunctionCallMode::NonBlocking,
         );

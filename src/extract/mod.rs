@@ -425,13 +425,16 @@ async fn run_group(
     GroupOutcome { results, stats }
 }
 
+/// How every "the provider makes us wait" log line starts.
+pub const WAITING_PREFIX: &str = "waiting for the LLM provider";
+
 /// "waiting for the LLM provider (breaker open, retry in 30 s)".
 fn waiting_message(w: Waiting) -> String {
     let (why, retry_in) = match w {
         Waiting::BreakerOpen { retry_in, .. } => ("breaker open", retry_in),
         Waiting::RateLimited { retry_in, .. } => ("rate limited", retry_in),
     };
-    format!("waiting for the LLM provider ({why}, retry in {} s)", retry_in.as_millis().div_ceil(1000))
+    format!("{WAITING_PREFIX} ({why}, retry in {} s)", retry_in.as_millis().div_ceil(1000))
 }
 
 /// Rewrites every item into a standalone question. Never drops an item: the report has

@@ -91,7 +91,9 @@ pub fn month_period(month: &str) -> Option<(i64, i64)> {
 
 /// What the pipeline tells its caller while it runs.
 pub trait Hooks: Send + Sync {
-    fn progress(&self, stage: &str, done: usize, total: usize, percent: f64);
+    /// `waiting`: why the stage is not moving, e.g. "waiting for the LLM provider (breaker open,
+    /// retry in 12 s)".
+    fn progress(&self, stage: &str, done: usize, total: usize, percent: f64, waiting: Option<&str>);
     fn log(&self, level: &str, stage: &str, message: &str);
     fn cancelled(&self) -> bool;
 }
@@ -112,9 +114,13 @@ fn stage_span(stage: &str) -> (f64, f64) {
 }
 
 pub fn report(hooks: &dyn Hooks, stage: &str, done: usize, total: usize) {
+    report_waiting(hooks, stage, done, total, None);
+}
+
+fn report_waiting(hooks: &dyn Hooks, stage: &str, done: usize, total: usize, waiting: Option<&str>) {
     let (a, b) = stage_span(stage);
     let frac = if total == 0 { 1.0 } else { (done as f64 / total as f64).min(1.0) };
-    hooks.progress(stage, done, total, a + (b - a) * frac);
+    hooks.progress(stage, done, total, a + (b - a) * frac, waiting);
 }
 
 fn check(hooks: &dyn Hooks) -> Result<()> {
@@ -396,7 +402,8 @@ pub async fn analyze_questions(
     let total_items = items.len();
     let mut extract_opts = opts.extract.clone();
     extract_opts.deadline.get_or_insert(crate::extract::DEFAULT_TENANT_DEADLINE);
-    let extracted = crate::extract::extract(items, &opts.llm, &extract_opts, &ExtractStage(&*hooks), &cancel).await;
+    let stage = ExtractStage { hooks: &*hooks, last: std::sync::Mutex::new((0, total_items)) };
+    let extracted = crate::extract::extract(items, &opts.llm, &extract_opts, &stage, &cancel).await;
     check(&*hooks)?;
     report(&*hooks, "extract", total_items, total_items);
     a.timings.extract = ms(t);
@@ -622,7 +629,7 @@ pub async fn analyze_tenant(
     if !a.rejected.is_empty() {
         hooks.log("warn", "ingest", &format!("{} message(s) rejected", a.rejected.len()));
     }
-    hooks.progress("done", 1, 1, 100.0);
+    hooks.progress("done", 1, 1, 100.0, None);
     hooks.log(
         "info",
         "done",
@@ -632,14 +639,25 @@ pub async fn analyze_tenant(
 }
 
 /// The pipeline's hooks as the extract stage's.
-struct ExtractStage<'a>(&'a dyn Hooks);
+/// The extract stage's hooks: progress, and log lines; a "waiting for the LLM provider" line is
+/// also a progress event, so that a progress bar can say why it stands still.
+struct ExtractStage<'a> {
+    hooks: &'a dyn Hooks,
+    /// (done, total) of the last progress report
+    last: std::sync::Mutex<(usize, usize)>,
+}
 
 impl ExtractHooks for ExtractStage<'_> {
     fn progress(&self, done: usize, total: usize) {
-        report(self.0, "extract", done, total);
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = (done, total);
+        report(self.hooks, "extract", done, total);
     }
     fn log(&self, level: &str, message: &str) {
-        self.0.log(level, "extract", message);
+        self.hooks.log(level, "extract", message);
+        if message.starts_with(crate::extract::WAITING_PREFIX) {
+            let (done, total) = *self.last.lock().unwrap_or_else(|e| e.into_inner());
+            report_waiting(self.hooks, "extract", done, total, Some(message));
+        }
     }
 }
 
