@@ -82,7 +82,15 @@ pub fn roles_with(
         .enumerate()
         .map(|(i, c)| {
             c.as_ref().map(|c| {
-                let out = decide(&model.predict(c), opts.threshold, opens(i));
+                let p = model.predict(c);
+                let mut out = decide(&p, opts.threshold, opens(i));
+                // a first message that asks someone else about their setup ("bob: is your daemon
+                // running?") continues a conversation the linker did not see
+                let (addressed, you) =
+                    (c.dense[features::dense_index("addressed")], c.dense[features::dense_index("second_person")]);
+                if out.role == Role::Ask && opens(i) && addressed > 0.0 && you > 0.0 && p[1] > p[0] {
+                    out.role = Role::Clarification;
+                }
                 // code or logs with a '?' in them ask nothing: an ask has prose of its own
                 if out.role == Role::Ask && crate::prose::is_mostly_paste(&messages[i].content) {
                     RoleOut { role: Role::Other, ..out }

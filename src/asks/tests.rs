@@ -97,3 +97,16 @@ fn only_candidates_get_a_role_and_the_threshold_decides_the_ask() {
     let loose = roles(&messages, &convs, &q, &AskOptions { threshold: 0.0, ..Default::default() });
     assert_eq!(role(&loose[0]), Some(Role::Ask));
 }
+
+#[test]
+fn a_helpers_question_the_linker_missed_is_no_ask() {
+    // bob's question to alice starts a conversation of its own here (as when the linker misses
+    // the link): addressed to someone, about their setup, it still reads as a clarification
+    let out = run(&[
+        ("alice", "my containers lose their network after a reboot", 0, "a"),
+        ("bob", "alice: is your docker daemon running? what do you see in docker ps?", 30, "b"),
+        ("carol", "how do I limit the memory of a container in compose?", 31, "c"),
+    ]);
+    assert_eq!(role(&out[1]), Some(Role::Clarification), "{out:?}");
+    assert_eq!(role(&out[2]), Some(Role::Ask), "{out:?}");
+}
