@@ -33,9 +33,10 @@ describe('analyzeTenant', () => {
     expect(s.asks).toBeLessThan(s.questions)
     // the sample month knows each message's role: what is reported is what members asked
     const f = askFigures(result, sample.messages)
-    expect(f.reportedAreAsks).toBeGreaterThanOrEqual(0.75)
+    // the three figures, at its targets
+    expect(f.reportedAreAsks).toBeGreaterThanOrEqual(0.85)
     expect(f.asksFound).toBeGreaterThanOrEqual(0.75)
-    expect(f.topMembersAreAsks).toBeGreaterThanOrEqual(0.8)
+    expect(f.topMembersAreAsks).toBeGreaterThanOrEqual(0.85)
     // every ask is accounted for exactly once: questions carry their duplicates
     const ids = result.questions.flatMap((q) => q.messageIds)
     expect(new Set(ids).size).toBe(ids.length)

@@ -46,6 +46,18 @@ describe('asks', () => {
     expect(by['4'].role).toBeNull()
   })
 
+  test('small talk to the room is a question, not an ask; a question of the same shape about a problem is', async () => {
+    const out = await qi.asks([
+      msg('s1', 'dave', 'how is everyone doing?', 0),
+      msg('s2', 'erin', 'anyone going to the meetup on friday?', 200),
+      msg('s3', 'frank', 'how is everyone handling secrets in docker compose? I need to keep them out of git', 400),
+    ])
+    const by = Object.fromEntries(out.map((o) => [o.id, o]))
+    expect(by.s1).toMatchObject({ isQuestion: true, role: 'other' })
+    expect(by.s2).toMatchObject({ isQuestion: true, role: 'other' })
+    expect(by.s3.role).toBe('ask')
+  })
+
   test('the threshold decides the ask role', async () => {
     const strict = await qi.asks(conversation, { threshold: 1 })
     expect(strict.some((o) => o.role === 'ask')).toBe(false)

@@ -235,6 +235,22 @@ static NEED: Lazy<Regex> = Lazy::new(|| {
     )
     .unwrap()
 });
+/// Small talk addressed to the room: how people are, what they are up to, who is going to an
+/// event. A question, and not a request for help.
+static SMALL_TALK: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?i)\bhow(?:'s| is| are| r)? (?:every(?:one|body)|y'?all|you all|you guys|u guys|people|things|life|your (?:day|weekend|week|morning|evening))(?: doing| going)?\b|\bhow(?:'s| is) it going(?:\s*[?!.,]|\s*$)|\bhow (?:are|r) (?:you|u)(?: doing| all| guys)?\W*$|\bwhat (?:are|is|r) (?:you|u|every(?:one|body)|people|y'?all)(?: all| guys)? (?:working on|up to|doing (?:this|today|tonight))\b|\b(?:any(?:one|body)|who(?:'s| is)|are you|you) going to (?:the |this )?(?:meetup|meet-up|conf\w*|event|talk|summit|party|stream|hackathon)\b|\bhow was (?:your|the) (?:weekend|day|week|holidays?|trip)\b",
+    )
+    .unwrap()
+});
+
+/// Whether a message is small talk to the room ("how is everyone doing?", "anyone going to the
+/// meetup?") with no problem or need of its author in it.
+pub fn is_small_talk(text: &str) -> bool {
+    let prose = prose::reduce(text);
+    SMALL_TALK.is_match(&prose) && !PROBLEM.is_match(&prose) && !NEED.is_match(&prose)
+}
+
 /// A check-back on what someone said ("so I just run X?", "you mean …?").
 static CHECK_BACK: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"(?i)^\s*(?:so|you mean|do you mean|u mean|like|or|and|then|even|also|but)\b").unwrap());
@@ -558,6 +574,30 @@ pub fn candidates(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_talk_to_the_room() {
+        for t in [
+            "how is everyone doing?",
+            "hey all, how's it going?",
+            "what are you all working on this week?",
+            "anyone going to the meetup on friday?",
+            "how was your weekend?",
+            "how are you?",
+        ] {
+            assert!(is_small_talk(t), "{t}");
+        }
+        for t in [
+            "how are you deploying it?",
+            "can we do wget inside a container? how is it going to talk to the outside world",
+            "how is everyone handling secrets in compose? I need to keep them out of git",
+            "anyone know why my container exits?",
+            "what are you working on? I get a permission error when I build",
+            "how do I mount a volume?",
+        ] {
+            assert!(!is_small_talk(t), "{t}");
+        }
+    }
 
     #[test]
     fn addressees_and_cues() {

@@ -91,8 +91,12 @@ pub fn roles_with(
                 if out.role == Role::Ask && opens(i) && addressed > 0.0 && you > 0.0 && p[1] > p[0] {
                     out.role = Role::Clarification;
                 }
-                // code or logs with a '?' in them ask nothing: an ask has prose of its own
-                if out.role == Role::Ask && crate::prose::is_mostly_paste(&messages[i].content) {
+                // code or logs with a '?' in them ask nothing: an ask has prose of its own; small
+                // talk to the room ("how is everyone doing?") asks for no help
+                if out.role == Role::Ask
+                    && (crate::prose::is_mostly_paste(&messages[i].content)
+                        || features::is_small_talk(&messages[i].content))
+                {
                     RoleOut { role: Role::Other, ..out }
                 } else {
                     out
