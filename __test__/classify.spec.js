@@ -76,6 +76,46 @@ describe('classify', () => {
     expect(full.map((o) => o.isQuestion)).toEqual(cascaded.map((o) => o.isQuestion))
   })
 
+  test('the static tier decides messages the lexical stage is unsure of, without the encoder, as the encoder would', async () => {
+    // chat the lexical stage cannot settle: most are decided by the static embedding's table lookup
+    const texts = [
+      'is there a way to keep logs smaller',
+      'what is the difference between copy and add',
+      'anyone here using compose with swarm',
+      'not sure why it keeps pulling the old image',
+      'need help with networking between two containers',
+      'could be a permissions problem on the host',
+    ]
+    const cascaded = await qi.classify(texts)
+    const full = await qi.classify(texts, { cascade: false })
+    const stat = cascaded.filter((o) => o.stage === 'static')
+    expect(stat.length).toBeGreaterThanOrEqual(4)
+    expect(cascaded.every((o) => ['lexical', 'static', 'encoder'].includes(o.stage))).toBe(true)
+    expect(stat.some((o) => o.isQuestion) && stat.some((o) => !o.isQuestion)).toBe(true)
+    // its decisions are the encoder's (confidences differ: each stage reports its own P)
+    expect(cascaded.map((o) => o.isQuestion)).toEqual(full.map((o) => o.isQuestion))
+  })
+
+  test('a head without the static tier (older heads) still loads and classifies with lexical + encoder', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qi-head-'))
+    try {
+      const head = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'models', 'classifier', 'question-head.json'), 'utf8'))
+      expect(head.static).toMatchObject({ table: 'static-minilm.bin' })
+      delete head.static
+      const file = path.join(tmp, 'question-head.json')
+      fs.writeFileSync(file, JSON.stringify(head))
+      const script = `const qi = require(${JSON.stringify(path.join(__dirname, '..'))});
+        qi.loadModels({ classifierHead: ${JSON.stringify(file)} })
+          .then(() => qi.classify(['is there a way to keep logs smaller', 'not sure why it keeps pulling the old image', 'hmm weird']))
+          .then((out) => process.stdout.write(JSON.stringify(out)))`
+      const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }))
+      expect(out.map((o) => o.stage)).not.toContain('static')
+      expect(out.map((o) => o.isQuestion)).toEqual([true, false, false])
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true })
+    }
+  })
+
   test('batching does not change results; 100 kB messages are handled', async () => {
     const big = 'stack trace line '.repeat(6000) + ' why does this happen?'
     const texts = ['how do i fix this', big, 'fixed it', 'what version are you on?']
