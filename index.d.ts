@@ -256,30 +256,6 @@ export interface DedupeOptions {
   batchSize?: number
 }
 
-export interface DistilledStatic {
-  path: string
-  sha256: string
-  vocab: number
-  dims: number
-  /** Share of the encoder's variance the PCA kept. */
-  varianceKept: number
-  bytes: number
-}
-
-/**
- * Distils the static table of the classifier's static tier from the loaded encoder (every
- * vocabulary token encoded alone, PCA, SIF weights, int8) and writes it to `path`
- * (what `npm run distill:static` does).
- */
-export declare function distillStatic(path: string, options?: DistillStaticOptions): Promise<DistilledStatic>
-
-export interface DistillStaticOptions {
-  /** PCA components kept (default 32). */
-  dims?: number
-  /** SIF coefficient of the Zipf token weights (default 1e-4; 0 = no weighting). */
-  sif?: number
-}
-
 /** Sentence embeddings (all-MiniLM-L6-v2, 384 dimensions, unit length), in input order. */
 export declare function embed(texts: string[], options?: EmbedOptions): Promise<Float32Array[]>
 
@@ -466,8 +442,8 @@ export interface MessageClassification {
   label: 'question' | 'statement'
   /** Why the model was skipped. */
   reason?: 'empty' | 'emoji-only' | 'links-or-mentions-only' | 'bot-command'
-  /** What decided: a rule, the lexical stage, the static tier, the encoder stage, or a classifierModel. */
-  stage: 'rule' | 'lexical' | 'static' | 'encoder' | 'model'
+  /** What decided: a rule, the lexical stage, the encoder stage, or a classifierModel. */
+  stage: 'rule' | 'lexical' | 'encoder' | 'model'
 }
 
 export interface MessageLink {
@@ -728,14 +704,12 @@ export interface TrainClassifierOptions {
   c?: number
   /** Optimiser iterations per stage (default 1500). */
   iterations?: number
-  /** Stage-1 probabilities outside `[low, high]` skip the encoder (default [0.02, 0.98]). */
-  band?: Array<number>
   /**
-   * A static table file (`npm run distill:static`): adds the static tier between the lexical
-   * stage and the encoder, its band chosen by cross-validation. The head names the file, which
-   * must sit next to the head JSON.
+   * Stage-1 probabilities outside `[low, high]` skip the encoder (default: chosen by 5-fold
+   * cross-validation, as wide as it can be without more errors than the encoder makes on the
+   * messages it decides).
    */
-  staticTable?: string
+  band?: Array<number>
 }
 
 export interface TrainingExample {

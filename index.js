@@ -841,7 +841,6 @@ module.exports.classify = nativeBinding.classify
 module.exports.cluster = nativeBinding.cluster
 module.exports.conversations = nativeBinding.conversations
 module.exports.dedupe = nativeBinding.dedupe
-module.exports.distillStatic = nativeBinding.distillStatic
 module.exports.embed = nativeBinding.embed
 module.exports.extract = nativeBinding.extract
 module.exports.loadModels = nativeBinding.loadModels

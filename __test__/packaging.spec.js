@@ -25,7 +25,7 @@ test.each(Object.entries(PLATFORMS))('npm/%s/package.json is the platform packag
   expect(sub.cpu).toEqual([p.arch])
   if (p.os === 'linux') expect(sub.libc).toEqual([p.musl ? 'musl' : 'glibc'])
   expect(sub.engines).toEqual(pkg.engines)
-  expect(sub.files).toEqual(expect.arrayContaining([sub.main, ...p.onnxruntime, 'models/classifier/question-head.json', 'models/classifier/static-minilm.bin']))
+  expect(sub.files).toEqual(expect.arrayContaining([sub.main, ...p.onnxruntime, 'models/classifier/question-head.json']))
   if (p.onnxruntime.length) expect(fs.existsSync(path.join(root, 'npm', abi, 'LICENSE-onnxruntime'))).toBe(true)
 })
 

@@ -73,7 +73,7 @@ function pack({ out, artifacts = root } = {}) {
     }
     const classifier = path.join(dir, 'models', 'classifier')
     fs.mkdirSync(classifier, { recursive: true })
-    for (const f of ['question-head.json', 'static-minilm.bin', 'README.md']) fs.copyFileSync(path.join(root, 'models', 'classifier', f), path.join(classifier, f))
+    for (const f of ['question-head.json', 'README.md']) fs.copyFileSync(path.join(root, 'models', 'classifier', f), path.join(classifier, f))
     results.push({ name: platformPkg.name, ...npmPack(dir, out) })
   }
   if (results.length === 0) throw new Error(`no built addon in ${artifacts} (${abis.map((a) => `${pkg.napi.binaryName}.${a}.node`).join(', ')}): run npm run build first`)

@@ -125,7 +125,7 @@ step('pack the main and the platform package', () => {
     assert.ok(mainFiles.includes(f), `main tarball lacks ${f}`)
   assert.ok(!mainFiles.some((f) => f.endsWith('.node')), 'the main tarball must not carry a binary')
   const platFiles = plat.files.map((f) => f.path)
-  for (const f of [`question-insights.${platform.abi}.node`, ...platform.onnxruntime, 'models/classifier/question-head.json', 'models/classifier/static-minilm.bin'])
+  for (const f of [`question-insights.${platform.abi}.node`, ...platform.onnxruntime, 'models/classifier/question-head.json'])
     assert.ok(platFiles.includes(f), `${platform.name} tarball lacks ${f}`)
   const staged = JSON.parse(run('tar', ['-xOzf', main.tarball, 'package/package.json'], { env: { PATH: process.env.PATH } }).stdout)
   assert.equal(staged.optionalDependencies[platform.name], staged.version, 'optionalDependencies are version-locked')

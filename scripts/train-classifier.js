@@ -5,8 +5,7 @@
 //   npm run train:classifier -- --labels data/labels/x.jsonl  # labels by reference: {file, line, isQuestion, split}
 //                                                   # into ../shared/data (only split "train" rows are used)
 //   options: --out FILE  --c 1  --iterations 1500  --labels-weight 3  --no-default-data
-//            --static FILE (default models/classifier/static-minilm.bin, from `npm run distill:static`;
-//            it must sit next to the head it is trained into)  --no-static (no static tier)
+//            --band LOW,HIGH (the lexical stage's band; default: chosen by 5-fold cross-validation)
 // By default it trains on NPS Chat train plus the project's own labels of real tech-support chat
 // (data/labels/chatlogs-questions.jsonl: file + line + label, never the third-party text) and
 // the project's own hand-written examples of in-domain chat (data/labels/own-examples.jsonl).
@@ -90,12 +89,7 @@ async function main() {
     console.log(`train: ${f}: ${rows.length} labelled messages (weight ${weight}), ${rows.filter((r) => r.isQuestion).length} questions`)
   }
   const options = { c: Number(value('c', 1)), iterations: Number(value('iterations', 1500)) }
-  const staticTable = value('static', path.join(root, 'models', 'classifier', 'static-minilm.bin'))
-  if (!args.includes('--no-static')) {
-    if (!fs.existsSync(staticTable)) throw new Error(`${staticTable} not found: run \`npm run distill:static\` or pass --no-static`)
-    options.staticTable = staticTable
-    console.log(`train: static tier over ${staticTable}`)
-  }
+  if (value('band')) options.band = value('band').split(',').map(Number)
   const started = Date.now()
   const head = JSON.parse(await qi.trainClassifier(examples, options))
   head.trained = { ...head.trained, sources, command: `npm run train:classifier ${args.join(' ')}`.trim(), seconds: (Date.now() - started) / 1000 }
@@ -103,7 +97,7 @@ async function main() {
   fs.mkdirSync(path.dirname(out), { recursive: true })
   fs.writeFileSync(out, JSON.stringify(head) + '\n')
   console.log(`train: wrote ${out} in ${head.trained.seconds.toFixed(1)} s (${head.trained.examples} examples after the skip rules)`)
-  if (head.static) console.log(`train: static tier band [${head.static.band.join(', ')}], cross-validation ${JSON.stringify(head.trained.static)}`)
+  console.log(`train: band [${head.band.join(', ')}]${head.trained.band ? `, cross-validation ${JSON.stringify(head.trained.band)}` : ''}`)
 }
 
 if (require.main === module) {

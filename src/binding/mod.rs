@@ -590,8 +590,8 @@ pub struct MessageClassification {
     /// Why the model was skipped.
     #[napi(ts_type = "'empty' | 'emoji-only' | 'links-or-mentions-only' | 'bot-command'")]
     pub reason: Option<String>,
-    /// What decided: a rule, the lexical stage, the static tier, the encoder stage, or a classifierModel.
-    #[napi(ts_type = "'rule' | 'lexical' | 'static' | 'encoder' | 'model'")]
+    /// What decided: a rule, the lexical stage, the encoder stage, or a classifierModel.
+    #[napi(ts_type = "'rule' | 'lexical' | 'encoder' | 'model'")]
     pub stage: String,
 }
 
@@ -685,12 +685,10 @@ pub struct TrainClassifierOptions {
     pub c: Option<f64>,
     /// Optimiser iterations per stage (default 1500).
     pub iterations: Option<u32>,
-    /// Stage-1 probabilities outside `[low, high]` skip the encoder (default [0.02, 0.98]).
+    /// Stage-1 probabilities outside `[low, high]` skip the encoder (default: chosen by 5-fold
+    /// cross-validation, as wide as it can be without more errors than the encoder makes on the
+    /// messages it decides).
     pub band: Option<Vec<f64>>,
-    /// A static table file (`npm run distill:static`): adds the static tier between the lexical
-    /// stage and the encoder, its band chosen by cross-validation. The head names the file, which
-    /// must sit next to the head JSON.
-    pub static_table: Option<String>,
 }
 
 /// Trains a question head on labelled examples and returns it as JSON (what
@@ -714,7 +712,7 @@ pub fn train_classifier<'env>(
         let d = crate::classify::train::TrainOptions::default();
         let band = match o.band.as_deref() {
             None => d.band,
-            Some(&[lo, hi]) if 0.0 <= lo && lo < hi && hi <= 1.0 => (lo as f32, hi as f32),
+            Some(&[lo, hi]) if 0.0 <= lo && lo < hi && hi <= 1.0 => Some((lo as f32, hi as f32)),
             Some(_) => {
                 return Err(CoreError::out_of_range("options.band", "must be [low, high] with 0 <= low < high <= 1"))
             }
@@ -724,7 +722,6 @@ pub fn train_classifier<'env>(
             iterations: int_in(o.iterations, "options.iterations", 1, 100_000)?.unwrap_or(d.iterations),
             band,
             max_tokens: d.max_tokens,
-            static_table: o.static_table.map(PathBuf::from),
             folds: d.folds,
         };
         Ok((examples, opts))
@@ -739,69 +736,6 @@ pub fn train_classifier<'env>(
             let engine = models::engine()?;
             let head = crate::classify::train::train(&engine.embedder, &examples, &opts, &mut |_, _, _| {})?;
             serde_json::to_string(&head).map_err(|e| CoreError::Internal(e.to_string()))
-        }),
-        |_, v| Ok(v),
-    )
-}
-
-#[napi(object)]
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct DistillStaticOptions {
-    /// PCA components kept (default 32).
-    pub dims: Option<u32>,
-    /// SIF coefficient of the Zipf token weights (default 1e-4; 0 = no weighting).
-    pub sif: Option<f64>,
-}
-
-#[napi(object)]
-pub struct DistilledStatic {
-    pub path: String,
-    pub sha256: String,
-    pub vocab: u32,
-    pub dims: u32,
-    /// Share of the encoder's variance the PCA kept.
-    pub variance_kept: f64,
-    pub bytes: u32,
-}
-
-/// Distils the static table of the classifier's static tier from the loaded encoder (every
-/// vocabulary token encoded alone, PCA, SIF weights, int8) and writes it to `path`
-/// (what `npm run distill:static` does).
-#[napi(ts_args_type = "path: string, options?: DistillStaticOptions", ts_return_type = "Promise<DistilledStatic>")]
-pub fn distill_static<'env>(
-    env: &'env Env,
-    path: String,
-    options: Option<Unknown<'_>>,
-) -> napi::Result<PromiseRaw<'env, DistilledStatic>> {
-    let parsed = (|| {
-        let o: DistillStaticOptions = self::options(options.as_ref(), "distillStatic()")?;
-        let d = crate::classify::static_tier::DistillOptions::default();
-        Ok(crate::classify::static_tier::DistillOptions {
-            dims: int_in(o.dims, "options.dims", 1, 384)?.unwrap_or(d.dims),
-            sif: num_in(o.sif, "options.sif", 0.0, 1.0)?.unwrap_or(d.sif),
-            ..d
-        })
-    })();
-    let opts = match parsed {
-        Ok(p) => p,
-        Err(e) => return reject(env, e),
-    };
-    spawn(
-        env,
-        blocking(move || {
-            let engine = models::engine()?;
-            let (table, kept) = crate::classify::static_tier::distill(&engine.embedder, &opts, &mut |_, _| Ok(()))?;
-            let bytes = table.to_bytes();
-            std::fs::write(&path, &bytes).map_err(|e| CoreError::io(format!("writing {path}"), e))?;
-            Ok(DistilledStatic {
-                sha256: crate::classify::static_tier::sha256_hex(&bytes),
-                path,
-                vocab: table.vocab() as u32,
-                dims: table.dims as u32,
-                variance_kept: kept,
-                bytes: bytes.len() as u32,
-            })
         }),
         |_, v| Ok(v),
     )

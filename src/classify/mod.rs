@@ -1,12 +1,11 @@
 //! Question classification: message → P(question).
 //!
-//! The default model is a cascade trained by `npm run train:classifier`:
+//! The default model is a two-stage cascade trained by `npm run train:classifier`:
 //! 1. a logistic regression over cheap surface and hashed lexical features decides the clear
 //!    cases (most chat messages) without running the transformer;
-//! 2. the static tier (heads that have one, see `static_tier`): a logistic regression over a
-//!    static token embedding distilled from MiniLM plus the same features decides the messages
-//!    it is sure about (P outside its own band), with a table lookup;
-//! 3. the rest get a logistic regression over the MiniLM sentence embedding plus the features.
+//! 2. messages it is unsure about (P between `band.0` and `band.1`, a band chosen in training
+//!    by cross-validation) get a second logistic regression over the MiniLM sentence embedding
+//!    plus the same features.
 //!
 //! On NPS Chat this is as accurate as running the encoder on every message while sending only
 //! a small part of real chat through it. Messages that cannot be questions (empty, emoji-only,
@@ -17,12 +16,11 @@ pub mod external;
 pub mod features;
 pub mod head;
 pub mod rules;
-pub mod static_tier;
 pub mod train;
 
 use std::path::{Path, PathBuf};
 
-use crate::embed::Embedder;
+use crate::embed::{EmbedOptions, Embedder};
 use crate::error::{Error, Result};
 pub use external::External;
 pub use head::QuestionHead;
@@ -56,8 +54,6 @@ pub enum Stage {
     Rule,
     /// The lexical first stage was confident.
     Lexical,
-    /// The static-embedding tier was confident.
-    Static,
     /// The encoder stage.
     Encoder,
     /// A user-provided sequence-classification model.
@@ -69,7 +65,6 @@ impl Stage {
         match self {
             Stage::Rule => "rule",
             Stage::Lexical => "lexical",
-            Stage::Static => "static",
             Stage::Encoder => "encoder",
             Stage::Model => "model",
         }
@@ -184,32 +179,10 @@ impl Classifier {
                     }
                 }
                 on_batch(done, total)?;
-                // the static tier and the encoder read the same tokens
-                let mut tokens = embedder.tokenize(&uncertain_prose, opts.max_tokens.max(2))?;
-                // 3. the static tier
-                if let Some((st, table)) = head.static_tier.as_ref().and_then(|s| Some((s, s.lookup.as_ref()?))) {
-                    if opts.cascade {
-                        let mut keep = Vec::with_capacity(uncertain.len());
-                        for (k, &i) in uncertain.iter().enumerate() {
-                            let p = st.p(&table.pool(&tokens[k]), &feats[k]);
-                            let decided = st.decides(p);
-                            if decided {
-                                out[i] = Some(Classification { confidence: p, stage: Stage::Static, reason: None });
-                                done += 1;
-                            }
-                            keep.push(!decided);
-                        }
-                        let mut flags = keep.iter();
-                        uncertain.retain(|_| *flags.next().unwrap());
-                        let mut flags = keep.iter();
-                        feats.retain(|_| *flags.next().unwrap());
-                        let mut flags = keep.iter();
-                        tokens.retain(|_| *flags.next().unwrap());
-                        on_batch(done, total)?;
-                    }
-                }
-                // 4. the encoder stage
-                let vectors = embedder.embed_tokens(&tokens, opts.batch_size, &mut |d, _| on_batch(done + d, total))?;
+                // 3. the encoder stage
+                let sub = uncertain_prose;
+                let eopts = EmbedOptions { max_tokens: opts.max_tokens, batch_size: opts.batch_size };
+                let vectors = embedder.embed_with(&sub, eopts, &mut |d, _| on_batch(done + d, total))?;
                 for ((&i, f), v) in uncertain.iter().zip(&feats).zip(&vectors) {
                     out[i] =
                         Some(Classification { confidence: head.stage2(v, f), stage: Stage::Encoder, reason: None });

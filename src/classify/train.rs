@@ -1,15 +1,12 @@
-//! Training of the built-in question head: L2-regularised logistic regressions fitted with
-//! full-batch Adam (deterministic: fixed order, zero initialisation). With a static table, the
-//! static tier is fitted too and its band is chosen on out-of-fold predictions of all stages:
-//! as wide as it can be without more errors than the encoder makes on the messages it decides.
-
-use std::path::PathBuf;
+//! Training of the built-in question head: two L2-regularised logistic regressions fitted with
+//! full-batch Adam (deterministic: fixed order, zero initialisation). The band of the lexical
+//! stage is chosen on out-of-fold predictions of both stages: as wide as it can be without more
+//! errors than the encoder makes on the messages it decides.
 
 use super::features::{fnv1a, LEXICAL, SURFACE};
 use super::head::{sigmoid, Features, Linear, QuestionHead, FORMAT};
 use super::rules::trivial;
-use super::static_tier::{StaticStage, StaticTable};
-use crate::embed::Embedder;
+use crate::embed::{EmbedOptions, Embedder};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -23,24 +20,16 @@ pub struct TrainOptions {
     /// Inverse L2 strength, as scikit-learn's `C`.
     pub c: f32,
     pub iterations: usize,
-    pub band: (f32, f32),
+    /// The lexical stage's band; `None`: chosen by cross-validation (`choose_band`).
+    pub band: Option<(f32, f32)>,
     pub max_tokens: usize,
-    /// A static table (`npm run distill:static`): adds the static tier, its file named in the head.
-    pub static_table: Option<PathBuf>,
-    /// Folds of the cross-validation that chooses the static tier's band.
+    /// Folds of the cross-validation that chooses the band.
     pub folds: usize,
 }
 
 impl Default for TrainOptions {
     fn default() -> Self {
-        TrainOptions {
-            c: 1.0,
-            iterations: 1500,
-            band: (0.02, 0.98),
-            max_tokens: super::DEFAULT_CLASSIFY_MAX_TOKENS,
-            static_table: None,
-            folds: 5,
-        }
+        TrainOptions { c: 1.0, iterations: 1500, band: None, max_tokens: super::DEFAULT_CLASSIFY_MAX_TOKENS, folds: 5 }
     }
 }
 
@@ -96,30 +85,30 @@ fn fit(rows: &[Row<'_>], dims: usize, c: f32, iterations: usize) -> Linear {
 }
 
 /// One side of a band: messages decided, and the errors of the side's kind (missed questions
-/// below, false questions above) of the static tier and of the encoder on them.
+/// below, false questions above) of the lexical stage and of the encoder on them.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct BandSide {
     pub bound: f32,
     pub decided: usize,
-    pub static_errors: usize,
+    pub stage_errors: usize,
     pub encoder_errors: usize,
 }
 
-/// The thresholds the static tier's band must hold at (those the evaluation sweeps): it never
+/// The thresholds the lexical stage's band must hold at (those the evaluation sweeps): it never
 /// decides a message whose P lies between the lowest and the highest, so that a user's threshold
-/// in that range does not meet a static decision close to it.
+/// in that range does not meet a lexical decision close to it.
 pub const BAND_THRESHOLDS: [f32; 7] = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
-/// Chooses the static tier's band from `(p_static, p_encoder, is_question)` of the messages that
-/// reach it: on each side the widest bound (grid of 0.005, outside `thresholds`) at which, at
-/// every one of `thresholds`, the static tier makes no more errors of that side's kind than the
+/// Chooses the lexical stage's band from out-of-fold `(p_lexical, p_encoder, is_question)`: on
+/// each side the widest bound (grid of 0.005, outside `thresholds`) at which, at every one of
+/// `thresholds`, the lexical stage makes no more errors of that side's kind than the
 /// encoder on the messages it decides: no more missed questions below the band (recall), no
 /// more false questions above (precision). The sides report their errors at `report`.
 pub fn choose_band(rows: &[(f32, f32, bool)], thresholds: &[f32], report: f32) -> (BandSide, BandSide) {
     // (the side at `report`, whether it holds at every threshold)
     let side = |bound: f32, low: bool| {
         let decided: Vec<_> =
-            rows.iter().filter(|&&(ps, _, _)| if low { ps <= bound } else { ps >= bound }).copied().collect();
+            rows.iter().filter(|&&(p, _, _)| if low { p <= bound } else { p >= bound }).copied().collect();
         // errors of the kind the side makes: missed questions below, false questions above
         let errors = |t: f32, p: fn(&(f32, f32, bool)) -> f32| {
             decided.iter().filter(|r| r.2 == low && (p(r) >= t) != r.2).count()
@@ -128,7 +117,7 @@ pub fn choose_band(rows: &[(f32, f32, bool)], thresholds: &[f32], report: f32) -
         let s = BandSide {
             bound,
             decided: decided.len(),
-            static_errors: errors(report, |r| r.0),
+            stage_errors: errors(report, |r| r.0),
             encoder_errors: errors(report, |r| r.1),
         };
         (s, holds)
@@ -160,8 +149,8 @@ fn round3(x: f32) -> f64 {
     (x as f64 * 1000.0).round() / 1000.0
 }
 
-/// Trains the stages on `examples` (messages the rules skip are left out: they never reach
-/// the head). `progress(stage, done, total)`.
+/// Trains both stages on `examples` (messages the rules skip are left out: they never reach
+/// the head) and, unless `opts.band` is given, chooses the band. `progress(stage, done, total)`.
 pub fn train(
     embedder: &Embedder,
     examples: &[Example],
@@ -173,23 +162,15 @@ pub fn train(
     if positives == 0 || positives == kept.len() {
         return Err(Error::out_of_range("examples", "need both questions and statements to train on"));
     }
-    let table = match &opts.static_table {
-        Some(p) => Some((StaticTable::read(p, None)?, p)),
-        None => None,
-    };
     // the prose, as classify() sees it
     let prose: Vec<std::borrow::Cow<'_, str>> = kept.iter().map(|e| crate::prose::reduce_cow(&e.text)).collect();
     let feats: Vec<Features> = prose.iter().map(|t| Features::of(t)).collect();
     let texts: Vec<&str> = prose.iter().map(|t| &**t).collect();
-    let tokens = embedder.tokenize(&texts, opts.max_tokens.max(2))?;
-    let vectors = embedder.embed_tokens(&tokens, 32, &mut |d, n| {
+    let eopts = EmbedOptions { max_tokens: opts.max_tokens, batch_size: 32 };
+    let vectors = embedder.embed_with(&texts, eopts, &mut |d, n| {
         progress("embed", d, n);
         Ok(())
     })?;
-    let statics: Vec<Vec<f32>> = match &table {
-        Some(((t, _), _)) => tokens.iter().map(|ids| t.pool(ids)).collect(),
-        None => Vec::new(),
-    };
     let y: Vec<f32> = kept.iter().map(|e| e.is_question as u8 as f32).collect();
     fn select<'a>(idx: &[usize], emb: Option<&'a [Vec<f32>]>, feats: &'a [Features], y: &[f32]) -> Vec<Row<'a>> {
         idx.iter().map(|&i| Row { embedding: emb.map(|e| e[i].as_slice()), f: &feats[i], y: y[i] }).collect()
@@ -209,64 +190,40 @@ pub fn train(
         "iterations": opts.iterations,
         "maxTokens": opts.max_tokens,
     });
-    let static_tier = match &table {
-        None => None,
-        Some(((t, sha), path)) => {
-            progress("static", 0, 1);
-            let linear = fit(&select(&all, Some(&statics), &feats, &y), t.dims, opts.c, opts.iterations);
-            progress("static", 1, 1);
-            // out-of-fold P of the three stages; folds by text, so that copies stay together
+    let band = match opts.band {
+        Some(b) => b,
+        None => {
+            // out-of-fold P of both stages; folds by text, so that copies stay together
             let k = opts.folds.max(2);
             let fold: Vec<usize> = kept.iter().map(|e| (fnv1a(&e.text) % k as u64) as usize).collect();
-            let mut oof = vec![(0f32, 0f32, 0f32); kept.len()];
+            let mut oof = vec![(0f32, 0f32, false); kept.len()];
             for f in 0..k {
                 progress("folds", f, k);
                 let (test, train): (Vec<usize>, Vec<usize>) = all.iter().partition(|&&i| fold[i] == f);
                 let s1 = fit(&select(&train, None, &feats, &y), 0, opts.c, opts.iterations);
                 let s2 = fit(&select(&train, Some(&vectors), &feats, &y), embedder.dims, opts.c, opts.iterations);
-                let s3 = fit(&select(&train, Some(&statics), &feats, &y), t.dims, opts.c, opts.iterations);
                 for i in test {
                     oof[i] = (
                         sigmoid(s1.logit(None, &feats[i])),
                         sigmoid(s2.logit(Some(&vectors[i]), &feats[i])),
-                        sigmoid(s3.logit(Some(&statics[i]), &feats[i])),
+                        kept[i].is_question,
                     );
                 }
             }
             progress("folds", k, k);
-            let reaching: Vec<(f32, f32, bool)> = oof
-                .iter()
-                .zip(&kept)
-                .filter(|((p1, _, _), _)| *p1 > opts.band.0 && *p1 < opts.band.1)
-                .map(|(&(_, pe, ps), e)| (ps, pe, e.is_question))
-                .collect();
-            let (low, high) = choose_band(&reaching, &BAND_THRESHOLDS, super::DEFAULT_THRESHOLD);
-            trained["static"] = serde_json::json!({
-                "folds": k,
-                "reachingStatic": reaching.len(),
-                "low": { "bound": round3(low.bound), "decided": low.decided, "staticErrors": low.static_errors, "encoderErrors": low.encoder_errors },
-                "high": { "bound": round3(high.bound), "decided": high.decided, "staticErrors": high.static_errors, "encoderErrors": high.encoder_errors },
-            });
-            let name =
-                path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-            Some(StaticStage {
-                table: name,
-                sha256: sha.clone(),
-                dims: t.dims,
-                band: (low.bound, high.bound),
-                linear,
-                lookup: None,
-            })
+            let (low, high) = choose_band(&oof, &BAND_THRESHOLDS, super::DEFAULT_THRESHOLD);
+            let side = |s: &BandSide| serde_json::json!({ "bound": round3(s.bound), "decided": s.decided, "lexicalErrors": s.stage_errors, "encoderErrors": s.encoder_errors });
+            trained["band"] = serde_json::json!({ "folds": k, "low": side(&low), "high": side(&high) });
+            (low.bound, high.bound)
         }
     };
     Ok(QuestionHead {
         format: FORMAT.into(),
         encoder: "minilm".into(),
         dims: embedder.dims,
-        band: opts.band,
+        band,
         stage1,
         stage2,
-        static_tier,
         trained,
     })
 }
@@ -293,22 +250,22 @@ mod tests {
 
     #[test]
     fn the_band_is_as_wide_as_the_encoder_allows() {
-        // (p_static, p_encoder, is_question)
+        // (p_lexical, p_encoder, is_question)
         let rows = [
             (0.01, 0.1, false),
             (0.05, 0.2, false),
-            (0.10, 0.9, true),  // the encoder finds it, the static tier would miss it: stop below 0.10
-            (0.30, 0.3, true),  // both miss it
+            (0.10, 0.9, true), // the encoder finds it, the lexical stage would miss it: stop below 0.10
+            (0.30, 0.3, true), // both miss it
             (0.40, 0.8, false), // an encoder false question does not count below the band
             (0.95, 0.9, true),
-            (0.99, 0.2, true),  // the encoder misses it, the static tier finds it
+            (0.99, 0.2, true),  // the encoder misses it, the lexical stage finds it
             (0.90, 0.8, false), // both take it for a question
-            (0.80, 0.1, false), // only the static tier does: stop above 0.80
+            (0.80, 0.1, false), // only the lexical stage does: stop above 0.80
         ];
         let (low, high) = choose_band(&rows, &[0.7], 0.7);
-        assert_eq!((low.decided, low.static_errors, low.encoder_errors), (2, 0, 0));
+        assert_eq!((low.decided, low.stage_errors, low.encoder_errors), (2, 0, 0));
         assert!(low.bound >= 0.05 && low.bound < 0.10, "{low:?}");
-        assert_eq!((high.decided, high.static_errors, high.encoder_errors), (3, 1, 1));
+        assert_eq!((high.decided, high.stage_errors, high.encoder_errors), (3, 1, 1));
         assert!(high.bound <= 0.90 && high.bound > 0.80, "{high:?}");
         // more thresholds: no bound between them, and the errors must hold at each
         let (low, high) = choose_band(&rows, &[0.25, 0.7, 0.85], 0.7);
