@@ -76,6 +76,53 @@ describe('classify', () => {
     expect(full.map((o) => o.isQuestion)).toEqual(cascaded.map((o) => o.isQuestion))
   })
 
+  test('the lexical stage decides with the band chosen by cross-validation, as the encoder would', async () => {
+    const head = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'models', 'classifier', 'question-head.json'), 'utf8'))
+    // wider than the old fixed [0.02, 0.98], and no bound inside the thresholds 0.3 … 0.9
+    expect(head.band[0]).toBeGreaterThan(0.02)
+    expect(head.band[0]).toBeLessThan(0.3)
+    expect(head.band[1]).toBeLessThan(0.98)
+    expect(head.band[1]).toBeGreaterThan(0.9)
+    for (const side of [head.trained.band.low, head.trained.band.high]) expect(side.lexicalErrors).toBeLessThanOrEqual(side.encoderErrors)
+    // chat whose lexical P lies between the old band and the chosen one
+    const texts = [
+      'is there a way to keep logs smaller',
+      'anyone here using compose with swarm',
+      'has anyone seen this before',
+      'not sure why it keeps pulling the old image',
+      'could be a permissions problem on the host',
+      'you could try restarting it',
+    ]
+    const cascaded = await qi.classify(texts)
+    const full = await qi.classify(texts, { cascade: false })
+    const lexical = cascaded.filter((o) => o.stage === 'lexical')
+    expect(lexical.length).toBeGreaterThanOrEqual(5)
+    expect(lexical.some((o) => o.isQuestion) && lexical.some((o) => !o.isQuestion)).toBe(true)
+    for (const o of lexical) expect(o.confidence <= head.band[0] || o.confidence >= head.band[1]).toBe(true)
+    expect(cascaded.map((o) => o.isQuestion)).toEqual(full.map((o) => o.isQuestion))
+  })
+
+  test('an older head with the fixed band [0.02, 0.98] still loads and classifies with lexical + encoder', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qi-head-'))
+    try {
+      const head = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'models', 'classifier', 'question-head.json'), 'utf8'))
+      head.band = [0.02, 0.98]
+      delete head.trained.band
+      const file = path.join(tmp, 'question-head.json')
+      fs.writeFileSync(file, JSON.stringify(head))
+      const script = `const qi = require(${JSON.stringify(path.join(__dirname, '..'))});
+        qi.loadModels({ classifierHead: ${JSON.stringify(file)} })
+          .then(() => qi.classify(['is there a way to keep logs smaller', 'you could try restarting it', 'hmm weird']))
+          .then((out) => process.stdout.write(JSON.stringify(out)))`
+      const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }))
+      // the narrower band sends the first two to the encoder
+      expect(out.map((o) => o.stage)).toEqual(['encoder', 'encoder', 'lexical'])
+      expect(out.map((o) => o.isQuestion)).toEqual([true, false, false])
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true })
+    }
+  })
+
   test('batching does not change results; 100 kB messages are handled', async () => {
     const big = 'stack trace line '.repeat(6000) + ' why does this happen?'
     const texts = ['how do i fix this', big, 'fixed it', 'what version are you on?']

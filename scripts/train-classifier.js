@@ -5,6 +5,7 @@
 //   npm run train:classifier -- --labels data/labels/x.jsonl  # labels by reference: {file, line, isQuestion, split}
 //                                                   # into ../shared/data (only split "train" rows are used)
 //   options: --out FILE  --c 1  --iterations 1500  --labels-weight 3  --no-default-data
+//            --band LOW,HIGH (the lexical stage's band; default: chosen by 5-fold cross-validation)
 // By default it trains on NPS Chat train plus the project's own labels of real tech-support chat
 // (data/labels/chatlogs-questions.jsonl: file + line + label, never the third-party text) and
 // the project's own hand-written examples of in-domain chat (data/labels/own-examples.jsonl).
@@ -88,6 +89,7 @@ async function main() {
     console.log(`train: ${f}: ${rows.length} labelled messages (weight ${weight}), ${rows.filter((r) => r.isQuestion).length} questions`)
   }
   const options = { c: Number(value('c', 1)), iterations: Number(value('iterations', 1500)) }
+  if (value('band')) options.band = value('band').split(',').map(Number)
   const started = Date.now()
   const head = JSON.parse(await qi.trainClassifier(examples, options))
   head.trained = { ...head.trained, sources, command: `npm run train:classifier ${args.join(' ')}`.trim(), seconds: (Date.now() - started) / 1000 }
@@ -95,6 +97,7 @@ async function main() {
   fs.mkdirSync(path.dirname(out), { recursive: true })
   fs.writeFileSync(out, JSON.stringify(head) + '\n')
   console.log(`train: wrote ${out} in ${head.trained.seconds.toFixed(1)} s (${head.trained.examples} examples after the skip rules)`)
+  console.log(`train: band [${head.band.join(', ')}]${head.trained.band ? `, cross-validation ${JSON.stringify(head.trained.band)}` : ''}`)
 }
 
 if (require.main === module) {

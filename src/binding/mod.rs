@@ -685,7 +685,9 @@ pub struct TrainClassifierOptions {
     pub c: Option<f64>,
     /// Optimiser iterations per stage (default 1500).
     pub iterations: Option<u32>,
-    /// Stage-1 probabilities outside `[low, high]` skip the encoder (default [0.02, 0.98]).
+    /// Stage-1 probabilities outside `[low, high]` skip the encoder (default: chosen by 5-fold
+    /// cross-validation, as wide as it can be without more errors than the encoder makes on the
+    /// messages it decides).
     pub band: Option<Vec<f64>>,
 }
 
@@ -710,7 +712,7 @@ pub fn train_classifier<'env>(
         let d = crate::classify::train::TrainOptions::default();
         let band = match o.band.as_deref() {
             None => d.band,
-            Some(&[lo, hi]) if 0.0 <= lo && lo < hi && hi <= 1.0 => (lo as f32, hi as f32),
+            Some(&[lo, hi]) if 0.0 <= lo && lo < hi && hi <= 1.0 => Some((lo as f32, hi as f32)),
             Some(_) => {
                 return Err(CoreError::out_of_range("options.band", "must be [low, high] with 0 <= low < high <= 1"))
             }
@@ -720,6 +722,7 @@ pub fn train_classifier<'env>(
             iterations: int_in(o.iterations, "options.iterations", 1, 100_000)?.unwrap_or(d.iterations),
             band,
             max_tokens: d.max_tokens,
+            folds: d.folds,
         };
         Ok((examples, opts))
     })();

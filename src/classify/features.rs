@@ -97,7 +97,7 @@ pub fn surface(text: &str) -> [f32; SURFACE] {
 }
 
 /// FNV-1a, so that feature indices are the same on every platform and in every release.
-fn fnv1a(s: &str) -> u64 {
+pub(crate) fn fnv1a(s: &str) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
     for byte in s.bytes() {
         h ^= byte as u64;

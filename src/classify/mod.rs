@@ -3,11 +3,12 @@
 //! The default model is a two-stage cascade trained by `npm run train:classifier`:
 //! 1. a logistic regression over cheap surface and hashed lexical features decides the clear
 //!    cases (most chat messages) without running the transformer;
-//! 2. messages it is unsure about (P between `band.0` and `band.1`) get a second logistic
-//!    regression over the MiniLM sentence embedding plus the same features.
+//! 2. messages it is unsure about (P between `band.0` and `band.1`, a band chosen in training
+//!    by cross-validation) get a second logistic regression over the MiniLM sentence embedding
+//!    plus the same features.
 //!
 //! On NPS Chat this is as accurate as running the encoder on every message while sending only
-//! a fifth of real chat through it. Messages that cannot be questions (empty, emoji-only,
+//! a small part of real chat through it. Messages that cannot be questions (empty, emoji-only,
 //! links or mentions only, bot commands) skip both with confidence 0 and a reason.
 //! A Hugging Face sequence-classification model exported to ONNX can replace the cascade.
 
