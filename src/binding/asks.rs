@@ -15,30 +15,19 @@ use crate::error::{Error as CoreError, Result as CoreResult};
 use crate::input;
 use crate::js::{int_in, num_in};
 use crate::models;
-use crate::pipeline::{parse_message, Message};
+use crate::pipeline::Message;
 
-/// Parses the messages; a message that cannot be used is an error naming it.
+/// Parses the messages as `conversations()` does (a message that cannot be used is an error
+/// naming it); a repeated id is an error too.
 fn messages_of<'a>(v: &'a Value, field: &str) -> CoreResult<(Vec<Message>, Vec<&'a Value>)> {
-    let items = input::array(v, field)?;
+    let (out, items) = super::conversations::parse_messages(v, field)?;
     let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let m = parse_message(item, i).map_err(|r| {
-            // the reason starts with the field at fault ("content is missing")
-            let key = r
-                .reason
-                .split(' ')
-                .next()
-                .filter(|k| ["id", "channelId", "authorId", "content", "timestamp"].contains(k));
-            let at = key.map_or(format!("{field}[{i}]"), |k| format!("{field}[{i}].{k}"));
-            CoreError::invalid_type(at, r.reason)
-        })?;
-        if !seen.insert(m.id.clone()) {
+    for (i, m) in out.iter().enumerate() {
+        if !seen.insert(m.id.as_str()) {
             return Err(CoreError::out_of_range(format!("{field}[{i}].id"), format!("{:?} is repeated", m.id)));
         }
-        out.push(m);
     }
-    Ok((out, items.iter().collect()))
+    Ok((out, items))
 }
 
 /// P(question) of every message, with the built-in classifier (or the loaded classifierModel).

@@ -85,8 +85,9 @@ pub struct ConversationsResult {
     pub conversations: Vec<Conversation>,
 }
 
-/// Messages for the conversations stage; errors name the field (`messages[3].timestamp`).
-fn parse_messages(v: &Value, field: &str) -> CoreResult<Vec<Message>> {
+/// Messages for the conversations stage (and the asks stage, which builds conversations), with
+/// the items they came from; errors name the field (`messages[3].timestamp`).
+pub(super) fn parse_messages<'a>(v: &'a Value, field: &str) -> CoreResult<(Vec<Message>, Vec<&'a Value>)> {
     let items = input::array(v, field)?;
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
@@ -112,7 +113,7 @@ fn parse_messages(v: &Value, field: &str) -> CoreResult<Vec<Message>> {
         }
         out.push(m);
     }
-    Ok(out)
+    Ok((out, items.iter().collect()))
 }
 
 impl ConversationsOptions {
@@ -175,7 +176,7 @@ pub fn conversations<'env>(
     options: Option<Unknown<'_>>,
 ) -> napi::Result<PromiseRaw<'env, ConversationsResult>> {
     let parsed = (|| {
-        let msgs = parse_messages(&json(&messages, "messages")?, "messages")?;
+        let (msgs, _) = parse_messages(&json(&messages, "messages")?, "messages")?;
         let opts = super::options::<ConversationsOptions>(options.as_ref(), "conversations()")?.core()?;
         Ok((msgs, opts))
     })();
@@ -245,7 +246,7 @@ fn train_streams(v: &Value) -> CoreResult<Vec<TrainStream>> {
     for (s, item) in input::array(v, "streams")?.iter().enumerate() {
         let at = format!("streams[{s}]");
         let o = item.as_object().ok_or_else(|| CoreError::invalid_type(&at, "must be an object"))?;
-        let messages = parse_messages(o.get("messages").unwrap_or(&Value::Null), &format!("{at}.messages"))?;
+        let (messages, _) = parse_messages(o.get("messages").unwrap_or(&Value::Null), &format!("{at}.messages"))?;
         let n = messages.len();
         let parents = match o.get("parents") {
             Some(p) => input::array(p, &format!("{at}.parents"))?,
