@@ -92,6 +92,8 @@ pub struct Candidate {
     pub surface: [f32; SURFACE],
     /// Sorted, unique bucket indices below [`LEXICAL`].
     pub lexical: Vec<u32>,
+    /// Small talk to the room ([`is_small_talk`]): a rule of the stage, not a model feature.
+    pub small_talk: bool,
 }
 
 /// Single-line code: ends like a statement or a block.
@@ -247,8 +249,12 @@ static SMALL_TALK: Lazy<Regex> = Lazy::new(|| {
 /// Whether a message is small talk to the room ("how is everyone doing?", "anyone going to the
 /// meetup?") with no problem or need of its author in it.
 pub fn is_small_talk(text: &str) -> bool {
-    let prose = prose::reduce(text);
-    SMALL_TALK.is_match(&prose) && !PROBLEM.is_match(&prose) && !NEED.is_match(&prose)
+    small_talk(&prose::reduce(text))
+}
+
+/// [`is_small_talk`] of a text already reduced by [`prose::reduce`].
+fn small_talk(reduced: &str) -> bool {
+    SMALL_TALK.is_match(reduced) && !PROBLEM.is_match(reduced) && !NEED.is_match(reduced)
 }
 
 /// A check-back on what someone said ("so I just run X?", "you mean …?").
@@ -306,6 +312,7 @@ struct Text {
     greeting_only: bool,
     greeting_start: bool,
     check_back: bool,
+    small_talk: bool,
     addressee: Option<String>,
     /// The text without pastes and links: what surface and lexical features read.
     prose: String,
@@ -352,6 +359,7 @@ impl Text {
             greeting_only: all(GREETINGS),
             greeting_start: w.first().is_some_and(|x| GREETING_START.contains(&x.as_str())),
             check_back: CHECK_BACK.is_match(&text),
+            small_talk: small_talk(&reduced),
             addressee: addressee(t),
             prose: text,
         }
@@ -566,7 +574,7 @@ pub fn candidates(
             let mut lex: Vec<u32> = lexical(&t.prose).into_iter().map(|x| x % LEXICAL as u32).collect();
             lex.sort_unstable();
             lex.dedup();
-            Some(Candidate { dense, surface: surface(&t.prose), lexical: lex })
+            Some(Candidate { dense, surface: surface(&t.prose), lexical: lex, small_talk: t.small_talk })
         })
         .collect()
 }

@@ -77,26 +77,23 @@ pub fn roles_with(
     opts: &AskOptions,
 ) -> Vec<Option<RoleOut>> {
     let opens = |i: usize| convs.members.get(convs.conversation[i]).and_then(|m| m.first()) == Some(&i);
+    let (addressed, you) = (features::dense_index("addressed"), features::dense_index("second_person"));
     features::candidates(messages, convs, question, opts.question_threshold)
         .iter()
         .enumerate()
         .map(|(i, c)| {
             c.as_ref().map(|c| {
                 let p = model.predict(c);
-                let mut out = decide(&p, opts.threshold, opens(i));
+                let opening = opens(i);
+                let mut out = decide(&p, opts.threshold, opening);
                 // a first message that asks someone else about their setup ("bob: is your daemon
                 // running?") continues a conversation the linker did not see
-                let (addressed, you) =
-                    (c.dense[features::dense_index("addressed")], c.dense[features::dense_index("second_person")]);
-                if out.role == Role::Ask && opens(i) && addressed > 0.0 && you > 0.0 && p[1] > p[0] {
+                if out.role == Role::Ask && opening && c.dense[addressed] > 0.0 && c.dense[you] > 0.0 && p[1] > p[0] {
                     out.role = Role::Clarification;
                 }
                 // code or logs with a '?' in them ask nothing: an ask has prose of its own; small
                 // talk to the room ("how is everyone doing?") asks for no help
-                if out.role == Role::Ask
-                    && (crate::prose::is_mostly_paste(&messages[i].content)
-                        || features::is_small_talk(&messages[i].content))
-                {
+                if out.role == Role::Ask && (c.small_talk || crate::prose::is_mostly_paste(&messages[i].content)) {
                     RoleOut { role: Role::Other, ..out }
                 } else {
                     out

@@ -220,7 +220,12 @@ mod tests {
     fn row(dense0: f32, lex: u32, label: usize, fold: Option<usize>) -> Row {
         let mut dense = vec![0.0; DENSE_LEN];
         dense[0] = dense0;
-        Row { x: Candidate { dense, surface: [0.0; SURFACE], lexical: vec![lex] }, label, weight: 1.0, fold }
+        Row {
+            x: Candidate { dense, surface: [0.0; SURFACE], lexical: vec![lex], small_talk: false },
+            label,
+            weight: 1.0,
+            fold,
+        }
     }
 
     #[test]
