@@ -166,6 +166,11 @@ export interface ClusterCallOptions {
   directLimit?: number
   maxTokens?: number
   batchSize?: number
+  /**
+   * `'int8'` (default: integer kernels, one text per model run) or `'fp32'` (the model's
+   * reference arithmetic, slower; the vectors agree to a cosine of about 0.99).
+   */
+  precision?: 'int8' | 'fp32'
 }
 
 export interface ClusterResult {
@@ -259,6 +264,11 @@ export interface DedupeOptions {
   threshold?: number
   maxTokens?: number
   batchSize?: number
+  /**
+   * `'int8'` (default: integer kernels, one text per model run) or `'fp32'` (the model's
+   * reference arithmetic, slower; the vectors agree to a cosine of about 0.99).
+   */
+  precision?: 'int8' | 'fp32'
 }
 
 /** Sentence embeddings (all-MiniLM-L6-v2, 384 dimensions, unit length), in input order. */
@@ -267,8 +277,13 @@ export declare function embed(texts: string[], options?: EmbedOptions): Promise<
 export interface EmbedOptions {
   /** Tokens a text is cut to (default 256). */
   maxTokens?: number
-  /** Texts per model run (default 32). */
+  /** Texts per model run of the fp32 encoder (default 32). */
   batchSize?: number
+  /**
+   * `'int8'` (default: integer kernels, one text per model run) or `'fp32'` (the model's
+   * reference arithmetic, slower; the vectors agree to a cosine of about 0.99).
+   */
+  precision?: 'int8' | 'fp32'
 }
 
 /**

@@ -2,6 +2,7 @@
 // Clusters CLINC150 (../shared/data/clinc150) with the default options — not told the number
 // of intents — and scores the clusters against the intents (NMI, ARI).
 //   node scripts/eval-cluster.js [--split test|val] [--linkage ward] [--thresholds 0.8,1,1.2]
+//                                [--precision int8,fp32]
 // Tune on val only; report on test.
 'use strict'
 const fs = require('node:fs')
@@ -27,11 +28,14 @@ async function main() {
   const truth = rows.map((r) => r.intent)
   const linkage = arg('linkage', undefined)
   const thresholds = arg('thresholds', undefined)
-  const runs = thresholds ? thresholds.split(',').map(Number) : [undefined]
+  const thresholdRuns = thresholds ? thresholds.split(',').map(Number) : [undefined]
+  // the encoder: int8 (the default) and/or fp32, to compare them in one run
+  const precisions = arg('precision', 'int8').split(',')
+  const runs = precisions.flatMap((precision) => thresholdRuns.map((t) => ({ precision, t })))
   console.log(`CLINC150 ${split}: ${rows.length} texts, ${new Set(truth).size} intents (not given to the clustering)`)
-  console.log('linkage   threshold  clusters  unclustered     NMI     ARI   time')
-  for (const t of runs) {
-    const options = {}
+  console.log('encoder  linkage   threshold  clusters  unclustered     NMI     ARI   time')
+  for (const { precision, t } of runs) {
+    const options = { precision }
     if (linkage) options.linkage = linkage
     if (arg('cap')) options.maxCentroidDistance = Number(arg('cap'))
     if (t !== undefined) options.distanceThreshold = t
@@ -45,7 +49,7 @@ async function main() {
     const missing = predicted.findIndex((p) => p === undefined)
     if (missing >= 0) throw new Error(`text ${missing} is in no cluster and not unclustered`)
     console.log(
-      `${(linkage || 'ward').padEnd(9)} ${String(t ?? 'default').padStart(9)}  ${String(result.stats.clusters).padStart(8)}  ${String(result.stats.unclustered).padStart(11)}  ${nmi(truth, predicted).toFixed(3).padStart(6)}  ${ari(truth, predicted).toFixed(3).padStart(6)}  ${(ms / 1000).toFixed(1)}s`,
+      `${precision.padEnd(8)} ${(linkage || 'ward').padEnd(9)} ${String(t ?? 'default').padStart(9)}  ${String(result.stats.clusters).padStart(8)}  ${String(result.stats.unclustered).padStart(11)}  ${nmi(truth, predicted).toFixed(3).padStart(6)}  ${ari(truth, predicted).toFixed(3).padStart(6)}  ${(ms / 1000).toFixed(1)}s`,
     )
   }
 }

@@ -116,6 +116,11 @@ export interface ClusterCallOptions {
   directLimit?: number
   maxTokens?: number
   batchSize?: number
+  /**
+   * `'int8'` (default: integer kernels, one text per model run) or `'fp32'` (the model's
+   * reference arithmetic, slower; the vectors agree to a cosine of about 0.99).
+   */
+  precision?: 'int8' | 'fp32'
 }
 
 export interface LlmOptions {

@@ -104,7 +104,7 @@ impl External {
         order.sort_by_key(|&i| tokens[i].len());
         let mut out = vec![0f32; texts.len()];
         let mut done = 0;
-        for chunk in crate::embed::batches(&order, |i| tokens[i].len(), opts.batch_size) {
+        for chunk in crate::embed::batches(&order, |i| tokens[i].len(), opts.batch_size, crate::embed::TOKEN_BUDGET) {
             let batch: Vec<&Vec<u32>> = chunk.iter().map(|&i| &tokens[i]).collect();
             let (ids, mask) = batch_inputs(&batch);
             let mut inputs: Vec<(String, ort::session::SessionInputValue<'_>)> = Vec::new();

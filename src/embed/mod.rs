@@ -1,8 +1,17 @@
 //! Sentence embeddings: tokenizers + ONNX Runtime, mean pooling over the attention mask, L2
-//! normalisation. Batches are sorted by length so that padding is per batch, not fixed.
+//! normalisation.
+//!
+//! Two encoders share the model file:
+//! - **int8** (the default): the graph rewritten by [`int8::rewrite`] so its matrix products run
+//!   on integer kernels. Its activations are quantised per model run, so it runs one text per
+//!   run, and a text's vector never depends on what else is embedded with it. One session per
+//!   worker thread, each single-threaded, work-shared over the texts.
+//! - **fp32**: the graph as shipped, in batches sorted by length so that padding is per batch.
+//!   The question classifier's head was trained on these vectors, so classify uses it.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
 
 use ndarray::{Array2, Axis};
 use ort::session::Session;
@@ -23,16 +32,27 @@ pub struct EmbedderConfig {
     pub intra_threads: usize,
 }
 
+pub mod int8;
+
+/// Which encoder computes the vectors (see the module's documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    Int8,
+    Fp32,
+}
+
 /// Options of one embedding call.
 #[derive(Debug, Clone, Copy)]
 pub struct EmbedOptions {
     pub max_tokens: usize,
+    /// Texts per model run at most (runs also stay within a token budget).
     pub batch_size: usize,
+    pub precision: Precision,
 }
 
 impl Default for EmbedOptions {
     fn default() -> Self {
-        EmbedOptions { max_tokens: DEFAULT_MAX_TOKENS, batch_size: DEFAULT_BATCH_SIZE }
+        EmbedOptions { max_tokens: DEFAULT_MAX_TOKENS, batch_size: DEFAULT_BATCH_SIZE, precision: Precision::Int8 }
     }
 }
 
@@ -41,14 +61,19 @@ impl Default for EmbedOptions {
 /// the size of the largest run, stay bounded whatever the length of the pastes.
 pub const TOKEN_BUDGET: usize = 2048;
 
+/// The int8 encoder's budget per run: its quantisation adds a few elementwise passes over every
+/// activation, which stay in cache at this size (measured on the code-heavy bench: 2,048 was
+/// slower and doubled the arenas).
+pub const INT8_TOKEN_BUDGET: usize = 256;
+
 /// Consecutive runs of `order` (sorted by length, ascending), each of at most `batch_size`
-/// items and at most [`TOKEN_BUDGET`] padded tokens (always at least one item).
-pub fn batches(order: &[usize], len: impl Fn(usize) -> usize, batch_size: usize) -> Vec<&[usize]> {
+/// items and at most `budget` padded tokens (always at least one item).
+pub fn batches(order: &[usize], len: impl Fn(usize) -> usize, batch_size: usize, budget: usize) -> Vec<&[usize]> {
     let mut out = Vec::new();
     let mut start = 0;
     for (k, &i) in order.iter().enumerate() {
         let n = k - start;
-        if n > 0 && (n >= batch_size.max(1) || (n + 1) * len(i) > TOKEN_BUDGET) {
+        if n > 0 && (n >= batch_size.max(1) || (n + 1) * len(i) > budget) {
             out.push(&order[start..k]);
             start = k;
         }
@@ -61,6 +86,11 @@ pub fn batches(order: &[usize], len: impl Fn(usize) -> usize, batch_size: usize)
 
 pub struct Embedder {
     session: Mutex<Session>,
+    /// The int8 encoder, one single-threaded session per worker; empty when the model has no
+    /// int8 weights to compute with (then every call uses the fp32 encoder).
+    int8: Vec<Mutex<Session>>,
+    /// What the int8 rewrite changed in the graph.
+    pub int8_graph: int8::Rewritten,
     tokenizer: Tokenizer,
     pub dims: usize,
     pub model_path: PathBuf,
@@ -80,8 +110,18 @@ pub fn load_session(
             path.display()
         )));
     }
+    session_builder(env, path, intra_threads)?
+        .commit_from_file(path)
+        .map_err(|e| Error::ModelMissing(format!("cannot load {}: {e}", path.display())))
+}
+
+fn session_builder(
+    env: &ort::environment::Environment,
+    path: &std::path::Path,
+    intra_threads: usize,
+) -> Result<ort::session::builder::SessionBuilder> {
     let map = |e: ort::Error<_>| Error::ModelMissing(format!("cannot load {}: {e}", path.display()));
-    Session::builder(env)?
+    Ok(Session::builder(env)?
         .with_intra_threads(intra_threads)
         .map_err(map)?
         .with_inter_threads(1)
@@ -89,9 +129,35 @@ pub fn load_session(
         // batch shapes vary run to run (texts × longest text): a memory pattern per shape would
         // only be kept, never reused
         .with_memory_pattern(false)
-        .map_err(map)?
-        .commit_from_file(path)
-        .map_err(|e| Error::ModelMissing(format!("cannot load {}: {e}", path.display())))
+        .map_err(map)?)
+}
+
+/// The int8 encoder's sessions: `workers` single-threaded sessions of the rewritten graph,
+/// sharing their prepacked weights. None when the graph has nothing to compute in int8.
+fn load_int8(
+    env: &ort::environment::Environment,
+    path: &std::path::Path,
+    workers: usize,
+) -> Result<(Vec<Mutex<Session>>, int8::Rewritten)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::ModelMissing(format!("cannot read {}: {e}", path.display())))?;
+    let (graph, report) = int8::rewrite(&bytes)?;
+    drop(bytes);
+    if report.matmuls == 0 {
+        return Ok((Vec::new(), report));
+    }
+    let shared = ort::session::builder::PrepackedWeights::new();
+    let sessions = (0..workers.max(1))
+        .map(|_| {
+            let mut builder = session_builder(env, path, 1)?
+                .with_prepacked_weights(&shared)
+                .map_err(|e| Error::ModelMissing(format!("cannot load {}: {e}", path.display())))?;
+            builder
+                .commit_from_memory(&graph)
+                .map(Mutex::new)
+                .map_err(|e| Error::ModelMissing(format!("cannot load {} for int8 compute: {e}", path.display())))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((sessions, report))
 }
 
 /// Loads a tokenizer.json with the packaged fixed padding turned off and truncation set per call.
@@ -173,8 +239,11 @@ impl Embedder {
         let tokenizer = load_tokenizer(&tokenizer_path)?;
         let session = load_session(env, &model_path, cfg.intra_threads)?;
         let has_token_type_ids = session.inputs().iter().any(|i| i.name() == "token_type_ids");
+        let (int8, int8_graph) = load_int8(env, &model_path, cfg.intra_threads)?;
         Ok(Embedder {
             session: Mutex::new(session),
+            int8,
+            int8_graph,
             tokenizer,
             dims: cfg.dims,
             model_path,
@@ -206,11 +275,88 @@ impl Embedder {
         on_batch: &mut dyn FnMut(usize, usize) -> Result<()>,
     ) -> Result<Vec<Vec<f32>>> {
         let tokens = self.tokenize(texts, opts.max_tokens.max(2))?;
-        self.embed_tokens(&tokens, opts.batch_size, on_batch)
+        self.embed_tokens(&tokens, opts, on_batch)
     }
 
-    /// Embeds already tokenised texts: sorts them by length, runs the model batch by batch.
+    /// Whether calls with `precision` run on the int8 encoder.
+    pub fn computes_in(&self, precision: Precision) -> bool {
+        match precision {
+            Precision::Int8 => !self.int8.is_empty(),
+            Precision::Fp32 => true,
+        }
+    }
+
+    /// Embeds already tokenised texts with the encoder `opts.precision` names.
     pub fn embed_tokens(
+        &self,
+        tokens: &[Vec<u32>],
+        opts: EmbedOptions,
+        on_batch: &mut dyn FnMut(usize, usize) -> Result<()>,
+    ) -> Result<Vec<Vec<f32>>> {
+        if opts.precision == Precision::Int8 && !self.int8.is_empty() {
+            self.embed_int8(tokens, opts.batch_size, on_batch)
+        } else {
+            self.embed_fp32(tokens, opts.batch_size, on_batch)
+        }
+    }
+
+    /// The int8 encoder: the texts sorted by length, cut into runs of at most `batch_size` texts
+    /// (and the token budget), the workers taking the next run as they finish, the longest
+    /// first, so that no worker is left with a long paste at the end. `on_batch` runs on the
+    /// calling thread.
+    fn embed_int8(
+        &self,
+        tokens: &[Vec<u32>],
+        batch_size: usize,
+        on_batch: &mut dyn FnMut(usize, usize) -> Result<()>,
+    ) -> Result<Vec<Vec<f32>>> {
+        let mut order: Vec<usize> = (0..tokens.len()).collect();
+        order.sort_by_key(|&i| tokens[i].len());
+        let mut runs = batches(&order, |i| tokens[i].len(), batch_size, INT8_TOKEN_BUDGET);
+        runs.reverse();
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); tokens.len()];
+        std::thread::scope(|scope| -> Result<()> {
+            let (tx, rx) = mpsc::channel::<Result<(&[usize], Vec<Vec<f32>>)>>();
+            for session in &self.int8 {
+                let (tx, next, stop, runs) = (tx.clone(), &next, &stop, &runs);
+                scope.spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let Some(&run) = runs.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
+                        let batch: Vec<&Vec<u32>> = run.iter().map(|&i| &tokens[i]).collect();
+                        let mut session = session.lock().unwrap_or_else(|p| p.into_inner());
+                        let vectors = self.run(&mut session, &batch).map(|v| (run, v));
+                        drop(session);
+                        let failed = vectors.is_err();
+                        if tx.send(vectors).is_err() || failed {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            let mut done = 0;
+            let result = (|| {
+                for item in rx.iter() {
+                    let (run, vectors) = item?;
+                    for (&i, v) in run.iter().zip(vectors) {
+                        out[i] = v;
+                    }
+                    done += run.len();
+                    on_batch(done, tokens.len())?;
+                }
+                Ok(())
+            })();
+            // an error or a cancelled callback stops the workers before their next run
+            stop.store(true, Ordering::Relaxed);
+            result
+        })?;
+        Ok(out)
+    }
+
+    /// The fp32 encoder: sorts the texts by length, runs the model batch by batch.
+    fn embed_fp32(
         &self,
         tokens: &[Vec<u32>],
         batch_size: usize,
@@ -220,7 +366,7 @@ impl Embedder {
         order.sort_by_key(|&i| tokens[i].len());
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); tokens.len()];
         let mut done = 0;
-        for chunk in batches(&order, |i| tokens[i].len(), batch_size) {
+        for chunk in batches(&order, |i| tokens[i].len(), batch_size, TOKEN_BUDGET) {
             let batch: Vec<&Vec<u32>> = chunk.iter().map(|&i| &tokens[i]).collect();
             let vectors = self.run_batch(&batch)?;
             for (&i, v) in chunk.iter().zip(vectors) {
@@ -233,8 +379,12 @@ impl Embedder {
     }
 
     fn run_batch(&self, batch: &[&Vec<u32>]) -> Result<Vec<Vec<f32>>> {
-        let (ids, mask) = batch_inputs(batch);
         let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        self.run(&mut session, batch)
+    }
+
+    fn run(&self, session: &mut Session, batch: &[&Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+        let (ids, mask) = batch_inputs(batch);
         let hidden = {
             let shape = ids.raw_dim();
             let ids_t = Tensor::from_array(ids)?;
@@ -255,7 +405,6 @@ impl Embedder {
                 .map_err(|e| Error::Inference(format!("unexpected encoder output shape: {e}")))?
                 .to_owned()
         };
-        drop(session);
         Ok(mean_pool_normalize(&hidden.view(), &mask))
     }
 }
@@ -281,16 +430,16 @@ mod tests {
         // 40 short texts (10 tokens), then 20 of 256: 32 + 8 short, then 8 + 8 + 4 long
         let lens: Vec<usize> = [vec![10; 40], vec![256; 20]].concat();
         let order: Vec<usize> = (0..lens.len()).collect();
-        let sizes: Vec<usize> = batches(&order, |i| lens[i], 32).iter().map(|b| b.len()).collect();
+        let sizes: Vec<usize> = batches(&order, |i| lens[i], 32, TOKEN_BUDGET).iter().map(|b| b.len()).collect();
         assert_eq!(sizes, vec![32, 8, 8, 8, 4]);
-        for b in batches(&order, |i| lens[i], 32) {
+        for b in batches(&order, |i| lens[i], 32, TOKEN_BUDGET) {
             assert!(b.len() * lens[*b.last().unwrap()] <= TOKEN_BUDGET);
         }
         // one text longer than the budget still runs, alone
         let long = [5000usize];
-        assert_eq!(batches(&[0], |i| long[i], 32), vec![&[0usize][..]]);
-        assert!(batches(&[], |i: usize| i, 32).is_empty());
-        let all: Vec<usize> = batches(&order, |i| lens[i], 7).concat();
+        assert_eq!(batches(&[0], |i| long[i], 32, TOKEN_BUDGET), vec![&[0usize][..]]);
+        assert!(batches(&[], |i: usize| i, 32, TOKEN_BUDGET).is_empty());
+        let all: Vec<usize> = batches(&order, |i| lens[i], 7, TOKEN_BUDGET).concat();
         assert_eq!(all, order, "every item once, in order");
     }
 
