@@ -4,25 +4,47 @@ const { qi, dot, norm } = require('./helpers')
 const reference = require('./fixtures/reference-embeddings.json')
 
 describe('embed', () => {
-  test('matches reference vectors from Python onnxruntime (cosine ≥ 0.999 each)', async () => {
+  const cosinesToReference = (vectors) =>
+    vectors.map((v, i) => dot(v, reference.items[i].vector) / norm(reference.items[i].vector))
+
+  test("fp32 matches reference vectors from Python onnxruntime (cosine ≥ 0.999 each)", async () => {
     const texts = reference.items.map((i) => i.text)
     expect(texts.length).toBeGreaterThanOrEqual(10)
     // batch them together so padding per batch is exercised against unpadded references
-    const vectors = await qi.embed(texts, { batchSize: 64 })
-    const cosines = vectors.map((v, i) => dot(v, reference.items[i].vector) / norm(reference.items[i].vector))
-    for (const c of cosines) expect(c).toBeGreaterThanOrEqual(0.999)
+    const vectors = await qi.embed(texts, { batchSize: 64, precision: 'fp32' })
+    for (const c of cosinesToReference(vectors)) expect(c).toBeGreaterThanOrEqual(0.999)
   })
 
-  test('returns unit vectors of 384 dims in input order, independent of batching', async () => {
+  test('int8 (the default) stays close to the reference vectors (cosine ≥ 0.99 each, ≥ 0.995 on average)', async () => {
+    const texts = reference.items.map((i) => i.text)
+    const cosines = cosinesToReference(await qi.embed(texts, { batchSize: 64 }))
+    for (const c of cosines) expect(c).toBeGreaterThanOrEqual(0.99)
+    expect(cosines.reduce((a, b) => a + b) / cosines.length).toBeGreaterThanOrEqual(0.995)
+    // and it is not the fp32 encoder under another name
+    expect(Math.min(...cosines)).toBeLessThan(0.99999)
+  })
+
+  test.each(['int8', 'fp32'])('%s returns unit vectors of 384 dims in input order, independent of batching', async (precision) => {
     const texts = ['short', 'a much longer sentence about docker compose networking on windows', 'mid length text here']
-    const together = await qi.embed(texts, { batchSize: 8 })
-    const alone = await Promise.all(texts.map(async (t) => (await qi.embed([t]))[0]))
+    const together = await qi.embed(texts, { batchSize: 8, precision })
+    const alone = await Promise.all(texts.map(async (t) => (await qi.embed([t], { precision }))[0]))
     together.forEach((v, i) => {
       expect(Object.prototype.toString.call(v)).toBe('[object Float32Array]')
       expect(v.length).toBe(384)
       expect(norm(v)).toBeCloseTo(1, 4)
       expect(dot(v, alone[i])).toBeGreaterThan(0.9999)
     })
+  })
+
+  test('int8 vectors do not depend on the other texts of the batch, nor on their padding', async () => {
+    // one scale per token: the same text gives the same vector, bit for bit, whatever runs with it
+    const text = 'how do I expose a port from a docker container to the host?'
+    const [alone] = await qi.embed([text])
+    const others = ['hi', 'x'.repeat(300), 'ERROR: connection refused '.repeat(40), 'what is a volume']
+    for (const batchSize of [1, 2, 5]) {
+      const vectors = await qi.embed([...others, text], { batchSize })
+      expect(Array.from(vectors[others.length])).toEqual(Array.from(alone))
+    }
   })
 
   test('paraphrases are closer than unrelated texts', async () => {
@@ -60,6 +82,8 @@ describe('embed', () => {
     await expect(qi.embed(['ok'], { batchSize: 0 })).rejects.toMatchObject({ name: 'RangeError' })
     await expect(qi.embed(['ok'], { maxTokens: NaN })).rejects.toMatchObject({ name: 'RangeError', field: 'options.maxTokens' })
     await expect(qi.embed(['ok'], 'fast')).rejects.toMatchObject({ name: 'TypeError', field: 'options' })
+    await expect(qi.embed(['ok'], { precision: 'fp16' })).rejects.toMatchObject({ name: 'RangeError', field: 'options.precision' })
+    await expect(qi.cluster(['ok'], { precision: 'int4' })).rejects.toMatchObject({ name: 'RangeError', field: 'options.precision' })
   })
 })
 

@@ -60,7 +60,7 @@ describe('options: one contract for every public function', () => {
     )
     // nothing close: the message lists the options
     await expect(qi.embed(['x'], { zzzzzz: 1 })).rejects.toMatchObject(
-      unknown('options.zzzzzz', 'options.zzzzzz is not an option of embed() (its options: maxTokens, batchSize)'),
+      unknown('options.zzzzzz', 'options.zzzzzz is not an option of embed() (its options: maxTokens, batchSize, precision)'),
     )
   })
 

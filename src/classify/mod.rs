@@ -20,7 +20,7 @@ pub mod train;
 
 use std::path::{Path, PathBuf};
 
-use crate::embed::{EmbedOptions, Embedder, Precision};
+use crate::embed::{EmbedOptions, Embedder};
 use crate::error::{Error, Result};
 pub use external::External;
 pub use head::QuestionHead;
@@ -181,7 +181,11 @@ impl Classifier {
                 on_batch(done, total)?;
                 // 3. the encoder stage
                 let sub = uncertain_prose;
-                let eopts = EmbedOptions { max_tokens: opts.max_tokens, batch_size: opts.batch_size, precision: Precision::Fp32 };
+                let eopts = EmbedOptions {
+                    max_tokens: opts.max_tokens,
+                    batch_size: opts.batch_size,
+                    ..EmbedOptions::default()
+                };
                 let vectors = embedder.embed_with(&sub, eopts, &mut |d, _| on_batch(done + d, total))?;
                 for ((&i, f), v) in uncertain.iter().zip(&feats).zip(&vectors) {
                     out[i] =

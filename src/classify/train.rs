@@ -6,7 +6,7 @@
 use super::features::{fnv1a, LEXICAL, SURFACE};
 use super::head::{sigmoid, Features, Linear, QuestionHead, FORMAT};
 use super::rules::trivial;
-use crate::embed::{EmbedOptions, Embedder, Precision};
+use crate::embed::{EmbedOptions, Embedder};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -166,7 +166,7 @@ pub fn train(
     let prose: Vec<std::borrow::Cow<'_, str>> = kept.iter().map(|e| crate::prose::reduce_cow(&e.text)).collect();
     let feats: Vec<Features> = prose.iter().map(|t| Features::of(t)).collect();
     let texts: Vec<&str> = prose.iter().map(|t| &**t).collect();
-    let eopts = EmbedOptions { max_tokens: opts.max_tokens, batch_size: 32, precision: Precision::Fp32 };
+    let eopts = EmbedOptions { max_tokens: opts.max_tokens, batch_size: 32, ..EmbedOptions::default() };
     let vectors = embedder.embed_with(&texts, eopts, &mut |d, n| {
         progress("embed", d, n);
         Ok(())

@@ -415,7 +415,13 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
                 let (q, s, f) = (format!("{out}__q"), format!("{out}__s"), format!("{out}__f"));
                 new_nodes.push(encode_node("Gather", &format!("{out}__gather_q"), &[table, idx], &[&q], &[]));
                 new_nodes.push(encode_node("Gather", &format!("{out}__gather_s"), &[scale, idx], &[&s], &[]));
-                new_nodes.push(encode_node("Cast", &format!("{out}__cast"), &[&q], &[&f], &[Attr::Int("to", FLOAT as i64)]));
+                new_nodes.push(encode_node(
+                    "Cast",
+                    &format!("{out}__cast"),
+                    &[&q],
+                    &[&f],
+                    &[Attr::Int("to", FLOAT as i64)],
+                ));
                 new_nodes.push(encode_node("Mul", &format!("{out}__dequantise"), &[&f, &s], &[out], &[]));
             }
             Some(Plan::MatMul { weight, scale, cols }) => {
@@ -427,7 +433,12 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
                     // round(a / scale) + 128 as uint8, so zero sits at the constant zero point 128
                     let nodes: [(&str, Vec<String>, String, &[Attr]); 8] = [
                         ("Abs", vec![a.clone()], t("abs"), &[]),
-                        ("ReduceMax", vec![t("abs")], t("absmax"), &[Attr::Ints("axes", &[-1]), Attr::Int("keepdims", 1)]),
+                        (
+                            "ReduceMax",
+                            vec![t("abs")],
+                            t("absmax"),
+                            &[Attr::Ints("axes", &[-1]), Attr::Int("keepdims", 1)],
+                        ),
                         ("Mul", vec![t("absmax"), ONE_127TH.into()], t("scale0"), &[]),
                         ("Max", vec![t("scale0"), TINY.into()], t("scale"), &[]),
                         ("Div", vec![a.clone(), t("scale")], t("scaled"), &[]),
@@ -445,7 +456,13 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
                 new_inits.push(encode_zeros_int8(&zp, *cols));
                 let t = |suffix: &str| format!("{out}__{suffix}");
                 let (int, float, rows) = (t("i32"), t("f32"), t("rows"));
-                new_nodes.push(encode_node("MatMulInteger", &t("matmul"), &[a_u8, weight, ZERO_POINT, &zp], &[&int], &[]));
+                new_nodes.push(encode_node(
+                    "MatMulInteger",
+                    &t("matmul"),
+                    &[a_u8, weight, ZERO_POINT, &zp],
+                    &[&int],
+                    &[],
+                ));
                 new_nodes.push(encode_node("Cast", &t("cast"), &[&int], &[&float], &[Attr::Int("to", FLOAT as i64)]));
                 new_nodes.push(encode_node("Mul", &t("row_scale"), &[&float, a_scale], &[&rows], &[]));
                 new_nodes.push(encode_node("Mul", &t("col_scale"), &[&rows, scale], &[out], &[]));

@@ -7,13 +7,14 @@
 //!   run, and a text's vector never depends on what else is embedded with it. One session per
 //!   worker thread, each single-threaded, work-shared over the texts.
 //! - **fp32**: the graph as shipped, in batches sorted by length so that padding is per batch.
-//!   The question classifier's head was trained on these vectors, so classify uses it.
+//!   Loaded on first use: nothing in the pipeline needs it; `precision: 'fp32'` asks for it.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 
 use ndarray::{Array2, Axis};
+use once_cell::sync::OnceCell;
 use ort::session::Session;
 use ort::value::Tensor;
 use tokenizers::Tokenizer;
@@ -85,7 +86,10 @@ pub fn batches(order: &[usize], len: impl Fn(usize) -> usize, batch_size: usize,
 }
 
 pub struct Embedder {
-    session: Mutex<Session>,
+    /// The fp32 encoder, loaded on first use (or at once when there is no int8 encoder).
+    fp32: OnceCell<Mutex<Session>>,
+    env: ort::environment::Environment,
+    intra_threads: usize,
     /// The int8 encoder, one single-threaded session per worker; empty when the model has no
     /// int8 weights to compute with (then every call uses the fp32 encoder).
     int8: Vec<Mutex<Session>>,
@@ -237,11 +241,23 @@ impl Embedder {
         let model_path = cfg.dir.join("model.onnx");
         let tokenizer_path = cfg.dir.join("tokenizer.json");
         let tokenizer = load_tokenizer(&tokenizer_path)?;
-        let session = load_session(env, &model_path, cfg.intra_threads)?;
-        let has_token_type_ids = session.inputs().iter().any(|i| i.name() == "token_type_ids");
         let (int8, int8_graph) = load_int8(env, &model_path, cfg.intra_threads)?;
+        let fp32 = OnceCell::new();
+        let has_token_type_ids = match int8.first() {
+            Some(s) => {
+                s.lock().unwrap_or_else(|p| p.into_inner()).inputs().iter().any(|i| i.name() == "token_type_ids")
+            }
+            None => {
+                let session = load_session(env, &model_path, cfg.intra_threads)?;
+                let has = session.inputs().iter().any(|i| i.name() == "token_type_ids");
+                let _ = fp32.set(Mutex::new(session));
+                has
+            }
+        };
         Ok(Embedder {
-            session: Mutex::new(session),
+            fp32,
+            env: env.clone(),
+            intra_threads: cfg.intra_threads,
             int8,
             int8_graph,
             tokenizer,
@@ -379,7 +395,10 @@ impl Embedder {
     }
 
     fn run_batch(&self, batch: &[&Vec<u32>]) -> Result<Vec<Vec<f32>>> {
-        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        let fp32 = self
+            .fp32
+            .get_or_try_init(|| load_session(&self.env, &self.model_path, self.intra_threads).map(Mutex::new))?;
+        let mut session = fp32.lock().unwrap_or_else(|p| p.into_inner());
         self.run(&mut session, batch)
     }
 
