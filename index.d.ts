@@ -421,6 +421,13 @@ export interface LoadedModel {
   package: string
   version: string
   dims: number
+  /**
+   * Matrix products the int8 encoder computes in int8 (0: the model has no int8 weights,
+   * every call runs in fp32).
+   */
+  int8MatMuls: number
+  /** Products with int8 weights it keeps in fp32 (the attention's value projections). */
+  fp32MatMuls: number
 }
 
 /**

@@ -134,6 +134,11 @@ pub struct LoadedModel {
     pub package: String,
     pub version: String,
     pub dims: u32,
+    /// Matrix products the int8 encoder computes in int8 (0: the model has no int8 weights,
+    /// every call runs in fp32).
+    pub int8_mat_muls: u32,
+    /// Products with int8 weights it keeps in fp32 (the attention's value projections).
+    pub fp32_mat_muls: u32,
 }
 
 /// Health information: loaded models, their paths and versions, and the process memory.
@@ -166,6 +171,8 @@ fn model_info_now() -> ModelInfo {
             package: file.package.clone(),
             version: file.version.clone(),
             dims: e.embedder.dims as u32,
+            int8_mat_muls: e.embedder.int8_graph.matmuls as u32,
+            fp32_mat_muls: e.embedder.int8_graph.kept_fp32 as u32,
         });
     }
     ModelInfo {
