@@ -67,7 +67,8 @@ pub struct LoadOptions {
     pub models_dir: Option<PathBuf>,
     /// The ONNX Runtime shared library. Default: `$ORT_DYLIB_PATH`, else onnxruntime-node's copy.
     pub ort_lib_path: Option<PathBuf>,
-    /// Threads ONNX Runtime may use inside one model run. Default: the number of cores, at most 4.
+    /// Encoder threads. Default: the number of cores, at most 4. The int8 encoder runs this many
+    /// single-threaded sessions side by side; fp32 sessions use this many threads per run.
     pub intra_threads: Option<usize>,
     /// A Hugging Face sequence-classification model exported to ONNX, used instead of the
     /// built-in question head.

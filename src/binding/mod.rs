@@ -114,7 +114,9 @@ pub struct LoadModelsOptions {
     pub models_dir: Option<String>,
     /// The ONNX Runtime shared library (default: `$ORT_DYLIB_PATH`, else onnxruntime-node's copy).
     pub ort_lib_path: Option<String>,
-    /// Threads ONNX Runtime uses inside one model run (default: cores, at most 4).
+    /// Encoder threads (default: cores, at most 4): the int8 encoder runs this many single-threaded
+    /// sessions side by side; the fp32 encoder and an external classifier use this many threads
+    /// inside one model run.
     pub intra_threads: Option<u32>,
     /// Folder of a Hugging Face sequence-classification model exported to ONNX, used instead of
     /// the built-in question head.

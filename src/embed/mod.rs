@@ -108,15 +108,20 @@ pub fn load_session(
     path: &std::path::Path,
     intra_threads: usize,
 ) -> Result<Session> {
-    if !path.exists() {
-        return Err(Error::ModelMissing(format!(
-            "model file {} is missing: run `npm run models` (or set QUESTION_INSIGHTS_MODELS)",
-            path.display()
-        )));
-    }
+    require_model(path)?;
     session_builder(env, path, intra_threads)?
         .commit_from_file(path)
         .map_err(|e| Error::ModelMissing(format!("cannot load {}: {e}", path.display())))
+}
+
+fn require_model(path: &std::path::Path) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    Err(Error::ModelMissing(format!(
+        "model file {} is missing: run `npm run models` (or set QUESTION_INSIGHTS_MODELS)",
+        path.display()
+    )))
 }
 
 fn session_builder(
@@ -143,6 +148,7 @@ fn load_int8(
     path: &std::path::Path,
     workers: usize,
 ) -> Result<(Vec<Mutex<Session>>, int8::Rewritten)> {
+    require_model(path)?;
     let bytes = std::fs::read(path).map_err(|e| Error::ModelMissing(format!("cannot read {}: {e}", path.display())))?;
     let (graph, report) = int8::rewrite(&bytes)?;
     drop(bytes);
