@@ -442,7 +442,11 @@ export interface LoadModelsOptions {
   modelsDir?: string
   /** The ONNX Runtime shared library (default: `$ORT_DYLIB_PATH`, else onnxruntime-node's copy). */
   ortLibPath?: string
-  /** Threads ONNX Runtime uses inside one model run (default: cores, at most 4). */
+  /**
+   * Encoder threads (default: cores, at most 4): the int8 encoder runs this many single-threaded
+   * sessions side by side; the fp32 encoder and an external classifier use this many threads
+   * inside one model run.
+   */
   intraThreads?: number
   /**
    * Folder of a Hugging Face sequence-classification model exported to ONNX, used instead of

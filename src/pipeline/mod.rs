@@ -303,6 +303,8 @@ impl Ingest {
         while !self.pending.is_empty() {
             self.classify_pending(self.opts.batch_size, hooks)?;
         }
+        // the pages' parsed JSON, freed page by page, is scattered through the heap
+        crate::models::release_free_memory();
         let threshold = self.opts.threshold;
         for (i, &c) in self.analysis.confidences.iter().enumerate() {
             let q = c >= threshold;
@@ -348,6 +350,8 @@ pub async fn analyze_questions(
     // conversations
     let t = Instant::now();
     let convs = crate::conversations::conversations(&a.messages, &opts.conversations);
+    // the linker's per-message features (about 0.5 kB a message) are freed now
+    crate::models::release_free_memory();
     a.conversations = convs.members.len();
     a.timings.conversations = ms(t);
     report(&*hooks, "conversations", 1, 1);
@@ -375,6 +379,7 @@ pub async fn analyze_questions(
     a.answered = outcomes.iter().filter(|o| o.answered).count();
     a.resolved = outcomes.iter().filter(|o| o.resolved).count();
     a.timings.asks = ms(t);
+    crate::models::release_free_memory();
     report(&*hooks, "asks", 1, 1);
     check(&*hooks)?;
 
