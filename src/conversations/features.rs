@@ -274,7 +274,11 @@ pub fn prepare(m: &Message, names: &Names) -> Prepared {
     let mut n_words = 0u32;
     let mut first: Option<String> = None;
     let mut lower = String::new();
-    for raw in text.split(|c: char| !is_token_char(c)) {
+    // the words of the prose: a paste counts as one word ("code", "log", "link", as the
+    // training logs' `[<-CODE->]` markers do), so its hundreds of tokens are neither stored
+    // for the whole month nor matched against the next message
+    let prose = crate::prose::reduce_cow(text);
+    for raw in prose.split(|c: char| !is_token_char(c)) {
         let t = raw.trim_matches(|c: char| matches!(c, '.' | '-' | '\'' | '/'));
         if t.is_empty() {
             continue;
