@@ -58,9 +58,9 @@ pub fn group(
     // the encoder reads the prose: pastes and links as placeholders (an LLM's rewrite may quote them)
     let prose: Vec<std::borrow::Cow<'_, str>> = questions.iter().map(|q| crate::prose::reduce_cow(&q.text)).collect();
     let texts: Vec<&str> = prose.iter().map(|t| &**t).collect();
-    let vectors = embedder.embed_with(&texts, opts.embed, &mut |d, n| progress("embed", d, n))?;
+    let flat = embedder.embed_flat_with(&texts, opts.embed, &mut |d, n| progress("embed", d, n))?;
+    drop(prose);
     timings.embed_ms = ms(t);
-    let flat: Vec<f32> = vectors.into_iter().flatten().collect();
     let all = Vectors::new(&flat, embedder.dims);
 
     let t = Instant::now();

@@ -296,25 +296,29 @@ impl Embedder {
         opts: EmbedOptions,
         on_batch: &mut dyn FnMut(usize, usize) -> Result<()>,
     ) -> Result<Vec<Vec<f32>>> {
+        let flat = self.embed_flat_with(texts, opts, on_batch)?;
+        Ok(flat.chunks_exact(self.dims).map(<[f32]>::to_vec).collect())
+    }
+
+    /// Like [`Embedder::embed_with`], the vectors one after the other in one buffer (texts ×
+    /// dims): what dedupe and clustering read, without a second copy of the month's vectors.
+    pub fn embed_flat_with(
+        &self,
+        texts: &[&str],
+        opts: EmbedOptions,
+        on_batch: &mut dyn FnMut(usize, usize) -> Result<()>,
+    ) -> Result<Vec<f32>> {
         let tokens = self.tokenize(texts, opts.max_tokens.max(2))?;
         self.embed_tokens(&tokens, opts, on_batch)
     }
 
-    /// Whether calls with `precision` run on the int8 encoder.
-    pub fn computes_in(&self, precision: Precision) -> bool {
-        match precision {
-            Precision::Int8 => !self.int8.is_empty(),
-            Precision::Fp32 => true,
-        }
-    }
-
-    /// Embeds already tokenised texts with the encoder `opts.precision` names.
+    /// Embeds already tokenised texts with the encoder `opts.precision` names, into one buffer.
     pub fn embed_tokens(
         &self,
         tokens: &[Vec<u32>],
         opts: EmbedOptions,
         on_batch: &mut dyn FnMut(usize, usize) -> Result<()>,
-    ) -> Result<Vec<Vec<f32>>> {
+    ) -> Result<Vec<f32>> {
         if opts.precision == Precision::Int8 && !self.int8.is_empty() {
             self.embed_int8(tokens, opts.batch_size, on_batch)
         } else {
@@ -331,14 +335,14 @@ impl Embedder {
         tokens: &[Vec<u32>],
         batch_size: usize,
         on_batch: &mut dyn FnMut(usize, usize) -> Result<()>,
-    ) -> Result<Vec<Vec<f32>>> {
+    ) -> Result<Vec<f32>> {
         let mut order: Vec<usize> = (0..tokens.len()).collect();
         order.sort_by_key(|&i| tokens[i].len());
         let mut runs = batches(&order, |i| tokens[i].len(), batch_size, INT8_TOKEN_BUDGET);
         runs.reverse();
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
-        let mut out: Vec<Vec<f32>> = vec![Vec::new(); tokens.len()];
+        let mut out = vec![0f32; tokens.len() * self.dims];
         std::thread::scope(|scope| -> Result<()> {
             let (tx, rx) = mpsc::channel::<Result<(&[usize], Vec<Vec<f32>>)>>();
             for session in &self.int8 {
@@ -363,7 +367,7 @@ impl Embedder {
                 for item in rx.iter() {
                     let (run, vectors) = item?;
                     for (&i, v) in run.iter().zip(vectors) {
-                        out[i] = v;
+                        self.store(&mut out, i, &v)?;
                     }
                     done += run.len();
                     on_batch(done, tokens.len())?;
@@ -383,21 +387,30 @@ impl Embedder {
         tokens: &[Vec<u32>],
         batch_size: usize,
         on_batch: &mut dyn FnMut(usize, usize) -> Result<()>,
-    ) -> Result<Vec<Vec<f32>>> {
+    ) -> Result<Vec<f32>> {
         let mut order: Vec<usize> = (0..tokens.len()).collect();
         order.sort_by_key(|&i| tokens[i].len());
-        let mut out: Vec<Vec<f32>> = vec![Vec::new(); tokens.len()];
+        let mut out = vec![0f32; tokens.len() * self.dims];
         let mut done = 0;
         for chunk in batches(&order, |i| tokens[i].len(), batch_size, TOKEN_BUDGET) {
             let batch: Vec<&Vec<u32>> = chunk.iter().map(|&i| &tokens[i]).collect();
             let vectors = self.run_batch(&batch)?;
             for (&i, v) in chunk.iter().zip(vectors) {
-                out[i] = v;
+                self.store(&mut out, i, &v)?;
             }
             done += chunk.len();
             on_batch(done, tokens.len())?;
         }
         Ok(out)
+    }
+
+    /// Writes text `i`'s vector into its place in `out`.
+    fn store(&self, out: &mut [f32], i: usize, v: &[f32]) -> Result<()> {
+        if v.len() != self.dims {
+            return Err(Error::Inference(format!("the encoder gave {} dimensions, expected {}", v.len(), self.dims)));
+        }
+        out[i * self.dims..(i + 1) * self.dims].copy_from_slice(v);
+        Ok(())
     }
 
     fn run_batch(&self, batch: &[&Vec<u32>]) -> Result<Vec<Vec<f32>>> {
