@@ -1,13 +1,14 @@
 'use strict'
 // Child process: analyzeTenant end to end on a month of N messages, with the LLM stage on the local
-// fake OpenAI server (300 ms per answer, concurrency 20). Prints stage times, peak RSS and the
-// event-loop delay while it ran. Months: `synthetic` (many authors and channels, bursts, ~10 %
-// questions, follow-ups within 2 minutes), `code` (the real, code-heavy corpus of
+// fake OpenAI server (300 ms per answer, concurrency 20), which runs in a process of its own
+// (bench/fake-llm-process.js). Prints stage times, peak RSS and the event-loop delay while it
+// ran. Months: `synthetic` (many authors and channels, bursts, ~10 % questions, follow-ups
+// within 2 minutes), `code` (the real, code-heavy corpus of
 // bench/realistic.js) and `gitter` (the real chat logs as they are, as one month).
 const { monitorEventLoopDelay } = require('node:perf_hooks')
 const qi = require('..')
 const { rng, pick, messages: texts } = require('./synthetic')
-const { startFakeOpenAI } = require('../__test__/support/fake-openai')
+const { startFakeLlmProcess } = require('./fake-llm-process')
 
 function month(n, seed = 5) {
   const r = rng(seed)
@@ -52,7 +53,8 @@ async function main() {
     monthName = realistic.MONTH
     nextPage = realistic.pageReader(c.file)
   }
-  const fake = await startFakeOpenAI({ delayMs: 300 })
+  // the fake LLM runs in a process of its own, as OpenRouter is remote
+  const fake = await startFakeLlmProcess(300)
   await qi.loadModels()
   const rssAfterLoad = qi.modelInfo().rssBytes
   const delay = monitorEventLoopDelay({ resolution: 10 })
