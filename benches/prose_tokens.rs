@@ -53,7 +53,7 @@ fn main() {
 
     // the encoder stage alone, on the messages the cascade sends to it, raw and reduced
     let encoder: Vec<usize> = (0..texts.len()).filter(|&i| raw_out[i].stage == Stage::Encoder).collect();
-    let eopts = EmbedOptions { max_tokens: cap, batch_size: opts.batch_size };
+    let eopts = EmbedOptions { max_tokens: cap, batch_size: opts.batch_size, ..Default::default() };
     let run = |xs: &[&str], toks: &[Vec<u32>]| {
         let sub: Vec<&str> = encoder.iter().map(|&i| xs[i]).collect();
         let t = Instant::now();

@@ -130,7 +130,7 @@ fn session_builder(
     intra_threads: usize,
 ) -> Result<ort::session::builder::SessionBuilder> {
     let map = |e: ort::Error<_>| Error::ModelMissing(format!("cannot load {}: {e}", path.display()));
-    Ok(Session::builder(env)?
+    Session::builder(env)?
         .with_intra_threads(intra_threads)
         .map_err(map)?
         .with_inter_threads(1)
@@ -138,7 +138,7 @@ fn session_builder(
         // batch shapes vary run to run (texts × longest text): a memory pattern per shape would
         // only be kept, never reused
         .with_memory_pattern(false)
-        .map_err(map)?)
+        .map_err(map)
 }
 
 /// The int8 encoder's sessions: `workers` single-threaded sessions of the rewritten graph,
