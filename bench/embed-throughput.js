@@ -1,5 +1,6 @@
 'use strict'
-// Child process: embedding throughput (texts/s) on short chat-like texts at several batch sizes.
+// Child process: embedding throughput (texts/s) on short chat-like texts at several batch sizes,
+// with the int8 encoder (the default) and the fp32 one.
 const fs = require('node:fs')
 const path = require('node:path')
 const qi = require('..')
@@ -20,12 +21,15 @@ async function main() {
   const { source, texts } = chatTexts(2000)
   await qi.embed(texts.slice(0, 64)) // warm-up
   const rows = []
-  for (const [batchSize, n] of [[1, 300], [32, 2000], [128, 2000]]) {
-    const sample = texts.slice(0, n)
-    const t = process.hrtime.bigint()
-    await qi.embed(sample, { batchSize })
-    const s = Number(process.hrtime.bigint() - t) / 1e9
-    rows.push({ batchSize, texts: n, seconds: s, textsPerSecond: n / s })
+  for (const precision of ['int8', 'fp32']) {
+    await qi.embed(texts.slice(0, 64), { precision }) // warm-up (loads the fp32 session)
+    for (const [batchSize, n] of [[1, 300], [32, 2000], [128, 2000]]) {
+      const sample = texts.slice(0, n)
+      const t = process.hrtime.bigint()
+      await qi.embed(sample, { batchSize, precision })
+      const s = Number(process.hrtime.bigint() - t) / 1e9
+      rows.push({ precision, batchSize, texts: n, seconds: s, textsPerSecond: n / s })
+    }
   }
   process.stdout.write(JSON.stringify({ source, rows, peakRssBytes: qi.modelInfo().peakRssBytes }))
 }

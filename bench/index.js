@@ -25,9 +25,9 @@ console.log(`machine: ${os.cpus().length} × ${os.cpus()[0].model}, ${mb(os.tota
 
 if (want('embed')) {
   const e = child('embed-throughput.js')
-  console.log(`Embedding throughput (${e.source}, all-MiniLM-L6-v2 int8 ONNX)`)
-  console.log('batch  texts   seconds   texts/s')
-  for (const r of e.rows) console.log(`${String(r.batchSize).padStart(5)}  ${String(r.texts).padStart(5)}  ${r.seconds.toFixed(2).padStart(8)}  ${r.textsPerSecond.toFixed(0).padStart(8)}`)
+  console.log(`Embedding throughput (${e.source}, all-MiniLM-L6-v2; int8: the default encoder, fp32: precision 'fp32')`)
+  console.log('encoder  batch  texts   seconds   texts/s')
+  for (const r of e.rows) console.log(`${r.precision.padEnd(7)}  ${String(r.batchSize).padStart(5)}  ${String(r.texts).padStart(5)}  ${r.seconds.toFixed(2).padStart(8)}  ${r.textsPerSecond.toFixed(0).padStart(8)}`)
   console.log(`peak RSS ${mb(e.peakRssBytes)} MB\n`)
 }
 
