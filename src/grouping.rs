@@ -60,6 +60,8 @@ pub fn group(
     let texts: Vec<&str> = prose.iter().map(|t| &**t).collect();
     let flat = embedder.embed_flat_with(&texts, opts.embed, &mut |d, n| progress("embed", d, n))?;
     drop(prose);
+    // the encoder's worker threads freed their buffers into their own malloc arenas
+    crate::models::release_free_memory();
     timings.embed_ms = ms(t);
     let all = Vectors::new(&flat, embedder.dims);
 

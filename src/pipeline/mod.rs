@@ -412,6 +412,8 @@ pub async fn analyze_questions(
     check(&*hooks)?;
     report(&*hooks, "extract", total_items, total_items);
     a.timings.extract = ms(t);
+    // the requests' and answers' buffers of the LLM client
+    crate::models::release_free_memory();
     a.llm_requests = extracted.requests;
     a.skipped_extraction = extracted.skipped;
     a.llm_fallbacks = extracted.fallbacks;
