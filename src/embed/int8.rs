@@ -283,8 +283,10 @@ struct Dequantised {
 }
 
 /// Rewrites every `MatMul(A, Mul(Cast(W: int8 [K, N]), S: float [1, N] or [N]))` of the model
-/// into `MatMulInteger(DynamicQuantizeLinear(A), W)` scaled by `A's scale × S`. Returns the new
-/// model bytes and what changed; a model without such MatMuls comes back unchanged.
+/// (but the attention's value projections) into `MatMulInteger(quantise(A), W)` scaled back by
+/// each token's scale and by `S`, and every `Gather(Mul(Cast(T: int8 [R, C]), S: [R, 1]), idx)`
+/// into a gather of the int8 rows dequantised afterwards. Returns the new model bytes and what
+/// changed; a model without such nodes comes back unchanged.
 pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
     let top = fields(model)?;
     let graph_field = top.iter().find(|f| f.number == 7).ok_or_else(|| bad("no graph"))?;
@@ -305,12 +307,6 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
     }
     let producer: HashMap<&str, usize> =
         nodes.iter().enumerate().flat_map(|(k, n)| n.outputs.iter().map(move |o| (o.as_str(), k))).collect();
-    let mut uses: HashMap<&str, usize> = HashMap::new();
-    for n in &nodes {
-        for i in &n.inputs {
-            *uses.entry(i.as_str()).or_default() += 1;
-        }
-    }
     let graph_outputs: HashSet<String> = graph_fields
         .iter()
         .filter(|f| f.number == 12)
@@ -340,7 +336,7 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
         }
         false
     };
-    let only_use = |name: &str| uses.get(name) == Some(&1) && !graph_outputs.contains(name);
+    let only_use = |name: &str| consumers.get(name).map(Vec::len) == Some(1) && !graph_outputs.contains(name);
 
     // the dequantised int8 tensor behind a node input: (int8 initializer, scale, its dims), with
     // the Mul and Cast that would go if this input was their only use
