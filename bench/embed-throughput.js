@@ -19,10 +19,9 @@ function chatTexts(n) {
 async function main() {
   await qi.loadModels()
   const { source, texts } = chatTexts(2000)
-  await qi.embed(texts.slice(0, 64)) // warm-up
   const rows = []
   for (const precision of ['int8', 'fp32']) {
-    await qi.embed(texts.slice(0, 64), { precision }) // warm-up (loads the fp32 session)
+    await qi.embed(texts.slice(0, 64), { precision }) // warm-up (and, for fp32, loading its session)
     for (const [batchSize, n] of [[1, 300], [32, 2000], [128, 2000]]) {
       const sample = texts.slice(0, n)
       const t = process.hrtime.bigint()

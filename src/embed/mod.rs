@@ -312,44 +312,60 @@ impl Embedder {
         self.embed_tokens(&tokens, opts, on_batch)
     }
 
-    /// Embeds already tokenised texts with the encoder `opts.precision` names, into one buffer.
+    /// Embeds already tokenised texts with the encoder `opts.precision` names, into one buffer:
+    /// the texts sorted by length and cut into runs of at most `opts.batch_size` texts and the
+    /// encoder's token budget, so that padding is per run.
     pub fn embed_tokens(
         &self,
         tokens: &[Vec<u32>],
         opts: EmbedOptions,
         on_batch: &mut dyn FnMut(usize, usize) -> Result<()>,
     ) -> Result<Vec<f32>> {
-        if opts.precision == Precision::Int8 && !self.int8.is_empty() {
-            self.embed_int8(tokens, opts.batch_size, on_batch)
-        } else {
-            self.embed_fp32(tokens, opts.batch_size, on_batch)
-        }
-    }
-
-    /// The int8 encoder: the texts sorted by length, cut into runs of at most `batch_size` texts
-    /// (and the token budget), the workers taking the next run as they finish, the longest
-    /// first, so that no worker is left with a long paste at the end. `on_batch` runs on the
-    /// calling thread.
-    fn embed_int8(
-        &self,
-        tokens: &[Vec<u32>],
-        batch_size: usize,
-        on_batch: &mut dyn FnMut(usize, usize) -> Result<()>,
-    ) -> Result<Vec<f32>> {
+        let int8 = opts.precision == Precision::Int8 && !self.int8.is_empty();
         let mut order: Vec<usize> = (0..tokens.len()).collect();
         order.sort_by_key(|&i| tokens[i].len());
-        let mut runs = batches(&order, |i| tokens[i].len(), batch_size, INT8_TOKEN_BUDGET);
-        runs.reverse();
+        let budget = if int8 { INT8_TOKEN_BUDGET } else { TOKEN_BUDGET };
+        let runs = batches(&order, |i| tokens[i].len(), opts.batch_size, budget);
+        let mut out = vec![0f32; tokens.len() * self.dims];
+        let mut done = 0;
+        let mut deliver = |run: &[usize], vectors: Vec<Vec<f32>>| -> Result<()> {
+            for (&i, v) in run.iter().zip(vectors) {
+                self.store(&mut out, i, &v)?;
+            }
+            done += run.len();
+            on_batch(done, tokens.len())
+        };
+        if int8 {
+            self.run_int8(tokens, &runs, &mut deliver)?;
+        } else {
+            for &run in &runs {
+                let batch: Vec<&Vec<u32>> = run.iter().map(|&i| &tokens[i]).collect();
+                deliver(run, self.run_batch(&batch)?)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The int8 encoder: its workers take the next run as they finish, the longest first, so
+    /// that no worker is left with a long paste at the end. `deliver` runs on the calling thread;
+    /// an error from it, or from a worker, stops the workers before their next run.
+    fn run_int8<'r>(
+        &self,
+        tokens: &[Vec<u32>],
+        runs: &[&'r [usize]],
+        deliver: &mut dyn FnMut(&'r [usize], Vec<Vec<f32>>) -> Result<()>,
+    ) -> Result<()> {
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
-        let mut out = vec![0f32; tokens.len() * self.dims];
-        std::thread::scope(|scope| -> Result<()> {
+        std::thread::scope(|scope| {
             let (tx, rx) = mpsc::channel::<Result<(&[usize], Vec<Vec<f32>>)>>();
             for session in &self.int8 {
-                let (tx, next, stop, runs) = (tx.clone(), &next, &stop, &runs);
+                let (tx, next, stop) = (tx.clone(), &next, &stop);
                 scope.spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
-                        let Some(&run) = runs.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
+                        // the runs are sorted by length, ascending: take them from the end
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&run) = runs.len().checked_sub(k + 1).map(|r| &runs[r]) else { break };
                         let batch: Vec<&Vec<u32>> = run.iter().map(|&i| &tokens[i]).collect();
                         let mut session = session.lock().unwrap_or_else(|p| p.into_inner());
                         let vectors = self.run(&mut session, &batch).map(|v| (run, v));
@@ -362,46 +378,10 @@ impl Embedder {
                 });
             }
             drop(tx);
-            let mut done = 0;
-            let result = (|| {
-                for item in rx.iter() {
-                    let (run, vectors) = item?;
-                    for (&i, v) in run.iter().zip(vectors) {
-                        self.store(&mut out, i, &v)?;
-                    }
-                    done += run.len();
-                    on_batch(done, tokens.len())?;
-                }
-                Ok(())
-            })();
-            // an error or a cancelled callback stops the workers before their next run
+            let result = rx.iter().try_for_each(|item| item.and_then(|(run, vectors)| deliver(run, vectors)));
             stop.store(true, Ordering::Relaxed);
             result
-        })?;
-        Ok(out)
-    }
-
-    /// The fp32 encoder: sorts the texts by length, runs the model batch by batch.
-    fn embed_fp32(
-        &self,
-        tokens: &[Vec<u32>],
-        batch_size: usize,
-        on_batch: &mut dyn FnMut(usize, usize) -> Result<()>,
-    ) -> Result<Vec<f32>> {
-        let mut order: Vec<usize> = (0..tokens.len()).collect();
-        order.sort_by_key(|&i| tokens[i].len());
-        let mut out = vec![0f32; tokens.len() * self.dims];
-        let mut done = 0;
-        for chunk in batches(&order, |i| tokens[i].len(), batch_size, TOKEN_BUDGET) {
-            let batch: Vec<&Vec<u32>> = chunk.iter().map(|&i| &tokens[i]).collect();
-            let vectors = self.run_batch(&batch)?;
-            for (&i, v) in chunk.iter().zip(vectors) {
-                self.store(&mut out, i, &v)?;
-            }
-            done += chunk.len();
-            on_batch(done, tokens.len())?;
-        }
-        Ok(out)
+        })
     }
 
     /// Writes text `i`'s vector into its place in `out`.
