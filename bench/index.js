@@ -58,14 +58,14 @@ const s1 = (ms) => (ms / 1000).toFixed(1)
 function pipelineRow(kind, n, perRequest) {
   const r = child('pipeline.js', [kind, String(n), String(perRequest)])
   const t = r.timings
-  const cells = [r.n, r.perRequest, r.asks, r.unique, r.llmRequests, s1(t.classify), s1(t.conversations), s1(t.asks), s1(t.extract), s1(t.embed), s1(t.dedupe), s1(t.cluster), s1(t.total), (r.n / (t.total / 1000)).toFixed(0), mb(r.peakRssBytes), r.loopDelayP99Ms.toFixed(1)]
-  const widths = [8, 3, 6, 6, 5, 8, 6, 5, 7, 6, 6, 7, 7, 6, 8, 8]
+  const cells = [r.n, r.perRequest, r.asks, r.unique, r.llmRequests, s1(t.classify), s1(t.conversations), s1(t.asks), s1(t.extract), s1(t.embed), (r.asks / (t.embed / 1000)).toFixed(0), s1(t.embedWait), s1(t.dedupe), s1(t.cluster), s1(t.total), (r.n / (t.total / 1000)).toFixed(0), mb(r.peakRssBytes), r.loopDelayP99Ms.toFixed(1)]
+  const widths = [8, 3, 6, 6, 5, 8, 6, 5, 7, 6, 5, 5, 6, 7, 7, 6, 8, 8]
   console.log(cells.map((c, i) => String(c).padStart(widths[i])).join('  '))
   rowDetails.push(`${kind} ${r.n}: process CPU ${r.cpuSeconds.toFixed(0)} s in ${r.wallSeconds.toFixed(0)} s wall (${(r.cpuSeconds / r.wallSeconds).toFixed(2)} cores); RSS after loading ${mb(r.rssAfterLoadBytes)} MB, highest RSS by stage ${Object.entries(r.stageRssBytes).map(([k, v]) => `${k} ${mb(v)}`).join(', ')} MB; loop max ${r.loopDelayMaxMs.toFixed(0)} ms`)
   return r
 }
-const PIPELINE_HEADER = `${'messages'.padStart(8)}  q/r  ${'asks'.padStart(6)}  unique  llm r  classify  conv s  asks s  extract  embed  dedupe  cluster  total s  msg/s  peak RSS  loop p99`
-const PIPELINE_UNITS = '(times in seconds; peak RSS in MB; loop p99: event-loop delay 99th percentile in ms)'
+const PIPELINE_HEADER = `${'messages'.padStart(8)}  q/r  ${'asks'.padStart(6)}  unique  llm r  classify  conv s  asks s  extract   embed  q/s   wait  dedupe  cluster  total s  msg/s  peak RSS  loop p99`
+const PIPELINE_UNITS = '(times in seconds; embed: the encoder\'s busy time over the asks, from the start of extract on, and q/s its asks a second; wait: what remained of it after extract; peak RSS in MB; loop p99: event-loop delay 99th percentile in ms)'
 const rowDetails = []
 const flushDetails = () => {
   for (const d of rowDetails.splice(0)) console.log(d)

@@ -23,6 +23,12 @@ where
     }
 }
 
+/// A core of the pool, for a job on a blocking thread of its own that mostly waits for work
+/// (the background encoder): it takes a core for each piece of work, not for its whole life.
+pub fn core_blocking() -> Result<tokio::sync::SemaphorePermit<'static>> {
+    tokio::runtime::Handle::current().block_on(permits().acquire()).map_err(|e| Error::Internal(e.to_string()))
+}
+
 /// Runs an async job as its own task so that a panic in it becomes an error.
 pub async fn guarded<T, F>(fut: F) -> Result<T>
 where

@@ -53,7 +53,6 @@ pub fn group(
     opts: &GroupingOptions,
     progress: Progress<'_>,
 ) -> Result<Grouping> {
-    let mut timings = Timings::default();
     let t = Instant::now();
     // the encoder reads the prose: pastes and links as placeholders (an LLM's rewrite may quote them)
     let prose: Vec<std::borrow::Cow<'_, str>> = questions.iter().map(|q| crate::prose::reduce_cow(&q.text)).collect();
@@ -62,8 +61,23 @@ pub fn group(
     drop(prose);
     // the encoder's worker threads freed their buffers into their own malloc arenas
     crate::models::release_free_memory();
-    timings.embed_ms = ms(t);
-    let all = Vectors::new(&flat, embedder.dims);
+    let embed_ms = ms(t);
+    let mut g = group_embedded(questions, flat, embedder.dims, opts, progress)?;
+    g.timings.embed_ms = embed_ms;
+    Ok(g)
+}
+
+/// The dedupe and cluster stages over questions already embedded: `flat` holds question `i`'s
+/// vector at `i * dims`.
+pub fn group_embedded(
+    questions: &[Question],
+    flat: Vec<f32>,
+    dims: usize,
+    opts: &GroupingOptions,
+    progress: Progress<'_>,
+) -> Result<Grouping> {
+    let mut timings = Timings::default();
+    let all = Vectors::new(&flat, dims);
 
     let t = Instant::now();
     progress("dedupe", 0, questions.len())?;
@@ -75,16 +89,134 @@ pub fn group(
 
     let t = Instant::now();
     progress("cluster", 0, unique.len())?;
-    let mut unique_flat = Vec::with_capacity(unique.len() * embedder.dims);
+    let mut unique_flat = Vec::with_capacity(unique.len() * dims);
     for u in &unique {
         unique_flat.extend_from_slice(all.row(u.index));
     }
     drop(flat);
     let weights: Vec<usize> = unique.iter().map(|u| u.message_ids.len().max(1)).collect();
-    let clustering = cluster(Vectors::new(&unique_flat, embedder.dims), &weights, &opts.cluster);
+    let clustering = cluster(Vectors::new(&unique_flat, dims), &weights, &opts.cluster);
     timings.cluster_ms = ms(t);
     progress("cluster", unique.len(), unique.len())?;
     Ok(Grouping { unique, clustering, timings })
+}
+
+/// The encoder working in the background while the caller waits for something else (the LLM):
+/// texts are `push`ed as they become ready, in any order and any number at a time, and a
+/// blocking thread embeds what has queued up (taking a core of the compute pool for each chunk), in chunks of at most [`STREAM_CHUNK`].
+/// `finish` returns one buffer with text `k`'s vector at `k * dims`. A text's vector does not
+/// depend on the texts it is embedded with (the encoders' test checks it bit for bit), so the
+/// result is the one a single `embed` call over all texts gives.
+pub struct EmbedStream {
+    tx: Option<std::sync::mpsc::Sender<(usize, String)>>,
+    job: tokio::task::JoinHandle<Result<(Vec<f32>, f64)>>,
+    done: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    total: usize,
+}
+
+/// The most texts the background encoder takes at once: enough for length-sorted runs, few
+/// enough that the encoder starts while the rest are still coming.
+pub const STREAM_CHUNK: usize = 1024;
+
+impl EmbedStream {
+    /// A stream for `total` texts (indices `0..total`), embedded with `opts` by `engine`'s encoder.
+    /// Must be called within a tokio runtime.
+    pub fn start(engine: std::sync::Arc<crate::models::Engine>, total: usize, opts: EmbedOptions) -> EmbedStream {
+        use std::sync::atomic::Ordering;
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, String)>();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (done_w, stop_w) = (done.clone(), stop.clone());
+        let job = tokio::task::spawn_blocking(move || {
+            let embedder = &engine.embedder;
+            let dims = embedder.dims;
+            let mut out = vec![0f32; total * dims];
+            let mut busy_ms = 0.0;
+            while let Ok(first) = rx.recv() {
+                let mut chunk = vec![first];
+                while chunk.len() < STREAM_CHUNK {
+                    match rx.try_recv() {
+                        Ok(item) => chunk.push(item),
+                        Err(_) => break,
+                    }
+                }
+                let _core = crate::compute::core_blocking()?;
+                let t = Instant::now();
+                let prose: Vec<std::borrow::Cow<'_, str>> =
+                    chunk.iter().map(|(_, text)| crate::prose::reduce_cow(text)).collect();
+                let texts: Vec<&str> = prose.iter().map(|t| &**t).collect();
+                let before = done_w.load(Ordering::Relaxed);
+                let flat = embedder.embed_flat_with(&texts, opts, &mut |d, _| {
+                    done_w.store(before + d, Ordering::Relaxed);
+                    if stop_w.load(Ordering::Relaxed) {
+                        Err(crate::error::Error::Aborted)
+                    } else {
+                        Ok(())
+                    }
+                })?;
+                for ((k, _), v) in chunk.iter().zip(flat.chunks_exact(dims)) {
+                    let row = out.get_mut(k * dims..(k + 1) * dims).ok_or_else(|| {
+                        crate::error::Error::Internal(format!("text {k} of {total} pushed to the encoder"))
+                    })?;
+                    row.copy_from_slice(v);
+                }
+                busy_ms += ms(t);
+            }
+            // the encoder's worker threads freed their buffers into their own malloc arenas
+            crate::models::release_free_memory();
+            Ok((out, busy_ms))
+        });
+        EmbedStream { tx: Some(tx), job, done, stop, total }
+    }
+
+    /// Queues text `k` for the encoder.
+    pub fn push(&self, k: usize, text: String) {
+        if let Some(tx) = &self.tx {
+            // a closed channel means the job failed: `finish` returns its error
+            let _ = tx.send((k, text));
+        }
+    }
+
+    /// How many texts are embedded, of how many.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.done.load(std::sync::atomic::Ordering::Relaxed), self.total)
+    }
+
+    /// Waits for the texts queued so far; returns the buffer and the time the encoder was busy
+    /// (ms). `on_wait` is called about twice a second while waiting; an error from it stops the
+    /// encoder and is returned.
+    pub async fn finish(mut self, mut on_wait: impl FnMut(usize, usize) -> Result<()> + Send) -> Result<(Vec<f32>, f64)> {
+        self.tx = None;
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                joined = &mut self.job => {
+                    return match joined {
+                        Ok(r) => r,
+                        Err(e) if e.is_panic() => Err(crate::error::Error::Internal(crate::compute::panic_message(e.into_panic()))),
+                        Err(e) => Err(crate::error::Error::Internal(e.to_string())),
+                    };
+                }
+                _ = tick.tick() => {
+                    let (d, n) = self.progress();
+                    if let Err(e) = on_wait(d, n) {
+                        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for EmbedStream {
+    /// A stream dropped unfinished (an error or an abort upstream) stops its encoder at the next run.
+    fn drop(&mut self) {
+        if !self.job.is_finished() {
+            self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 pub fn ms(t: Instant) -> f64 {

@@ -16,6 +16,39 @@ static URL: Lazy<Regex> = Lazy::new(|| Regex::new(r"(?i)\b(?:https?://|www\.)[^\
 /// Exports that already replaced code and links (Gitter's `[<-CODE->]`, `[<-LINK->]`).
 static EXPORTED: Lazy<Regex> = Lazy::new(|| Regex::new(r"\[<-(CODE|LINK)->\]").expect("export marker regex"));
 
+/// Lines of logs whose prefix says so: a compose service (`web-1  | …`), a syslog or journald
+/// stamp (`Oct 24 12:47:46 host dockerd[931]: …`), an access log (`10.0.0.1 - - […]`), a
+/// bracketed stamp (`[2024-01-02 …`, `[12:00:01] …`), npm's (`npm ERR! …`).
+static LOG_PREFIX: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(concat!(
+        r"^(?:[A-Za-z0-9][\w.-]*\s+\| |",
+        r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d\d:\d\d:\d\d |",
+        r"\d{1,3}(?:\.\d{1,3}){3} - |",
+        r"\[\d{4}-\d\d-\d\d|\[\d\d:\d\d:\d\d|",
+        r"npm (?:ERR!|WARN|error|warn|notice) )"
+    ))
+    .expect("log prefix regex")
+});
+/// Lines of code by how they start: a shell prompt, a keyword of a common language followed by
+/// code, a method call (`client.login(…)`), a Dockerfile instruction, SQL; each still needs two symbols of code (below).
+static CODE_PREFIX: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(concat!(
+        r"^(?:\$ \S|[\w.-]+@[\w.-]+:[~/]\S*[$#] |",
+        r"(?:const|let|var|import|export|from|def|class|return|throw|await|async|function|fn|pub|use|package|func|",
+        r"public|private|protected|static|elif|except|raise|try|catch|require|module\.exports|console\.\w+|print)\b|",
+        r"(?:if|for|while|switch) ?\(|#include |[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+\(|",
+        r"(?:FROM|RUN|COPY|ADD|CMD|ENTRYPOINT|ENV|EXPOSE|WORKDIR|ARG|USER|VOLUME|LABEL|HEALTHCHECK) \S|",
+        r"(?:SELECT|INSERT INTO|UPDATE|DELETE FROM|CREATE|ALTER|DROP|WITH) \S)"
+    ))
+    .expect("code prefix regex")
+});
+/// A line that reads as a YAML, .env or config entry (`image: node:20`, `- run: npm ci`,
+/// `PORT=8080`): code only next to other such lines or pastes, as "Edit: fixed" is prose.
+static CONFIG_LINE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"^\s*(?:- )?(?:[A-Za-z_][\w.-]*: ?\S*(?: \S+){0,2}|[A-Z][A-Z0-9_]*=\S*|- \S+)\s*$")
+        .expect("config line regex")
+});
+
 /// Inline code longer than this is a paste, shorter is a name ("run `npm ci`").
 const INLINE_KEEP_CHARS: usize = 40;
 
@@ -39,14 +72,15 @@ fn is_paste_line(line: &str) -> Option<&'static str> {
         .iter()
         .any(|p| lower.starts_with(p))
         && t.len() > 60;
-    if stack || stamped || level {
+    if stack || stamped || level || LOG_PREFIX.is_match(t) {
         return Some(LOG);
     }
     let letters = t.chars().filter(|c| c.is_alphabetic() || c.is_whitespace()).count();
     let symbols = t.chars().filter(|c| "{}[]();=<>$#&|\\/*:\"'_.,-+".contains(*c)).count();
     let ends_code = t.ends_with(';') || t.ends_with('{') || t.ends_with('}') || t.ends_with(',') && symbols > 3;
     let indented = line.starts_with("    ") || line.starts_with('\t');
-    if ends_code || (symbols * 3 > letters && symbols >= 4) || (indented && symbols >= 2) {
+    let keyword = symbols >= 2 && CODE_PREFIX.is_match(t);
+    if ends_code || keyword || (symbols * 3 > letters && symbols >= 4) || (indented && symbols >= 2) {
         return Some(CODE);
     }
     None
@@ -64,21 +98,43 @@ pub fn reduce(text: &str) -> String {
             c[1].to_string()
         }
     });
-    let multiline = text.lines().filter(|l| !l.trim().is_empty()).count() > 1;
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let multiline = lines.len() > 1;
+    let mut kinds: Vec<Option<&str>> = lines.iter().map(|l| multiline.then(|| is_paste_line(l)).flatten()).collect();
+    // config entries are code where another line is code, a paste or another entry
+    let config: Vec<bool> = lines.iter().map(|l| multiline && CONFIG_LINE.is_match(l)).collect();
+    let n_config = config.iter().filter(|&&c| c).count();
+    let n_paste = kinds.iter().filter(|k| k.is_some()).count();
+    for (k, &c) in kinds.iter_mut().zip(&config) {
+        if c && k.is_none() && (n_config >= 2 || n_paste >= 1) {
+            *k = Some(CODE);
+        }
+    }
     let mut parts: Vec<&str> = Vec::new();
-    for line in text.lines() {
-        let t = line.trim();
-        if t.is_empty() {
-            continue;
+    // the placeholders since the last prose: a paste of alternating kinds reads as one of each
+    let mut run: Vec<&str> = Vec::new();
+    for (line, kind) in lines.iter().zip(kinds) {
+        match kind {
+            Some(p) => {
+                if !run.contains(&p) {
+                    run.push(p);
+                    parts.push(p);
+                }
+            }
+            None => {
+                let t = line.trim();
+                // a placeholder the regexes above put in the text is part of the run too
+                if t == CODE || t == LOG {
+                    if !run.contains(&t) {
+                        run.push(t);
+                        parts.push(t);
+                    }
+                    continue;
+                }
+                run.clear();
+                parts.push(t);
+            }
         }
-        let piece = match multiline.then(|| is_paste_line(line)).flatten() {
-            Some(p) => p,
-            None => t,
-        };
-        if parts.last() == Some(&piece) && (piece == CODE || piece == LOG) {
-            continue;
-        }
-        parts.push(piece);
     }
     parts.join(" ")
 }
@@ -124,6 +180,43 @@ mod tests {
         assert!(r.starts_with("I'm getting this when I start the bot"), "{r}");
         assert_eq!(r.matches(LOG).count(), 1, "{r}");
         assert!(!r.contains("node:events"), "{r}");
+    }
+
+    #[test]
+    fn unfenced_logs_by_their_prefix_become_one_placeholder() {
+        for paste in [
+            "web-1    | 2026-10-03T02:04:32.976Z INFO fetch schema ok\nweb-1    | 2026-10-03T02:04:33.101Z WARN retrying",
+            "Oct 24 12:47:46 host dockerd[931]: time=\"2026-10-21T14:10:55Z\" level=warn msg=\"shard 0 ready\"\nOct 24 12:47:47 host systemd[1]: docker.service: Failed",
+            "172.18.0.1 - - [02/Oct/2026:15:11:52 +0000] \"GET /api HTTP/1.1\" 502 157\n172.18.0.1 - - [02/Oct/2026:15:11:53 +0000] \"GET / HTTP/1.1\" 200 612",
+            "npm ERR! code ERESOLVE\nnpm ERR! ERESOLVE unable to resolve dependency tree",
+            "[12:00:01] Starting 'build'...\n[12:00:03] Finished 'build' after 2 s",
+        ] {
+            let r = reduce(&format!("why does my container keep restarting?\n{paste}"));
+            assert_eq!(r, "why does my container keep restarting? [log]", "{paste}");
+        }
+    }
+
+    #[test]
+    fn unfenced_code_by_its_first_word_and_config_entries_become_placeholders() {
+        for paste in [
+            "const { Client } = require('discord.js')\nclient.login(process.env.TOKEN)",
+            "$ docker compose up -d\n$ docker ps -a",
+            "FROM node:20-alpine\nRUN npm ci --omit=dev",
+            "services:\n  web:\n    image: node:20\n    ports:\n      - 3000:3000",
+            "SELECT id, name FROM users WHERE id = $1",
+        ] {
+            let r = reduce(&format!("how do I make this work?\n{paste}"));
+            assert_eq!(r, "how do I make this work? [code]", "{paste}");
+        }
+        // one "word: text" line among prose stays prose
+        assert_eq!(reduce("it still fails\nEdit: fixed it"), "it still fails Edit: fixed it");
+        assert_eq!(reduce("I tried the docs\nreturn to the main page and click save"), "I tried the docs return to the main page and click save");
+    }
+
+    #[test]
+    fn a_paste_of_alternating_kinds_reads_as_one_of_each() {
+        let m = "my bot crashes\n2026-10-02 10:00:01 ERROR shard 0\nconst x = a.b(c);\n2026-10-02 10:00:02 ERROR shard 1\nlet y = x.z(d);\nany idea?";
+        assert_eq!(reduce(m), "my bot crashes [log] [code] any idea?");
     }
 
     #[test]

@@ -182,7 +182,13 @@ export interface StageTimings {
   conversations: number
   asks: number
   extract: number
+  /**
+   * The encoder's busy time over the asks. It starts during `extract` (on each ask as soon as
+   * its text is known), so stages overlap and do not add up to `total`.
+   */
   embed: number
+  /** How long the pipeline waited for the encoder after `extract` ended. */
+  embedWait: number
   dedupe: number
   cluster: number
   keywords: number

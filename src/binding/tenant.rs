@@ -530,7 +530,11 @@ pub struct StageTimings {
     pub conversations: f64,
     pub asks: f64,
     pub extract: f64,
+    /// The encoder's busy time over the asks. It starts during `extract` (on each ask as soon as
+    /// its text is known), so stages overlap and do not add up to `total`.
     pub embed: f64,
+    /// How long the pipeline waited for the encoder after `extract` ended.
+    pub embed_wait: f64,
     pub dedupe: f64,
     pub cluster: f64,
     pub keywords: f64,
@@ -1130,6 +1134,7 @@ fn to_js(tenant_id: String, month: String, a: pipeline::Analysis) -> TenantAnaly
                 asks: t.asks,
                 extract: t.extract,
                 embed: t.embed,
+                embed_wait: t.embed_wait,
                 dedupe: t.dedupe,
                 cluster: t.cluster,
                 keywords: t.keywords,

@@ -328,6 +328,9 @@ pub trait ExtractHooks: Send + Sync {
     /// A log line (`level` is "info" or "warn"), e.g. "waiting for the LLM provider (breaker
     /// open, retry in 30 s)".
     fn log(&self, _level: &str, _message: &str) {}
+    /// Item `index` has its final result (called once per item as results come in; the items
+    /// that fall back at the deadline or on cancellation are only in the report).
+    fn result(&self, _index: usize, _result: &ExtractResult) {}
 }
 
 impl ExtractHooks for () {}
@@ -464,11 +467,15 @@ pub async fn extract(
         let self_contained =
             item.context.is_empty() && item.confidence.is_some_and(|c| c >= opts.self_contained_min_confidence);
         if opts.skip_self_contained && self_contained {
-            results[i] = Some(fallback(&item.id, &item.question, None, true));
+            let r = fallback(&item.id, &item.question, None, true);
+            hooks.result(i, &r);
+            results[i] = Some(r);
             report.skipped += 1;
             done += 1;
         } else if item.question.trim().is_empty() {
-            results[i] = Some(fallback(&item.id, &item.question, Some("empty question".into()), false));
+            let r = fallback(&item.id, &item.question, Some("empty question".into()), false);
+            hooks.result(i, &r);
+            results[i] = Some(r);
             done += 1;
         } else {
             pending.push((i, item));
@@ -519,6 +526,7 @@ pub async fn extract(
                 report.completion_tokens += out.stats.completion_tokens;
                 let n = out.results.len();
                 for (i, r) in out.results {
+                    hooks.result(i, &r);
                     results[i] = Some(r);
                 }
                 n

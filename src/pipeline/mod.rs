@@ -137,7 +137,10 @@ pub struct Timings {
     pub conversations: f64,
     pub asks: f64,
     pub extract: f64,
+    /// the encoder's busy time over the asks (it starts during extraction)
     pub embed: f64,
+    /// how long the pipeline waited for the encoder after extraction
+    pub embed_wait: f64,
     pub dedupe: f64,
     pub cluster: f64,
     pub keywords: f64,
@@ -407,8 +410,16 @@ pub async fn analyze_questions(
     let total_items = items.len();
     let mut extract_opts = opts.extract.clone();
     extract_opts.deadline.get_or_insert(crate::extract::DEFAULT_TENANT_DEADLINE);
-    let stage = ExtractStage { hooks: &*hooks, last: std::sync::Mutex::new((0, total_items)) };
+    // the encoder embeds each ask's text as soon as it is known, while extraction waits for the
+    // provider: the asks extraction skips at once, the others as their answers come
+    let stream = crate::grouping::EmbedStream::start(engine.clone(), total_items, opts.grouping.embed);
+    let stage = ExtractStage {
+        hooks: &*hooks,
+        last: std::sync::Mutex::new((0, total_items)),
+        feed: Feed { stream: &stream, messages: &a.messages, outcomes: &outcomes, sent: std::sync::Mutex::new(vec![false; total_items]) },
+    };
     let extracted = crate::extract::extract(items, &opts.llm, &extract_opts, &stage, &cancel).await;
+    let sent = stage.feed.sent.into_inner().unwrap_or_else(|e| e.into_inner());
     check(&*hooks)?;
     report(&*hooks, "extract", total_items, total_items);
     a.timings.extract = ms(t);
@@ -427,24 +438,38 @@ pub async fn analyze_questions(
     // embed, dedupe, cluster: the LLM's question, else the asker's turn with pastes reduced
     let grouped: Vec<usize> = (0..question_idx.len()).filter(|&k| !extracted.results[k].not_request).collect();
     a.not_requests = question_idx.len() - grouped.len();
-    let qs: Vec<Question> = grouped
-        .iter()
-        .map(|&k| {
-            let q = question_idx[k];
-            let text = if extracted.results[k].source == Source::Llm {
-                extracted.results[k].extracted.clone()
-            } else {
-                turn_text(&a.messages, &outcomes[k].turn)
-            };
-            Question { id: a.messages[q].id.clone(), text, confidence: a.confidences[q], message_ids: vec![] }
+    let mut qs: Vec<Question> = Vec::with_capacity(grouped.len());
+    for &k in &grouped {
+        let q = question_idx[k];
+        let text = embed_text(&a.messages, &outcomes[k], &extracted.results[k]).unwrap_or_default();
+        if !sent[k] {
+            // the items that fell back at the deadline or on cancellation
+            stream.push(k, text.clone());
+        }
+        qs.push(Question { id: a.messages[q].id.clone(), text, confidence: a.confidences[q], message_ids: vec![] });
+    }
+    let t = Instant::now();
+    let (mut flat, busy_ms) = stream
+        .finish(|d, n| {
+            report(&*hooks, "embed", d, n);
+            check(&*hooks)
         })
-        .collect();
+        .await?;
+    report(&*hooks, "embed", total_items, total_items);
+    // the grouped asks' vectors, in order, at the front of the buffer
+    let dims = engine.embedder.dims;
+    for (j, &k) in grouped.iter().enumerate() {
+        flat.copy_within(k * dims..(k + 1) * dims, j * dims);
+    }
+    flat.truncate(grouped.len() * dims);
+    // the time the encoder was busy, and how long the pipeline waited for it after extraction
+    a.timings.embed = busy_ms;
+    a.timings.embed_wait = ms(t);
     let grouping_opts = opts.grouping.clone();
-    let g_engine = engine.clone();
     let g_hooks = hooks.clone();
     let qs_for_group = qs.clone();
     let g = crate::compute::blocking(move || {
-        let g = crate::grouping::group(&g_engine.embedder, &qs_for_group, &grouping_opts, &mut |stage, d, n| {
+        let g = crate::grouping::group_embedded(&qs_for_group, flat, dims, &grouping_opts, &mut |stage, d, n| {
             report(&*g_hooks, stage, d, n);
             check(&*g_hooks)
         })?;
@@ -452,7 +477,6 @@ pub async fn analyze_questions(
         Ok(g)
     })
     .await?;
-    a.timings.embed = g.timings.embed_ms;
     a.timings.dedupe = g.timings.dedupe_ms;
     a.timings.cluster = g.timings.cluster_ms;
     a.duplicates = qs.len() - g.unique.len();
@@ -595,6 +619,18 @@ pub async fn analyze_questions(
     Ok(a)
 }
 
+/// What the encoder reads of an ask: the LLM's question, else the asker's turn; `None` for an
+/// item the LLM set apart as no request for help.
+fn embed_text(messages: &[Message], outcome: &Outcome, r: &crate::extract::ExtractResult) -> Option<String> {
+    if r.not_request {
+        None
+    } else if r.source == Source::Llm {
+        Some(r.extracted.clone())
+    } else {
+        Some(turn_text(messages, &outcome.turn))
+    }
+}
+
 /// What the encoder sees of an ask: the asker's turn with pastes and links reduced.
 fn turn_text(messages: &[Message], turn: &[usize]) -> String {
     let joined: Vec<String> = turn.iter().map(|&i| crate::prose::reduce(&messages[i].content)).collect();
@@ -652,6 +688,16 @@ struct ExtractStage<'a> {
     hooks: &'a dyn Hooks,
     /// (done, total) of the last progress report
     last: std::sync::Mutex<(usize, usize)>,
+    feed: Feed<'a>,
+}
+
+/// Where the extract stage's results go as they come: each ask's text to the encoder.
+struct Feed<'a> {
+    stream: &'a crate::grouping::EmbedStream,
+    messages: &'a [Message],
+    outcomes: &'a [Outcome],
+    /// which items' texts went to the encoder
+    sent: std::sync::Mutex<Vec<bool>>,
 }
 
 impl ExtractHooks for ExtractStage<'_> {
@@ -664,6 +710,13 @@ impl ExtractHooks for ExtractStage<'_> {
         if message.starts_with(crate::extract::WAITING_PREFIX) {
             let (done, total) = *self.last.lock().unwrap_or_else(|e| e.into_inner());
             report_waiting(self.hooks, "extract", done, total, Some(message));
+        }
+    }
+    fn result(&self, index: usize, result: &crate::extract::ExtractResult) {
+        let f = &self.feed;
+        if let Some(text) = embed_text(f.messages, &f.outcomes[index], result) {
+            f.sent.lock().unwrap_or_else(|e| e.into_inner())[index] = true;
+            f.stream.push(index, text);
         }
     }
 }

@@ -109,7 +109,7 @@ export function syntheticAnalysis(tenantId: string, month: string, opts: Synthet
       clusters: n,
       unclustered: 1,
       rejected: [],
-      timingsMs: { classify: 1, conversations: 1, asks: 1, extract: 1, embed: 1, dedupe: 1, cluster: 1, keywords: 1, total: 8 },
+      timingsMs: { classify: 1, conversations: 1, asks: 1, extract: 1, embed: 1, embedWait: 1, dedupe: 1, cluster: 1, keywords: 1, total: 8 },
       peakRssBytes: 1,
       warnings: [],
       roles: { ask: asks, clarification: 3, backchannel: 2, other: 1 },
