@@ -177,6 +177,29 @@ describe('analyzeTenant', () => {
     }
   })
 
+  test('the encoder starts during extraction: answers arriving one by one or in bursts give the same clusters', async () => {
+    // one request at a time, 30 ms each: the encoder takes the asks as they trickle in; eight at
+    // once without delay: in bursts. Vectors do not depend on what they were embedded with.
+    const runs = []
+    for (const [concurrency, delayMs] of [[1, 30], [8, 0]]) {
+      const fake = await startFakeOpenAI({ delayMs })
+      try {
+        runs.push(await qi.analyzeTenant({ ...base, messages: sample.messages, options: { skipSelfContained: false, llm: { apiKey: 'k', baseUrl: fake.url, concurrency } } }))
+      } finally {
+        await fake.close()
+      }
+    }
+    expect(runs[0].stats.extracted).toBeGreaterThan(20)
+    expect(summary(runs[1])).toEqual(summary(runs[0]))
+    expect(runs[1].clusters.map((c) => c.representative)).toEqual(runs[0].clusters.map((c) => c.representative))
+    for (const r of runs) {
+      const t = r.stats.timingsMs
+      // the encoder's busy time is its own; what the pipeline waited for after extraction is part of it
+      expect(t.embed).toBeGreaterThan(0)
+      expect(t.embedWait).toBeLessThanOrEqual(t.total)
+    }
+  })
+
   test('streaming input (async iterable or pull function) gives the same result as an array', async () => {
     const pages = []
     for (let i = 0; i < sample.messages.length; i += 100) pages.push(sample.messages.slice(i, i + 100))
