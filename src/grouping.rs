@@ -71,31 +71,30 @@ pub fn group(
 /// vector at `i * dims`.
 pub fn group_embedded(
     questions: &[Question],
-    flat: Vec<f32>,
+    mut flat: Vec<f32>,
     dims: usize,
     opts: &GroupingOptions,
     progress: Progress<'_>,
 ) -> Result<Grouping> {
     let mut timings = Timings::default();
-    let all = Vectors::new(&flat, dims);
 
     let t = Instant::now();
     progress("dedupe", 0, questions.len())?;
     // with dedupe off, a threshold above any cosine keeps every question on its own
     let threshold = if opts.dedupe { opts.duplicate_threshold } else { f32::INFINITY };
-    let unique = dedupe(questions, all, threshold);
+    let unique = dedupe(questions, Vectors::new(&flat, dims), threshold);
     timings.dedupe_ms = ms(t);
     progress("dedupe", questions.len(), questions.len())?;
 
     let t = Instant::now();
     progress("cluster", 0, unique.len())?;
-    let mut unique_flat = Vec::with_capacity(unique.len() * dims);
-    for u in &unique {
-        unique_flat.extend_from_slice(all.row(u.index));
+    // the unique questions' vectors, in order, at the front of the buffer (their indices rise)
+    for (j, u) in unique.iter().enumerate() {
+        flat.copy_within(u.index * dims..(u.index + 1) * dims, j * dims);
     }
-    drop(flat);
+    flat.truncate(unique.len() * dims);
     let weights: Vec<usize> = unique.iter().map(|u| u.message_ids.len().max(1)).collect();
-    let clustering = cluster(Vectors::new(&unique_flat, dims), &weights, &opts.cluster);
+    let clustering = cluster(Vectors::new(&flat, dims), &weights, &opts.cluster);
     timings.cluster_ms = ms(t);
     progress("cluster", unique.len(), unique.len())?;
     Ok(Grouping { unique, clustering, timings })
@@ -186,7 +185,10 @@ impl EmbedStream {
     /// Waits for the texts queued so far; returns the buffer and the time the encoder was busy
     /// (ms). `on_wait` is called about twice a second while waiting; an error from it stops the
     /// encoder and is returned.
-    pub async fn finish(mut self, mut on_wait: impl FnMut(usize, usize) -> Result<()> + Send) -> Result<(Vec<f32>, f64)> {
+    pub async fn finish(
+        mut self,
+        mut on_wait: impl FnMut(usize, usize) -> Result<()> + Send,
+    ) -> Result<(Vec<f32>, f64)> {
         self.tx = None;
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
         loop {

@@ -210,7 +210,10 @@ mod tests {
         }
         // one "word: text" line among prose stays prose
         assert_eq!(reduce("it still fails\nEdit: fixed it"), "it still fails Edit: fixed it");
-        assert_eq!(reduce("I tried the docs\nreturn to the main page and click save"), "I tried the docs return to the main page and click save");
+        assert_eq!(
+            reduce("I tried the docs\nreturn to the main page and click save"),
+            "I tried the docs return to the main page and click save"
+        );
     }
 
     #[test]

@@ -381,6 +381,7 @@ pub async fn analyze_questions(
     let outcomes: Vec<Outcome> = question_idx.iter().map(|&q| outcome::outcome(&a.messages, &convs, q)).collect();
     a.answered = outcomes.iter().filter(|o| o.answered).count();
     a.resolved = outcomes.iter().filter(|o| o.resolved).count();
+    forget_unused_text(&mut a.messages, &question_idx, &outcomes);
     a.timings.asks = ms(t);
     crate::models::release_free_memory();
     report(&*hooks, "asks", 1, 1);
@@ -416,9 +417,18 @@ pub async fn analyze_questions(
     let stage = ExtractStage {
         hooks: &*hooks,
         last: std::sync::Mutex::new((0, total_items)),
-        feed: Feed { stream: &stream, messages: &a.messages, outcomes: &outcomes, sent: std::sync::Mutex::new(vec![false; total_items]) },
+        feed: Feed {
+            stream: &stream,
+            messages: &a.messages,
+            outcomes: &outcomes,
+            sent: std::sync::Mutex::new(vec![false; total_items]),
+        },
     };
-    let extracted = crate::extract::extract(items, &opts.llm, &extract_opts, &stage, &cancel).await;
+    let mut extracted = crate::extract::extract(items, &opts.llm, &extract_opts, &stage, &cancel).await;
+    // the originals are the messages' texts, kept in `a.messages`
+    for r in &mut extracted.results {
+        r.original = String::new();
+    }
     let sent = stage.feed.sent.into_inner().unwrap_or_else(|e| e.into_inner());
     check(&*hooks)?;
     report(&*hooks, "extract", total_items, total_items);
@@ -467,19 +477,18 @@ pub async fn analyze_questions(
     a.timings.embed_wait = ms(t);
     let grouping_opts = opts.grouping.clone();
     let g_hooks = hooks.clone();
-    let qs_for_group = qs.clone();
-    let g = crate::compute::blocking(move || {
-        let g = crate::grouping::group_embedded(&qs_for_group, flat, dims, &grouping_opts, &mut |stage, d, n| {
+    let (g, n_grouped) = crate::compute::blocking(move || {
+        let g = crate::grouping::group_embedded(&qs, flat, dims, &grouping_opts, &mut |stage, d, n| {
             report(&*g_hooks, stage, d, n);
             check(&*g_hooks)
         })?;
         fault("cluster")?;
-        Ok(g)
+        Ok((g, qs.len()))
     })
     .await?;
     a.timings.dedupe = g.timings.dedupe_ms;
     a.timings.cluster = g.timings.cluster_ms;
-    a.duplicates = qs.len() - g.unique.len();
+    a.duplicates = n_grouped - g.unique.len();
 
     // one output question per unique question (and one per item the LLM set apart)
     let mut cluster_of_unique = vec![None; g.unique.len()];
@@ -617,6 +626,24 @@ pub async fn analyze_questions(
     report(&*hooks, "keywords", 1, 1);
     a.timings.total = ms(started);
     Ok(a)
+}
+
+/// The stages after the asks read the text of the asks' turns only: the month's other texts
+/// (most of its bytes) and the mentions are freed.
+fn forget_unused_text(messages: &mut [Message], question_idx: &[usize], outcomes: &[Outcome]) {
+    let mut keep = vec![false; messages.len()];
+    for (&q, o) in question_idx.iter().zip(outcomes) {
+        keep[q] = true;
+        for &i in &o.turn {
+            keep[i] = true;
+        }
+    }
+    for (m, keep) in messages.iter_mut().zip(keep) {
+        if !keep {
+            m.content = String::new();
+        }
+        m.mentions = Vec::new();
+    }
 }
 
 /// What the encoder reads of an ask: the LLM's question, else the asker's turn; `None` for an
