@@ -93,6 +93,9 @@ pub fn group_embedded(
         flat.copy_within(u.index * dims..(u.index + 1) * dims, j * dims);
     }
     flat.truncate(unique.len() * dims);
+    // the duplicates' rows and dedupe's tiles go back to the OS before the distance matrix is made
+    flat.shrink_to_fit();
+    crate::models::release_free_memory();
     let weights: Vec<usize> = unique.iter().map(|u| u.message_ids.len().max(1)).collect();
     let clustering = cluster(Vectors::new(&flat, dims), &weights, &opts.cluster);
     timings.cluster_ms = ms(t);
@@ -160,10 +163,13 @@ impl EmbedStream {
                     })?;
                     row.copy_from_slice(v);
                 }
+                drop(texts);
+                drop(prose);
+                drop((flat, chunk));
+                // the encoder's and the chunk's buffers, in the worker threads' malloc arenas
+                crate::models::release_free_memory();
                 busy_ms += ms(t);
             }
-            // the encoder's worker threads freed their buffers into their own malloc arenas
-            crate::models::release_free_memory();
             Ok((out, busy_ms))
         });
         EmbedStream { tx: Some(tx), job, done, stop, total }

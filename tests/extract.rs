@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use question_insights::extract::{
-    extract, Cancel, ContextMessage, ExtractError, ExtractHooks, ExtractItem, ExtractOptions, ExtractReport, LlmClient,
-    LlmConfig, Source, NO_KEY_WARNING, SYSTEM_PROMPT, SYSTEM_PROMPT_PACKED,
+    extract, Cancel, ContextMessage, ExtractError, ExtractHooks, ExtractItem, ExtractOptions, ExtractReport,
+    ExtractResult, LlmClient, LlmConfig, Source, NO_KEY_WARNING, SYSTEM_PROMPT, SYSTEM_PROMPT_PACKED,
 };
 use support::fake_openai::{questions_in, standalone, FakeOpenAi, Fault, NOT_A_REQUEST_MARKER};
 
@@ -55,6 +55,8 @@ fn items(n: usize) -> Vec<ExtractItem> {
 struct Recorder {
     progress: Mutex<Vec<(usize, usize)>>,
     logs: Mutex<Vec<String>>,
+    /// (index, extracted, source) of every result the `result` hook saw, in the order it saw them
+    results: Mutex<Vec<(usize, String, Source)>>,
     cancel_at: Option<(usize, Cancel)>,
 }
 
@@ -70,9 +72,23 @@ impl ExtractHooks for Recorder {
     fn log(&self, level: &str, message: &str) {
         self.logs.lock().unwrap().push(format!("{level}: {message}"));
     }
+    fn result(&self, index: usize, result: &ExtractResult) {
+        self.results.lock().unwrap().push((index, result.extracted.clone(), result.source));
+    }
 }
 
 impl Recorder {
+    /// The hook's results by index; each index seen at most once, and as the report has it.
+    fn seen(&self, report: &ExtractReport) -> Vec<usize> {
+        let mut seen: Vec<usize> = Vec::new();
+        for (i, extracted, source) in self.results.lock().unwrap().iter() {
+            assert!(!seen.contains(i), "item {i} reported twice");
+            assert_eq!((extracted, *source), (&report.results[*i].extracted, report.results[*i].source));
+            seen.push(*i);
+        }
+        seen.sort_unstable();
+        seen
+    }
     fn logs(&self) -> Vec<String> {
         self.logs.lock().unwrap().clone()
     }
@@ -120,6 +136,8 @@ async fn happy_path() {
     assert_eq!((report.skipped, report.fallbacks, report.not_requests, report.breaker_opened), (0, 0, 0, 0));
     assert!(report.warnings.is_empty());
     assert!(hooks.logs().is_empty());
+    // every result reached the hook as it came
+    assert_eq!(hooks.seen(&report), (0..10).collect::<Vec<_>>());
     let calls = hooks.progress.into_inner().unwrap();
     assert_eq!(calls.last(), Some(&(10, 10)));
     assert!(calls.windows(2).all(|w| w[0].0 < w[1].0));
@@ -511,6 +529,13 @@ async fn scenario_permanent_outage_ends_at_deadline() {
         report.breaker_opened
     );
     assert!(late >= n - 8, "{late}");
+    // the items still unanswered when the deadline passed are only in the report
+    let seen = hooks.seen(&report);
+    let deadline_error = ExtractError::Deadline.to_string();
+    assert!(seen.len() < n, "{} of {n} reached the hook", seen.len());
+    for (i, r) in report.results.iter().enumerate() {
+        assert!(seen.contains(&i) || r.error.as_deref() == Some(&*deadline_error), "{r:?}");
+    }
     assert!(server.requests() as usize <= bound, "{} requests", server.requests());
     assert!(report.warnings.iter().any(|w| w.starts_with("deadline of 1.5 s passed")), "{:?}", report.warnings);
     assert!(hooks.logs().iter().any(|l| l.starts_with("warn: waiting for the LLM provider (breaker open")));
@@ -679,9 +704,14 @@ async fn skip_self_contained_items() {
     list[8].context.clear(); // no context but low confidence: sent
     list[8].confidence = Some(0.5);
     list[9].confidence = Some(0.99); // confident but has context: sent
-    let report = run(list.clone(), &cfg(&server), &ExtractOptions::default()).await;
+    let hooks = Recorder::default();
+    let report = extract(list.clone(), &cfg(&server), &ExtractOptions::default(), &hooks, &Cancel::new()).await;
     assert_complete(&report, 10);
     assert_eq!(report.skipped, 4);
+    // the skipped items reach the hook first, before any answer
+    let order: Vec<usize> = hooks.results.lock().unwrap().iter().map(|r| r.0).collect();
+    assert_eq!(&order[..4], &[1, 3, 5, 7]);
+    assert_eq!(hooks.seen(&report), (0..10).collect::<Vec<_>>());
     assert_eq!(report.requests, 6);
     assert_eq!(server.requests(), 6);
     for (i, r) in report.results.iter().enumerate() {

@@ -15,6 +15,7 @@ mod prompt;
 mod ratelimit;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -329,7 +330,7 @@ pub trait ExtractHooks: Send + Sync {
     /// open, retry in 30 s)".
     fn log(&self, _level: &str, _message: &str) {}
     /// Item `index` has its final result (called once per item as results come in; the items
-    /// that fall back at the deadline or on cancellation are only in the report).
+    /// still unanswered when the deadline passes or on cancellation are only in the report).
     fn result(&self, _index: usize, _result: &ExtractResult) {}
 }
 
@@ -344,7 +345,8 @@ struct GroupOutcome {
 /// the deadline and `cancel` allow.
 async fn run_group(
     client: LlmClient,
-    group: Vec<(usize, ExtractItem)>,
+    items: Arc<Vec<ExtractItem>>,
+    group: Vec<usize>,
     max_chars: usize,
     deadline: tokio::time::Instant,
     cancel: Cancel,
@@ -355,6 +357,7 @@ async fn run_group(
         let _ = notices.send(w);
     };
     let patience = Patience { deadline, cancel: &cancel, notice: &notice };
+    let group: Vec<(usize, &ExtractItem)> = group.iter().map(|&i| (i, &items[i])).collect();
     let prepared: Vec<prompt::PreparedItem> = group.iter().map(|(_, it)| prompt::prepare(it)).collect();
     let per_item_tokens = u32::try_from(max_chars).unwrap_or(u32::MAX / 64).saturating_add(64);
     let (system, user, max_tokens) = if group.len() == 1 {
@@ -460,10 +463,11 @@ pub async fn extract(
     let deadline = tokio::time::Instant::now() + deadline_after;
     let mut report = ExtractReport::default();
     let mut results: Vec<Option<ExtractResult>> = vec![None; total];
-    let originals: Vec<(String, String)> = items.iter().map(|it| (it.id.clone(), it.question.clone())).collect();
+    // shared by the requests' tasks, and the originals of the items that get no answer
+    let items = Arc::new(items);
     let mut done = 0usize;
-    let mut pending: Vec<(usize, ExtractItem)> = Vec::new();
-    for (i, item) in items.into_iter().enumerate() {
+    let mut pending: Vec<usize> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
         let self_contained =
             item.context.is_empty() && item.confidence.is_some_and(|c| c >= opts.self_contained_min_confidence);
         if opts.skip_self_contained && self_contained {
@@ -478,7 +482,7 @@ pub async fn extract(
             results[i] = Some(r);
             done += 1;
         } else {
-            pending.push((i, item));
+            pending.push(i);
         }
     }
     if done > 0 {
@@ -501,8 +505,9 @@ pub async fn extract(
     let mut stopped: Option<ExtractError> = None;
     match client {
         Err(reason) => {
-            for (i, item) in &pending {
-                results[*i] = Some(fallback(&item.id, &item.question, Some(reason.clone()), false));
+            for &i in &pending {
+                let item = &items[i];
+                results[i] = Some(fallback(&item.id, &item.question, Some(reason.clone()), false));
             }
         }
         Ok(_) if cancel.is_cancelled() => stopped = Some(ExtractError::Cancelled),
@@ -516,8 +521,16 @@ pub async fn extract(
             let mut set = JoinSet::new();
             let mut it = pending.into_iter().peekable();
             while it.peek().is_some() {
-                let group: Vec<(usize, ExtractItem)> = it.by_ref().take(per).collect();
-                set.spawn(run_group(client.clone(), group, max_chars, deadline, cancel.clone(), tx.clone()));
+                let group: Vec<usize> = it.by_ref().take(per).collect();
+                set.spawn(run_group(
+                    client.clone(),
+                    items.clone(),
+                    group,
+                    max_chars,
+                    deadline,
+                    cancel.clone(),
+                    tx.clone(),
+                ));
             }
             drop(tx);
             let mut take = |out: GroupOutcome, report: &mut ExtractReport| {
@@ -576,12 +589,12 @@ pub async fn extract(
     let mut first_error: Option<String> = None;
     report.results = results
         .into_iter()
-        .zip(originals)
-        .map(|(r, (id, q))| match r {
+        .zip(items.iter())
+        .map(|(r, item)| match r {
             Some(r) => r,
             None => {
                 let why = stopped.as_ref().map_or_else(|| "internal error".to_string(), ToString::to_string);
-                fallback(&id, &q, Some(why), false)
+                fallback(&item.id, &item.question, Some(why), false)
             }
         })
         .collect();

@@ -453,7 +453,7 @@ pub async fn analyze_questions(
         let q = question_idx[k];
         let text = embed_text(&a.messages, &outcomes[k], &extracted.results[k]).unwrap_or_default();
         if !sent[k] {
-            // the items that fell back at the deadline or on cancellation
+            // the items still unanswered when the deadline passed
             stream.push(k, text.clone());
         }
         qs.push(Question { id: a.messages[q].id.clone(), text, confidence: a.confidences[q], message_ids: vec![] });
