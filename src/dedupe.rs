@@ -40,12 +40,63 @@ pub struct UniqueQuestion {
 /// exact duplicates (same text up to case and spacing, or the same vector) of a kept question
 /// join it without any product, so memory is O(n · dims) even for a wave of identical questions.
 pub fn dedupe(questions: &[Question], vectors: Vectors<'_>, threshold: f32) -> Vec<UniqueQuestion> {
+    dedupe_owned(questions, vectors.data.to_vec(), vectors.dims, threshold).0
+}
+
+/// [`dedupe`] on a buffer of vectors it owns (question `i`'s at `i * dims`): the kept questions'
+/// vectors are gathered at the front of the buffer as they are kept, instead of into a second
+/// copy, and the buffer comes back holding the unique questions' vectors, in the order of the
+/// returned list.
+pub fn dedupe_owned(
+    questions: &[Question],
+    mut flat: Vec<f32>,
+    dims: usize,
+    threshold: f32,
+) -> (Vec<UniqueQuestion>, Vec<f32>) {
     let n = questions.len();
-    assert_eq!(n, vectors.len(), "one vector per question");
+    assert_eq!(n * dims, flat.len(), "one vector per question");
     let mut order: Vec<usize> = (0..n).collect();
     // NaN confidences are rejected at the API boundary; total_cmp keeps this a total order anyway.
     order.sort_by(|&a, &b| questions[b].confidence.total_cmp(&questions[a].confidence).then(a.cmp(&b)));
-    let owner = owners(questions, vectors, &order, threshold);
+    let (owner, kept) = owners(questions, &mut flat, dims, &order, threshold);
+    if let Some(kept) = kept {
+        in_input_order(&mut flat, dims, &kept);
+        flat.truncate(kept.len() * dims);
+        flat.shrink_to_fit();
+    }
+    (unique_of(questions, &owner), flat)
+}
+
+/// The rows at the front of `flat`, those of the questions `kept` (in that order), sorted by
+/// question index: a gather by cycles, one row of scratch.
+fn in_input_order(flat: &mut [f32], dims: usize, kept: &[usize]) {
+    // new row r is old row from[r]
+    let mut from: Vec<usize> = (0..kept.len()).collect();
+    from.sort_by_key(|&k| kept[k]);
+    let mut done = vec![false; kept.len()];
+    let mut scratch = vec![0f32; dims];
+    for start in 0..kept.len() {
+        if done[start] {
+            continue;
+        }
+        scratch.copy_from_slice(&flat[start * dims..(start + 1) * dims]);
+        let mut r = start;
+        loop {
+            done[r] = true;
+            let src = from[r];
+            if src == start {
+                flat[r * dims..(r + 1) * dims].copy_from_slice(&scratch);
+                break;
+            }
+            flat.copy_within(src * dims..(src + 1) * dims, r * dims);
+            r = src;
+        }
+    }
+}
+
+/// The unique questions of an owner map, in input order of the kept ones.
+fn unique_of(questions: &[Question], owner: &[usize]) -> Vec<UniqueQuestion> {
+    let n = questions.len();
     let mut groups: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (i, &o) in owner.iter().enumerate() {
         if o != i {
@@ -75,20 +126,29 @@ pub fn dedupe(questions: &[Question], vectors: Vectors<'_>, threshold: f32) -> V
         .collect()
 }
 
-/// The kept question each question joins (itself when kept), deciding them in `order`.
-fn owners(questions: &[Question], vectors: Vectors<'_>, order: &[usize], threshold: f32) -> Vec<usize> {
+/// The kept question each question joins (itself when kept), deciding them in `order`; and the
+/// kept questions in the order they were kept, their rows moved to the front of `flat` (`None`
+/// when the threshold keeps every question and nothing moved).
+fn owners(
+    questions: &[Question],
+    flat: &mut [f32],
+    dims: usize,
+    order: &[usize],
+    threshold: f32,
+) -> (Vec<usize>, Option<Vec<usize>>) {
     let n = questions.len();
     // a threshold above any cosine (or NaN) keeps every question on its own
     if threshold.is_nan() || threshold > 1.0 {
-        return (0..n).collect();
+        return ((0..n).collect(), None);
     }
-    let dims = vectors.dims;
-    let first = exact_duplicates(questions, vectors, order);
+    let first = exact_duplicates(questions, Vectors::new(flat, dims), order);
     const UNDECIDED: usize = usize::MAX;
     let mut owner = vec![UNDECIDED; n];
-    // the kept questions in the order they were kept, and their vectors
+    // the kept questions in the order they were kept; their rows are flat's first rows, in that
+    // order. `pos[i]`: the row of question i; `at[p]`: the question whose row is row p.
     let mut kept: Vec<usize> = Vec::new();
-    let mut kept_vectors: Vec<f32> = Vec::new();
+    let mut pos: Vec<usize> = (0..n).collect();
+    let mut at: Vec<usize> = (0..n).collect();
     for step in order.chunks(STEP) {
         // an exact duplicate of a question kept in an earlier step joins it: it is the most
         // similar kept question there can be
@@ -103,10 +163,10 @@ fn owners(questions: &[Question], vectors: Vectors<'_>, order: &[usize], thresho
         }
         let mut rows = Vec::with_capacity(open.len() * dims);
         for &i in &open {
-            rows.extend_from_slice(vectors.row(i));
+            rows.extend_from_slice(&flat[pos[i] * dims..(pos[i] + 1) * dims]);
         }
         let rows = Vectors::new(&rows, dims);
-        let earlier = nearest_above(rows, Vectors::new(&kept_vectors, dims), threshold);
+        let earlier = nearest_above(rows, Vectors::new(&flat[..kept.len() * dims], dims), threshold);
         let among = dots(rows, rows);
         // positions in `open` of the questions kept in this step, in order
         let mut kept_here: Vec<usize> = Vec::new();
@@ -133,11 +193,19 @@ fn owners(questions: &[Question], vectors: Vectors<'_>, order: &[usize], thresho
             }
         }
         for k in kept_here {
-            kept.push(open[k]);
-            kept_vectors.extend_from_slice(vectors.row(open[k]));
+            // the kept row joins the front; the row it displaces (a question not kept) takes its place
+            let (i, p) = (open[k], kept.len());
+            let (pi, j) = (pos[i], at[p]);
+            debug_assert!(pi >= p, "a question not yet kept has its row behind the kept ones");
+            if pi != p {
+                let (front, back) = flat.split_at_mut(pi * dims);
+                front[p * dims..(p + 1) * dims].swap_with_slice(&mut back[..dims]);
+                (pos[i], at[p], pos[j], at[pi]) = (p, i, pi, j);
+            }
+            kept.push(i);
         }
     }
-    owner
+    (owner, Some(kept))
 }
 
 /// For each question, the first question in `order` that is an exact duplicate of it: the same
@@ -359,5 +427,35 @@ mod tests {
         let out = dedupe(&qs, Vectors::new(&data, 3), 0.95);
         let kept: Vec<usize> = out.iter().map(|u| u.index).collect();
         assert_eq!(kept, vec![0, 2]);
+    }
+
+    #[test]
+    fn the_owned_buffer_comes_back_with_the_unique_vectors_in_order() {
+        // 60 questions around 7 directions in 16 dimensions, confidences out of input order, so
+        // that kept rows move to the front out of order and come back sorted
+        let dims = 16;
+        let mut data = Vec::new();
+        let mut qs = Vec::new();
+        for i in 0..60usize {
+            let topic = (i * 5) % 7;
+            let mut v: Vec<f32> = (0..dims).map(|d| if d == topic { 1.0 } else { 0.0 }).collect();
+            if i % 3 == 0 {
+                // a third are apart from their topic: kept on their own
+                v[7 + i % 9] = 1.5;
+            }
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            data.extend(v.iter().map(|x| x / norm));
+            qs.push(q(&format!("q{i}"), ((i * 37) % 60) as f32 / 60.0));
+        }
+        let (owned, rows) = dedupe_owned(&qs, data.clone(), dims, 0.95);
+        assert!(owned.len() > 7 && owned.len() < 60, "{}", owned.len());
+        assert_eq!(rows.len(), owned.len() * dims);
+        for (r, u) in owned.iter().enumerate() {
+            assert_eq!(&rows[r * dims..(r + 1) * dims], &data[u.index * dims..(u.index + 1) * dims]);
+        }
+        // a threshold above any cosine: every question, every row, as they were
+        let (all, rows) = dedupe_owned(&qs, data.clone(), dims, 1.01);
+        assert_eq!(all.len(), 60);
+        assert_eq!(rows, data);
     }
 }

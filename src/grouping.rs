@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use crate::cluster::{cluster, ClusterOptions, Clustering};
-use crate::dedupe::{dedupe, Question, UniqueQuestion, DEFAULT_DUPLICATE_THRESHOLD};
+use crate::dedupe::{dedupe_owned, Question, UniqueQuestion, DEFAULT_DUPLICATE_THRESHOLD};
 use crate::embed::{EmbedOptions, Embedder};
 use crate::error::Result;
 use crate::similarity::Vectors;
@@ -71,7 +71,7 @@ pub fn group(
 /// vector at `i * dims`.
 pub fn group_embedded(
     questions: &[Question],
-    mut flat: Vec<f32>,
+    flat: Vec<f32>,
     dims: usize,
     opts: &GroupingOptions,
     progress: Progress<'_>,
@@ -82,19 +82,14 @@ pub fn group_embedded(
     progress("dedupe", 0, questions.len())?;
     // with dedupe off, a threshold above any cosine keeps every question on its own
     let threshold = if opts.dedupe { opts.duplicate_threshold } else { f32::INFINITY };
-    let unique = dedupe(questions, Vectors::new(&flat, dims), threshold);
+    // the buffer comes back with the unique questions' vectors only, in order
+    let (unique, flat) = dedupe_owned(questions, flat, dims, threshold);
     timings.dedupe_ms = ms(t);
     progress("dedupe", questions.len(), questions.len())?;
 
     let t = Instant::now();
     progress("cluster", 0, unique.len())?;
-    // the unique questions' vectors, in order, at the front of the buffer (their indices rise)
-    for (j, u) in unique.iter().enumerate() {
-        flat.copy_within(u.index * dims..(u.index + 1) * dims, j * dims);
-    }
-    flat.truncate(unique.len() * dims);
-    // the duplicates' rows and dedupe's tiles go back to the OS before the distance matrix is made
-    flat.shrink_to_fit();
+    // dedupe's buffers go back to the OS before the distance matrix is made
     crate::models::release_free_memory();
     let weights: Vec<usize> = unique.iter().map(|u| u.message_ids.len().max(1)).collect();
     let clustering = cluster(Vectors::new(&flat, dims), &weights, &opts.cluster);

@@ -387,9 +387,8 @@ pub fn dedupe<'env>(
         blocking(move || {
             let engine = models::engine()?;
             let texts: Vec<&str> = qs.iter().map(|q| q.text.as_str()).collect();
-            let flat: Vec<f32> = engine.embedder.embed(&texts, eopts)?.into_iter().flatten().collect();
-            let unique =
-                crate::dedupe::dedupe(&qs, crate::similarity::Vectors::new(&flat, engine.embedder.dims), threshold);
+            let flat = engine.embedder.embed_flat_with(&texts, eopts, &mut |_, _| Ok(()))?;
+            let (unique, _) = crate::dedupe::dedupe_owned(&qs, flat, engine.embedder.dims, threshold);
             Ok(unique.iter().map(|u| unique_question(&qs, u)).collect::<Vec<_>>())
         }),
         |_, v| Ok(v),

@@ -153,6 +153,7 @@ fn extract_options(
         .map_or(d.self_contained_min_confidence, |x| x as f32),
         questions_per_request: int_in(questions_per_request, &f("questionsPerRequest"), 1, 50)?
             .unwrap_or(d.questions_per_request),
+        keep_originals: d.keep_originals,
     })
 }
 

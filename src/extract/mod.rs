@@ -218,11 +218,22 @@ pub struct ExtractOptions {
     /// done by then keep their original text.
     #[serde(skip)]
     pub deadline: Option<Duration>,
+    /// Whether results carry a copy of their item's question as `original` (default true).
+    /// `analyzeTenant` keeps the messages' texts itself and turns it off, which saves a copy of
+    /// every ask while the stage runs.
+    #[serde(skip)]
+    pub keep_originals: bool,
 }
 
 impl Default for ExtractOptions {
     fn default() -> Self {
-        Self { skip_self_contained: true, self_contained_min_confidence: 0.9, questions_per_request: 1, deadline: None }
+        Self {
+            skip_self_contained: true,
+            self_contained_min_confidence: 0.9,
+            questions_per_request: 1,
+            deadline: None,
+            keep_originals: true,
+        }
     }
 }
 
@@ -465,19 +476,26 @@ pub async fn extract(
     let mut results: Vec<Option<ExtractResult>> = vec![None; total];
     // shared by the requests' tasks, and the originals of the items that get no answer
     let items = Arc::new(items);
+    let keep_originals = opts.keep_originals;
+    let strip = move |mut r: ExtractResult| {
+        if !keep_originals {
+            r.original = String::new();
+        }
+        r
+    };
     let mut done = 0usize;
     let mut pending: Vec<usize> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let self_contained =
             item.context.is_empty() && item.confidence.is_some_and(|c| c >= opts.self_contained_min_confidence);
         if opts.skip_self_contained && self_contained {
-            let r = fallback(&item.id, &item.question, None, true);
+            let r = strip(fallback(&item.id, &item.question, None, true));
             hooks.result(i, &r);
             results[i] = Some(r);
             report.skipped += 1;
             done += 1;
         } else if item.question.trim().is_empty() {
-            let r = fallback(&item.id, &item.question, Some("empty question".into()), false);
+            let r = strip(fallback(&item.id, &item.question, Some("empty question".into()), false));
             hooks.result(i, &r);
             results[i] = Some(r);
             done += 1;
@@ -539,6 +557,7 @@ pub async fn extract(
                 report.completion_tokens += out.stats.completion_tokens;
                 let n = out.results.len();
                 for (i, r) in out.results {
+                    let r = strip(r);
                     hooks.result(i, &r);
                     results[i] = Some(r);
                 }
@@ -594,7 +613,7 @@ pub async fn extract(
             Some(r) => r,
             None => {
                 let why = stopped.as_ref().map_or_else(|| "internal error".to_string(), ToString::to_string);
-                fallback(&item.id, &item.question, Some(why), false)
+                strip(fallback(&item.id, &item.question, Some(why), false))
             }
         })
         .collect();

@@ -411,6 +411,8 @@ pub async fn analyze_questions(
     let total_items = items.len();
     let mut extract_opts = opts.extract.clone();
     extract_opts.deadline.get_or_insert(crate::extract::DEFAULT_TENANT_DEADLINE);
+    // the originals are the messages' texts, kept in `a.messages`
+    extract_opts.keep_originals = false;
     // the encoder embeds each ask's text as soon as it is known, while extraction waits for the
     // provider: the asks extraction skips at once, the others as their answers come
     let stream = crate::grouping::EmbedStream::start(engine.clone(), total_items, opts.grouping.embed);
@@ -424,11 +426,7 @@ pub async fn analyze_questions(
             sent: std::sync::Mutex::new(vec![false; total_items]),
         },
     };
-    let mut extracted = crate::extract::extract(items, &opts.llm, &extract_opts, &stage, &cancel).await;
-    // the originals are the messages' texts, kept in `a.messages`
-    for r in &mut extracted.results {
-        r.original = String::new();
-    }
+    let extracted = crate::extract::extract(items, &opts.llm, &extract_opts, &stage, &cancel).await;
     let sent = stage.feed.sent.into_inner().unwrap_or_else(|e| e.into_inner());
     check(&*hooks)?;
     report(&*hooks, "extract", total_items, total_items);
