@@ -116,6 +116,10 @@ pub struct EmbedStream {
 /// enough that the encoder starts while the rest are still coming.
 pub const STREAM_CHUNK: usize = 1024;
 
+/// Below this many queued texts the background encoder waits up to [`STREAM_GATHER`] for more.
+pub const STREAM_MIN_CHUNK: usize = 64;
+pub const STREAM_GATHER: std::time::Duration = std::time::Duration::from_millis(250);
+
 impl EmbedStream {
     /// A stream for `total` texts (indices `0..total`), embedded with `opts` by `engine`'s encoder.
     /// Must be called within a tokio runtime.
@@ -132,8 +136,18 @@ impl EmbedStream {
             let mut busy_ms = 0.0;
             while let Ok(first) = rx.recv() {
                 let mut chunk = vec![first];
+                // what has queued up; when that is little (answers trickling in), a moment more,
+                // so that runs are not a text or two each
+                let gather = Instant::now() + STREAM_GATHER;
                 while chunk.len() < STREAM_CHUNK {
-                    match rx.try_recv() {
+                    let item = match rx.try_recv() {
+                        Ok(item) => Ok(item),
+                        Err(_) if chunk.len() < STREAM_MIN_CHUNK => {
+                            rx.recv_timeout(gather.saturating_duration_since(Instant::now()))
+                        }
+                        Err(_) => break,
+                    };
+                    match item {
                         Ok(item) => chunk.push(item),
                         Err(_) => break,
                     }
