@@ -54,17 +54,27 @@ pub fn group(
     progress: Progress<'_>,
 ) -> Result<Grouping> {
     let t = Instant::now();
-    // the encoder reads the prose: pastes and links as placeholders (an LLM's rewrite may quote them)
-    let prose: Vec<std::borrow::Cow<'_, str>> = questions.iter().map(|q| crate::prose::reduce_cow(&q.text)).collect();
-    let texts: Vec<&str> = prose.iter().map(|t| &**t).collect();
-    let flat = embedder.embed_flat_with(&texts, opts.embed, &mut |d, n| progress("embed", d, n))?;
-    drop(prose);
+    let texts = questions.iter().map(|q| q.text.as_str());
+    let flat = embed_prose(embedder, texts, opts.embed, &mut |d, n| progress("embed", d, n))?;
     // the encoder's worker threads freed their buffers into their own malloc arenas
     crate::models::release_free_memory();
     let embed_ms = ms(t);
     let mut g = group_embedded(questions, flat, embedder.dims, opts, progress)?;
     g.timings.embed_ms = embed_ms;
     Ok(g)
+}
+
+/// The vectors of `texts`, one after the other, as the encoder reads them: their prose, with
+/// pastes and links as placeholders (an LLM's rewrite may quote them).
+fn embed_prose<'t>(
+    embedder: &Embedder,
+    texts: impl Iterator<Item = &'t str>,
+    opts: EmbedOptions,
+    on_batch: &mut dyn FnMut(usize, usize) -> Result<()>,
+) -> Result<Vec<f32>> {
+    let prose: Vec<std::borrow::Cow<'t, str>> = texts.map(crate::prose::reduce_cow).collect();
+    let texts: Vec<&str> = prose.iter().map(|t| &**t).collect();
+    embedder.embed_flat_with(&texts, opts, on_batch)
 }
 
 /// The dedupe and cluster stages over questions already embedded: `flat` holds question `i`'s
@@ -154,11 +164,9 @@ impl EmbedStream {
                 }
                 let _core = crate::compute::core_blocking()?;
                 let t = Instant::now();
-                let prose: Vec<std::borrow::Cow<'_, str>> =
-                    chunk.iter().map(|(_, text)| crate::prose::reduce_cow(text)).collect();
-                let texts: Vec<&str> = prose.iter().map(|t| &**t).collect();
                 let before = done_w.load(Ordering::Relaxed);
-                let flat = embedder.embed_flat_with(&texts, opts, &mut |d, _| {
+                let texts = chunk.iter().map(|(_, text)| text.as_str());
+                let flat = embed_prose(embedder, texts, opts, &mut |d, _| {
                     done_w.store(before + d, Ordering::Relaxed);
                     if stop_w.load(Ordering::Relaxed) {
                         Err(crate::error::Error::Aborted)
@@ -172,8 +180,6 @@ impl EmbedStream {
                     })?;
                     row.copy_from_slice(v);
                 }
-                drop(texts);
-                drop(prose);
                 drop((flat, chunk));
                 // the encoder's and the chunk's buffers, in the worker threads' malloc arenas
                 crate::models::release_free_memory();

@@ -114,7 +114,9 @@ pub fn reduce(text: &str) -> String {
     // the placeholders since the last prose: a paste of alternating kinds reads as one of each
     let mut run: Vec<&str> = Vec::new();
     for (line, kind) in lines.iter().zip(kinds) {
-        match kind {
+        let t = line.trim();
+        // a placeholder the regexes above put in the text is part of the run too
+        match kind.or_else(|| [CODE, LOG].into_iter().find(|&p| p == t)) {
             Some(p) => {
                 if !run.contains(&p) {
                     run.push(p);
@@ -122,15 +124,6 @@ pub fn reduce(text: &str) -> String {
                 }
             }
             None => {
-                let t = line.trim();
-                // a placeholder the regexes above put in the text is part of the run too
-                if t == CODE || t == LOG {
-                    if !run.contains(&t) {
-                        run.push(t);
-                        parts.push(t);
-                    }
-                    continue;
-                }
                 run.clear();
                 parts.push(t);
             }

@@ -525,7 +525,7 @@ pub async fn extract(
         Err(reason) => {
             for &i in &pending {
                 let item = &items[i];
-                results[i] = Some(fallback(&item.id, &item.question, Some(reason.clone()), false));
+                results[i] = Some(strip(fallback(&item.id, &item.question, Some(reason.clone()), false)));
             }
         }
         Ok(_) if cancel.is_cancelled() => stopped = Some(ExtractError::Cancelled),
