@@ -428,6 +428,11 @@ export interface LoadedModel {
   int8MatMuls: number
   /** Products with int8 weights it keeps in fp32 (the attention's value projections). */
   fp32MatMuls: number
+  /**
+   * GELUs the int8 encoder computes as one fused operator each (written out in five
+   * elementwise operators in the shipped graph).
+   */
+  fusedGelus: number
 }
 
 /**

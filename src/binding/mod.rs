@@ -141,6 +141,9 @@ pub struct LoadedModel {
     pub int8_mat_muls: u32,
     /// Products with int8 weights it keeps in fp32 (the attention's value projections).
     pub fp32_mat_muls: u32,
+    /// GELUs the int8 encoder computes as one fused operator each (written out in five
+    /// elementwise operators in the shipped graph).
+    pub fused_gelus: u32,
 }
 
 /// Health information: loaded models, their paths and versions, and the process memory.
@@ -175,6 +178,7 @@ fn model_info_now() -> ModelInfo {
             dims: e.embedder.dims as u32,
             int8_mat_muls: e.embedder.int8_graph.matmuls as u32,
             fp32_mat_muls: e.embedder.int8_graph.kept_fp32 as u32,
+            fused_gelus: e.embedder.int8_graph.gelus as u32,
         });
     }
     ModelInfo {

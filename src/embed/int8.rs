@@ -32,6 +32,8 @@ const ONE_127TH: &str = "int8__one_127th";
 const TINY: &str = "int8__tiny";
 const OFFSET: &str = "int8__offset";
 const ZERO_POINT: &str = "int8__zero_point";
+const ONE: &str = "int8__one";
+const MS_DOMAIN: &str = "com.microsoft";
 
 // ---------------------------------------------------------------------------------------------
 // protobuf wire format
@@ -172,13 +174,19 @@ fn node(raw: &[u8]) -> Result<Node<'_>> {
 struct TensorInfo {
     data_type: u64,
     dims: Vec<u64>,
+    /// The value of a float tensor of one element.
+    scalar: Option<f32>,
 }
 
 fn tensor_info(raw: &[u8]) -> Result<(String, TensorInfo)> {
     let mut name = String::new();
-    let mut info = TensorInfo { data_type: 0, dims: Vec::new() };
+    let mut info = TensorInfo { data_type: 0, dims: Vec::new(), scalar: None };
+    let mut data: Option<[u8; 4]> = None;
     for f in fields(raw)? {
         match (f.number, f.value) {
+            // float_data (packed or not) and raw_data of exactly one float
+            (4, Wire::Bytes(b)) | (9, Wire::Bytes(b)) => data = b.try_into().ok(),
+            (4, Wire::Fixed32) => data = f.raw.get(f.raw.len() - 4..).and_then(|b| b.try_into().ok()),
             (1, Wire::Varint(d)) => info.dims.push(d),
             (1, Wire::Bytes(packed)) => {
                 let mut pos = 0;
@@ -190,6 +198,9 @@ fn tensor_info(raw: &[u8]) -> Result<(String, TensorInfo)> {
             (8, v) => name = text(v)?,
             _ => {}
         }
+    }
+    if info.data_type == FLOAT && info.dims.iter().product::<u64>() == 1 {
+        info.scalar = data.map(f32::from_le_bytes);
     }
     Ok((name, info))
 }
@@ -232,6 +243,13 @@ fn encode_node(op_type: &str, name: &str, inputs: &[&str], outputs: &[&str], att
     out
 }
 
+/// A node of ONNX Runtime's contrib operators (domain `com.microsoft`).
+fn encode_ms_node(op_type: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> Vec<u8> {
+    let mut out = encode_node(op_type, name, inputs, outputs, &[]);
+    put_bytes(&mut out, 7, MS_DOMAIN.as_bytes());
+    out
+}
+
 /// A scalar initializer (dims empty) of `data_type` with little-endian `raw` bytes.
 fn encode_scalar(name: &str, data_type: u64, raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -264,11 +282,26 @@ pub struct Rewritten {
     pub gathers: usize,
     /// Int8 MatMuls left in fp32: the attention's value projections.
     pub kept_fp32: usize,
+    /// GELUs written out in elementwise ops, now one fused operator each.
+    pub gelus: usize,
 }
 
 enum Plan {
-    MatMul { weight: String, scale: String, cols: u64 },
-    Gather { table: String, scale: String },
+    MatMul {
+        weight: String,
+        scale: String,
+        cols: u64,
+    },
+    Gather {
+        table: String,
+        scale: String,
+    },
+    /// The last node of an exact GELU written out in elementwise ops, `x · 0.5 · (1 + erf(x /
+    /// √2))`, becomes one `BiasGelu(input, bias)` (`x = input + bias`) or `Gelu(input)`.
+    Gelu {
+        input: String,
+        bias: Option<String>,
+    },
 }
 
 /// An input computed as `Mul(Cast(int8 initializer [rows, cols]), scale initializer)`.
@@ -394,6 +427,66 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
         }
     }
 
+    // GELU: Div(x, √2) → Erf → Add(1) → Mul(0.5) → Mul(x), as the exporter writes it out, in
+    // five passes over the widest activations; with its bias Add, when x has no other use
+    let scalar =
+        |name: &str, value: f32| inits.get(name).and_then(|t| t.scalar).is_some_and(|v| (v - value).abs() < 1e-4);
+    let single = |name: &str| match consumers.get(name).map(Vec::as_slice) {
+        Some(&[k]) if !graph_outputs.contains(name) => Some(k),
+        _ => None,
+    };
+    let other = |n: &Node, known: &str| -> Option<String> {
+        match n.inputs.as_slice() {
+            [a, b] if a == known => Some(b.clone()),
+            [a, b] if b == known => Some(a.clone()),
+            _ => None,
+        }
+    };
+    let mut gelus = 0;
+    for (k, erf) in nodes.iter().enumerate() {
+        if erf.op_type != "Erf" || !erf.domain.is_empty() || erf.inputs.len() != 1 {
+            continue;
+        }
+        let chain = || -> Option<(usize, Vec<usize>, Plan)> {
+            let &d = producer.get(erf.inputs[0].as_str())?;
+            let div = &nodes[d];
+            let x = div.inputs.first()?;
+            if div.op_type != "Div" || div.inputs.len() != 2 || !scalar(&div.inputs[1], std::f32::consts::SQRT_2) {
+                return None;
+            }
+            single(&div.outputs[0])?;
+            let a = single(&erf.outputs[0])?;
+            (nodes[a].op_type == "Add" && scalar(&other(&nodes[a], &erf.outputs[0])?, 1.0)).then_some(())?;
+            let h = single(&nodes[a].outputs[0])?;
+            (nodes[h].op_type == "Mul" && scalar(&other(&nodes[h], &nodes[a].outputs[0])?, 0.5)).then_some(())?;
+            let m = single(&nodes[h].outputs[0])?;
+            (nodes[m].op_type == "Mul" && other(&nodes[m], &nodes[h].outputs[0])? == *x).then_some(())?;
+            let mut gone = vec![d, k, a, h];
+            // the bias Add before it, when x is only the GELU's
+            let only_gelu = consumers.get(x.as_str()).map(Vec::len) == Some(2) && !graph_outputs.contains(x);
+            let bias = producer.get(x.as_str()).map(|&b| (b, &nodes[b])).filter(|(_, n)| {
+                only_gelu
+                    && n.op_type == "Add"
+                    && n.domain.is_empty()
+                    && n.inputs.len() == 2
+                    && inits.get(&n.inputs[1]).is_some_and(|t| t.data_type == FLOAT && t.dims.len() == 1)
+            });
+            let plan = match bias {
+                Some((b, n)) => {
+                    gone.push(b);
+                    Plan::Gelu { input: n.inputs[0].clone(), bias: Some(n.inputs[1].clone()) }
+                }
+                None => Plan::Gelu { input: x.clone(), bias: None },
+            };
+            Some((m, gone, plan))
+        };
+        if let Some((m, gone, p)) = chain() {
+            gelus += 1;
+            plan.insert(m, p);
+            dropped.extend(gone);
+        }
+    }
+
     let mut new_nodes: Vec<Vec<u8>> = Vec::new();
     let mut new_inits: Vec<Vec<u8>> = Vec::new();
     let mut quantised: HashMap<String, [String; 2]> = HashMap::new();
@@ -405,6 +498,12 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
         let out = &n.outputs[0];
         match plan.get(&k) {
             None => new_nodes.push(n.raw.to_vec()),
+            Some(Plan::Gelu { input, bias: Some(bias) }) => {
+                new_nodes.push(encode_ms_node("BiasGelu", &format!("{out}__bias_gelu"), &[input, bias], &[out]))
+            }
+            Some(Plan::Gelu { input, bias: None }) => {
+                new_nodes.push(encode_ms_node("Gelu", &format!("{out}__gelu"), &[input], &[out]))
+            }
             Some(Plan::Gather { table, scale }) => {
                 // gather the int8 rows and their scales, then dequantise only those rows
                 let idx = &n.inputs[1];
@@ -451,17 +550,16 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
                 let zp = format!("{weight}__zp");
                 new_inits.push(encode_zeros_int8(&zp, *cols));
                 let t = |suffix: &str| format!("{out}__{suffix}");
-                let (int, float, rows) = (t("i32"), t("f32"), t("rows"));
-                new_nodes.push(encode_node(
-                    "MatMulInteger",
+                // the integer product, scaled by each weight column's scale in the same kernel
+                // (its `a_scale` is one per tensor: 1), then by each token's scale
+                let columns = t("columns");
+                new_nodes.push(encode_ms_node(
+                    "MatMulIntegerToFloat",
                     &t("matmul"),
-                    &[a_u8, weight, ZERO_POINT, &zp],
-                    &[&int],
-                    &[],
+                    &[a_u8, weight, ONE, scale, ZERO_POINT, &zp],
+                    &[&columns],
                 ));
-                new_nodes.push(encode_node("Cast", &t("cast"), &[&int], &[&float], &[Attr::Int("to", FLOAT as i64)]));
-                new_nodes.push(encode_node("Mul", &t("row_scale"), &[&float, a_scale], &[&rows], &[]));
-                new_nodes.push(encode_node("Mul", &t("col_scale"), &[&rows, scale], &[out], &[]));
+                new_nodes.push(encode_node("Mul", &t("row_scale"), &[&columns, a_scale], &[out], &[]));
             }
         }
     }
@@ -470,9 +568,10 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
         new_inits.push(encode_scalar(TINY, FLOAT, &1e-12f32.to_le_bytes()));
         new_inits.push(encode_scalar(OFFSET, FLOAT, &128f32.to_le_bytes()));
         new_inits.push(encode_scalar(ZERO_POINT, UINT8, &[128]));
+        new_inits.push(encode_scalar(ONE, FLOAT, &1f32.to_le_bytes()));
     }
-    let gathers = plan.len() - matmuls;
-    let report = Rewritten { matmuls, activations: quantised.len(), gathers, kept_fp32 };
+    let gathers = plan.len() - matmuls - gelus;
+    let report = Rewritten { matmuls, activations: quantised.len(), gathers, kept_fp32, gelus };
 
     let mut graph_out = Vec::with_capacity(graph.len() + 1024);
     for n in &new_nodes {
@@ -493,6 +592,19 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
         } else {
             out.extend_from_slice(f.raw);
         }
+    }
+    // the contrib operators' opset (OperatorSetIdProto { domain: 1, version: 2 })
+    let imports_ms = top.iter().filter(|f| f.number == 8).any(|f| match f.value {
+        Wire::Bytes(b) => fields(b).is_ok_and(|o| {
+            o.iter().any(|g| g.number == 1 && matches!(g.value, Wire::Bytes(d) if d == MS_DOMAIN.as_bytes()))
+        }),
+        _ => false,
+    });
+    if !imports_ms && (matmuls > 0 || gelus > 0) {
+        let mut opset = Vec::new();
+        put_bytes(&mut opset, 1, MS_DOMAIN.as_bytes());
+        put_int(&mut opset, 2, 1);
+        put_bytes(&mut out, 8, &opset);
     }
     Ok((out, report))
 }
@@ -549,11 +661,13 @@ mod tests {
     #[test]
     fn a_dequantised_matmul_becomes_integer() {
         let (out, report) = rewrite(&tiny_model()).unwrap();
-        assert_eq!(report, Rewritten { matmuls: 1, activations: 1, gathers: 0, kept_fp32: 0 });
+        assert_eq!(report, Rewritten { matmuls: 1, activations: 1, gathers: 0, kept_fp32: 0, gelus: 0 });
         assert_eq!(
             ops(&out),
-            ["Abs", "ReduceMax", "Mul", "Max", "Div", "Round", "Add", "Cast", "MatMulInteger", "Cast", "Mul", "Mul"]
+            ["Abs", "ReduceMax", "Mul", "Max", "Div", "Round", "Add", "Cast", "MatMulIntegerToFloat", "Mul"]
         );
+        assert_eq!(domains(&out)[8], MS_DOMAIN);
+        assert!(imports_ms(&out), "the contrib operators' opset is imported");
         // the other fields are copied: the producer name and both initializers, plus the zero point
         let top = fields(&out).unwrap();
         assert!(top.iter().any(|f| f.number == 2 && text(f.value).unwrap() == "test"));
@@ -561,7 +675,7 @@ mod tests {
         let inits: Vec<(String, TensorInfo)> =
             fields(g).unwrap().iter().filter(|f| f.number == 5).map(|f| tensor_info(f.raw_body()).unwrap()).collect();
         let names: Vec<&str> = inits.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["w", "s", "w__zp", ONE_127TH, TINY, OFFSET, ZERO_POINT]);
+        assert_eq!(names, ["w", "s", "w__zp", ONE_127TH, TINY, OFFSET, ZERO_POINT, ONE]);
         assert_eq!(inits[2].1.dims, [3]);
         assert_eq!(inits[2].1.data_type, INT8);
         assert!(inits[3..].iter().all(|(_, t)| t.dims.is_empty()), "the constants are scalars");
@@ -586,8 +700,74 @@ mod tests {
         model.clear();
         put_bytes(&mut model, 7, &g2);
         let (out, r) = rewrite(&model).unwrap();
-        assert_eq!(r, Rewritten { matmuls: 0, activations: 0, gathers: 0, kept_fp32: 0 });
+        assert_eq!(r, Rewritten { matmuls: 0, activations: 0, gathers: 0, kept_fp32: 0, gelus: 0 });
         assert_eq!(ops(&out), ["Cast", "Mul", "MatMul"]);
+        assert!(!imports_ms(&out));
+    }
+
+    fn domains(model: &[u8]) -> Vec<String> {
+        let top = fields(model).unwrap();
+        let Wire::Bytes(g) = top.iter().find(|f| f.number == 7).unwrap().value else { panic!() };
+        fields(g).unwrap().iter().filter(|f| f.number == 1).map(|f| node(f.raw_body()).unwrap().domain).collect()
+    }
+
+    fn imports_ms(model: &[u8]) -> bool {
+        fields(model)
+            .unwrap()
+            .iter()
+            .filter(|f| f.number == 8)
+            .any(|f| fields(f.raw_body()).unwrap().iter().any(|g| g.number == 1 && text(g.value).unwrap() == MS_DOMAIN))
+    }
+
+    /// `y = gelu(x + b)` written out as the exporter does, with `(√2, 1, 0.5)` as given.
+    fn gelu_model(constants: [f32; 3], bias_used_elsewhere: bool) -> Vec<u8> {
+        let mut graph = Vec::new();
+        let mut node = |op: &str, inputs: &[&str], output: &str| {
+            put_bytes(&mut graph, 1, &encode_node(op, output, inputs, &[output], &[]));
+        };
+        node("Add", &["x", "b"], "h");
+        node("Div", &["h", "sqrt2"], "d");
+        node("Erf", &["d"], "e");
+        node("Add", &["e", "one"], "a");
+        node("Mul", &["half", "a"], "m");
+        node("Mul", &["h", "m"], "y");
+        if bias_used_elsewhere {
+            node("Abs", &["h"], "z");
+        }
+        for (name, v) in ["sqrt2", "one", "half"].iter().zip(constants) {
+            put_bytes(&mut graph, 5, &encode_scalar(name, FLOAT, &v.to_le_bytes()));
+        }
+        let mut b = Vec::new();
+        put_int(&mut b, 1, 3);
+        put_int(&mut b, 2, FLOAT);
+        put_bytes(&mut b, 8, b"b");
+        put_bytes(&mut b, 9, &[0; 12]);
+        put_bytes(&mut graph, 5, &b);
+        let mut out_info = Vec::new();
+        put_bytes(&mut out_info, 1, b"y");
+        put_bytes(&mut graph, 12, &out_info);
+        let mut model = Vec::new();
+        put_bytes(&mut model, 7, &graph);
+        model
+    }
+
+    #[test]
+    fn a_written_out_gelu_becomes_one_operator() {
+        let exact = [std::f32::consts::SQRT_2, 1.0, 0.5];
+        let (out, r) = rewrite(&gelu_model(exact, false)).unwrap();
+        assert_eq!(r.gelus, 1);
+        assert_eq!(ops(&out), ["BiasGelu"]);
+        assert_eq!(domains(&out), [MS_DOMAIN]);
+        assert!(imports_ms(&out));
+        // x + b has another use: the Add stays, the GELU reads its sum
+        let (out, r) = rewrite(&gelu_model(exact, true)).unwrap();
+        assert_eq!(r.gelus, 1);
+        assert_eq!(ops(&out), ["Add", "Gelu", "Abs"]);
+        // not a GELU: another constant
+        let (out, r) = rewrite(&gelu_model([std::f32::consts::SQRT_2, 1.0, 0.25], false)).unwrap();
+        assert_eq!(r.gelus, 0);
+        assert_eq!(ops(&out), ["Add", "Div", "Erf", "Add", "Mul", "Mul"]);
+        assert!(!imports_ms(&out));
     }
 
     #[test]
