@@ -6,7 +6,8 @@
 //! arithmetic: the activations are quantised to uint8 at run time with **one scale per token**
 //! (its largest absolute value / 127), multiplied with the stored int8 weights and scaled back to
 //! fp32 by the weight column's scale in one `MatMulIntegerToFloat` (ONNX Runtime's contrib
-//! operator; VNNI kernels where the CPU has them), then by the token's scale. The weights are used as shipped:
+//! operator; VNNI kernels where the CPU has them), then by the token's scale. The weights are used
+//! as shipped:
 //! nothing is requantised. Embedding tables are gathered in int8 and only the gathered rows are
 //! dequantised, so the session does not hold a 47 MB fp32 copy of the vocabulary.
 //!
@@ -528,9 +529,8 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
                 let [a_u8, a_scale] = quantised.entry(a.clone()).or_insert_with(|| {
                     let t = |suffix: &str| format!("{a}__{suffix}");
                     // one scale per token (row of the last axis): absmax / 127, then
-                    // round(a / scale) + 128 as uint8, so zero sits at the constant zero point 128;
-                    // the Cast truncates, so adding 128.5 rounds (halves up) in the same pass
-                    let nodes: [(&str, Vec<String>, String, &[Attr]); 7] = [
+                    // round(a / scale) + 128 as uint8, so zero sits at the constant zero point 128
+                    let nodes: [(&str, Vec<String>, String, &[Attr]); 8] = [
                         ("Abs", vec![a.clone()], t("abs"), &[]),
                         (
                             "ReduceMax",
@@ -541,7 +541,8 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
                         ("Mul", vec![t("absmax"), ONE_127TH.into()], t("scale0"), &[]),
                         ("Max", vec![t("scale0"), TINY.into()], t("scale"), &[]),
                         ("Div", vec![a.clone(), t("scale")], t("scaled"), &[]),
-                        ("Add", vec![t("scaled"), OFFSET.into()], t("shifted"), &[]),
+                        ("Round", vec![t("scaled")], t("rounded"), &[]),
+                        ("Add", vec![t("rounded"), OFFSET.into()], t("shifted"), &[]),
                         ("Cast", vec![t("shifted")], t("u8"), &[Attr::Int("to", UINT8 as i64)]),
                     ];
                     for (op, inputs, output, attrs) in nodes {
@@ -569,7 +570,7 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
     if matmuls > 0 {
         new_inits.push(encode_scalar(ONE_127TH, FLOAT, &(1.0f32 / 127.0).to_le_bytes()));
         new_inits.push(encode_scalar(TINY, FLOAT, &1e-12f32.to_le_bytes()));
-        new_inits.push(encode_scalar(OFFSET, FLOAT, &128.5f32.to_le_bytes()));
+        new_inits.push(encode_scalar(OFFSET, FLOAT, &128f32.to_le_bytes()));
         new_inits.push(encode_scalar(ZERO_POINT, UINT8, &[128]));
         new_inits.push(encode_scalar(ONE, FLOAT, &1f32.to_le_bytes()));
     }
@@ -665,8 +666,11 @@ mod tests {
     fn a_dequantised_matmul_becomes_integer() {
         let (out, report) = rewrite(&tiny_model()).unwrap();
         assert_eq!(report, Rewritten { matmuls: 1, activations: 1, gathers: 0, kept_fp32: 0, gelus: 0 });
-        assert_eq!(ops(&out), ["Abs", "ReduceMax", "Mul", "Max", "Div", "Add", "Cast", "MatMulIntegerToFloat", "Mul"]);
-        assert_eq!(domains(&out)[7], MS_DOMAIN);
+        assert_eq!(
+            ops(&out),
+            ["Abs", "ReduceMax", "Mul", "Max", "Div", "Round", "Add", "Cast", "MatMulIntegerToFloat", "Mul"]
+        );
+        assert_eq!(domains(&out)[8], MS_DOMAIN);
         assert!(imports_ms(&out), "the contrib operators' opset is imported");
         // the other fields are copied: the producer name and both initializers, plus the zero point
         let top = fields(&out).unwrap();
