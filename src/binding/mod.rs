@@ -59,7 +59,7 @@ pub(crate) fn data<T: DeserializeOwned>(v: &Unknown<'_>, name: &str) -> CoreResu
 pub(crate) use crate::compute::blocking;
 
 /// A JS error of the class the core error asks for, with `code` (and `field`) set.
-fn js_error(env: &Env, e: &CoreError) -> napi::Error {
+pub(crate) fn js_error(env: &Env, e: &CoreError) -> napi::Error {
     let build = || -> napi::Result<napi::Error> {
         let err = napi::Error::new(e.code().to_string(), e.to_string());
         let raw = match e.kind() {
