@@ -793,10 +793,11 @@ fn page_bytes(page: &[Read]) -> i64 {
 }
 
 /// Tells V8 that the process holds `bytes` more (or, negative, fewer) outside its heap on the
-/// job's behalf (`napi_adjust_external_memory`). V8 collects garbage when that grows by 64 MB: the
-/// pages a caller built and handed over are garbage as soon as they are read, but V8 rarely runs
-/// a full collection on its own while JS waits for the job, and they stayed (174 MB of heap at 250k
-/// messages, measured).
+/// job's behalf (`napi_adjust_external_memory`). V8 schedules a collection as that grows (every
+/// 64 MB in Node 20's V8): the pages a caller built and handed over are garbage once read, but V8
+/// rarely ran a full collection on its own while JS waited for the job, and they stayed (174 MB
+/// of heap through a 250k-message run, measured). A page is reported as it is read and given
+/// back with the rest when the job ends; one read while the job was being dropped stays counted.
 fn report_external(env: sys::napi_env, bytes: i64) {
     if bytes != 0 {
         let mut total = 0i64;
@@ -869,10 +870,9 @@ fn message_source(env: &Env, input: &Object<'_>) -> CoreResult<MessageSource> {
     let reported = Arc::new(std::sync::atomic::AtomicI64::new(0));
     let pull = match v.get_type().map_err(internal)? {
         ValueType::Object if v.is_array().map_err(internal)? => {
+            // reported when the job starts (`analyze_tenant`), which is sure to give it back
             let page = read_messages(&v).map_err(internal)?;
-            let bytes = page_bytes(&page);
-            report_external(env.raw(), bytes);
-            reported.store(bytes, std::sync::atomic::Ordering::Relaxed);
+            reported.store(page_bytes(&page), std::sync::atomic::Ordering::Relaxed);
             Pull::Pages(page)
         }
         ValueType::Function => {
@@ -1008,6 +1008,7 @@ pub fn analyze_tenant<'env>(
         last: Mutex::new((String::new(), None)),
     });
     let reported = source.reported.clone();
+    report_external(env.raw(), reported.load(std::sync::atomic::Ordering::Relaxed));
     let fut = crate::compute::guarded(run(tenant_id, month, opts, source, hooks, cancel));
     env.spawn_future_with_callback(async move { Ok(fut.await) }, move |env, result| {
         // the messages' bytes were the job's until it ended, however it ended
