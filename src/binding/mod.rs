@@ -59,7 +59,7 @@ pub(crate) fn data<T: DeserializeOwned>(v: &Unknown<'_>, name: &str) -> CoreResu
 pub(crate) use crate::compute::blocking;
 
 /// A JS error of the class the core error asks for, with `code` (and `field`) set.
-pub(crate) fn js_error(env: &Env, e: &CoreError) -> napi::Error {
+fn js_error(env: &Env, e: &CoreError) -> napi::Error {
     let build = || -> napi::Result<napi::Error> {
         let err = napi::Error::new(e.code().to_string(), e.to_string());
         let raw = match e.kind() {
@@ -88,9 +88,29 @@ where
     F: Future<Output = CoreResult<T>> + Send + 'static,
     C: FnOnce(&Env, T) -> napi::Result<V> + 'static,
 {
-    env.spawn_future_with_callback(async move { Ok(fut.await) }, move |env, result| match result {
-        Ok(value) => convert(env, value),
-        Err(e) => Err(js_error(env, &e)),
+    spawn_then(env, fut, convert, |_| ())
+}
+
+/// [`spawn`], with `then` run on the JS thread when `fut` ends, whether it succeeded or failed.
+pub(crate) fn spawn_then<'env, T, V, F, C, A>(
+    env: &'env Env,
+    fut: F,
+    convert: C,
+    then: A,
+) -> napi::Result<PromiseRaw<'env, V>>
+where
+    T: Send + 'static,
+    V: ToNapiValue,
+    F: Future<Output = CoreResult<T>> + Send + 'static,
+    C: FnOnce(&Env, T) -> napi::Result<V> + 'static,
+    A: FnOnce(&Env) + 'static,
+{
+    env.spawn_future_with_callback(async move { Ok(fut.await) }, move |env, result| {
+        then(env);
+        match result {
+            Ok(value) => convert(env, value),
+            Err(e) => Err(js_error(env, &e)),
+        }
     })
 }
 

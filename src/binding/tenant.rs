@@ -10,7 +10,7 @@ use napi_derive::napi;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{cast, convert, data, internal, reject, spawn};
+use super::{cast, convert, data, internal, reject, spawn, spawn_then};
 use crate::error::{Error as CoreError, Result as CoreResult};
 use crate::extract::{Cancel, ContextMessage, ExtractItem, ExtractOptions, LlmConfig, Source};
 use crate::js::{self, int_in, num_in, Js};
@@ -1010,11 +1010,13 @@ pub fn analyze_tenant<'env>(
     let reported = source.reported.clone();
     report_external(env.raw(), reported.load(std::sync::atomic::Ordering::Relaxed));
     let fut = crate::compute::guarded(run(tenant_id, month, opts, source, hooks, cancel));
-    env.spawn_future_with_callback(async move { Ok(fut.await) }, move |env, result| {
-        // the messages' bytes were the job's until it ended, however it ended
-        report_external(env.raw(), -reported.swap(0, std::sync::atomic::Ordering::Relaxed));
-        result.map_err(|e| super::js_error(env, &e))
-    })
+    // the messages' bytes were the job's until it ended, however it ended
+    spawn_then(
+        env,
+        fut,
+        |_, out| Ok(out),
+        move |env| report_external(env.raw(), -reported.swap(0, std::sync::atomic::Ordering::Relaxed)),
+    )
 }
 
 impl MessageSource {

@@ -637,9 +637,7 @@ mod tests {
         put_bytes(&mut s, 8, b"s");
         put_bytes(&mut s, 9, &[0; 12]);
         put_bytes(&mut graph, 5, &s);
-        let mut out_info = Vec::new();
-        put_bytes(&mut out_info, 1, b"y");
-        put_bytes(&mut graph, 12, &out_info);
+        graph_output(&mut graph, "y");
         let mut model = Vec::new();
         put_int(&mut model, 1, 8);
         put_bytes(&mut model, 2, b"test");
@@ -647,10 +645,22 @@ mod tests {
         model
     }
 
-    fn ops(model: &[u8]) -> Vec<String> {
+    /// Declares `name` an output of the graph (ValueInfoProto { name: 1 }).
+    fn graph_output(graph: &mut Vec<u8>, name: &str) {
+        let mut info = Vec::new();
+        put_bytes(&mut info, 1, name.as_bytes());
+        put_bytes(graph, 12, &info);
+    }
+
+    /// What `of` reads from each node of the model's graph, in order.
+    fn graph_nodes<T>(model: &[u8], of: impl Fn(Node<'_>) -> T) -> Vec<T> {
         let top = fields(model).unwrap();
         let Wire::Bytes(g) = top.iter().find(|f| f.number == 7).unwrap().value else { panic!() };
-        fields(g).unwrap().iter().filter(|f| f.number == 1).map(|f| node(f.raw_body()).unwrap().op_type).collect()
+        fields(g).unwrap().iter().filter(|f| f.number == 1).map(|f| of(node(f.raw_body()).unwrap())).collect()
+    }
+
+    fn ops(model: &[u8]) -> Vec<String> {
+        graph_nodes(model, |n| n.op_type)
     }
 
     impl Field<'_> {
@@ -710,9 +720,7 @@ mod tests {
     }
 
     fn domains(model: &[u8]) -> Vec<String> {
-        let top = fields(model).unwrap();
-        let Wire::Bytes(g) = top.iter().find(|f| f.number == 7).unwrap().value else { panic!() };
-        fields(g).unwrap().iter().filter(|f| f.number == 1).map(|f| node(f.raw_body()).unwrap().domain).collect()
+        graph_nodes(model, |n| n.domain)
     }
 
     fn imports_ms(model: &[u8]) -> bool {
@@ -747,9 +755,7 @@ mod tests {
         put_bytes(&mut b, 8, b"b");
         put_bytes(&mut b, 9, &[0; 12]);
         put_bytes(&mut graph, 5, &b);
-        let mut out_info = Vec::new();
-        put_bytes(&mut out_info, 1, b"y");
-        put_bytes(&mut graph, 12, &out_info);
+        graph_output(&mut graph, "y");
         let mut model = Vec::new();
         put_bytes(&mut model, 7, &graph);
         model

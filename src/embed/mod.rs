@@ -166,7 +166,6 @@ fn load_int8(
                 // the two apart (measured with ONNX Runtime's profiler on the code-heavy asks)
                 .with_config_entry("optimization.disable_specified_optimizers", "SkipLayerNormFusion")
                 .map_err(map)?;
-
             builder
                 .commit_from_memory(&graph)
                 .map(Mutex::new)
