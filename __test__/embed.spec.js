@@ -11,13 +11,14 @@ describe('embed', () => {
     const texts = reference.items.map((i) => i.text)
     expect(texts.length).toBeGreaterThanOrEqual(10)
     // batch them together so padding per batch is exercised against unpadded references
-    const vectors = await qi.embed(texts, { batchSize: 64, precision: 'fp32' })
+    // the references cut texts at 256 tokens (one of them is longer than 128)
+    const vectors = await qi.embed(texts, { batchSize: 64, precision: 'fp32', maxTokens: 256 })
     for (const c of cosinesToReference(vectors)) expect(c).toBeGreaterThanOrEqual(0.999)
   })
 
   test('int8 (the default) stays close to the reference vectors (cosine ≥ 0.99 each, ≥ 0.995 on average)', async () => {
     const texts = reference.items.map((i) => i.text)
-    const cosines = cosinesToReference(await qi.embed(texts, { batchSize: 64 }))
+    const cosines = cosinesToReference(await qi.embed(texts, { batchSize: 64, maxTokens: 256 }))
     for (const c of cosines) expect(c).toBeGreaterThanOrEqual(0.99)
     expect(cosines.reduce((a, b) => a + b) / cosines.length).toBeGreaterThanOrEqual(0.995)
     // and it is not the fp32 encoder under another name
@@ -69,6 +70,17 @@ describe('embed', () => {
     const [cut] = await qi.embed([long], { maxTokens: 16 })
     const [head] = await qi.embed(['alpha beta gamma delta alpha beta gamma delta alpha beta gamma delta alpha beta'], { maxTokens: 16 })
     expect(dot(cut, head)).toBeGreaterThan(0.999)
+  })
+
+  test('texts are cut to 128 tokens by default, the length the encoder was trained on', async () => {
+    // "alpha beta gamma delta " is 4 tokens: 40 repeats are 160 tokens before the ending
+    const long = 'alpha beta gamma delta '.repeat(40) + 'completely different ending about kubernetes'
+    const [byDefault] = await qi.embed([long])
+    const [at128] = await qi.embed([long], { maxTokens: 128 })
+    const [at256] = await qi.embed([long], { maxTokens: 256 })
+    expect(dot(byDefault, at128)).toBeGreaterThan(0.99999)
+    // the ending, read at 256, moves the vector
+    expect(dot(byDefault, at256)).toBeLessThan(0.999)
   })
 
   test('an empty list gives an empty list', async () => {

@@ -250,7 +250,7 @@ pub fn model_info() -> ModelInfo {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EmbedOptions {
-    /// Tokens a text is cut to (default 256).
+    /// Tokens a text is cut to (default 128, the length the encoder was trained on).
     pub max_tokens: Option<u32>,
     /// Texts per model run of the fp32 encoder (default 32).
     pub batch_size: Option<u32>,
