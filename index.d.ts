@@ -426,8 +426,16 @@ export interface LoadedModel {
    * every call runs in fp32).
    */
   int8MatMuls: number
-  /** Products with int8 weights it keeps in fp32 (the attention's value projections). */
+  /**
+   * Products with int8 weights it keeps in fp32 (the attention's value projections, unless
+   * their input is smoothed).
+   */
   fp32MatMuls: number
+  /**
+   * Activations smoothed before they are quantised (from the encoder's calibration; 0 for a
+   * model file it was not measured on).
+   */
+  smoothedActivations: number
   /**
    * GELUs the int8 encoder computes as one fused operator each (written out in five
    * elementwise operators in the shipped graph).

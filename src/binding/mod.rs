@@ -159,8 +159,12 @@ pub struct LoadedModel {
     /// Matrix products the int8 encoder computes in int8 (0: the model has no int8 weights,
     /// every call runs in fp32).
     pub int8_mat_muls: u32,
-    /// Products with int8 weights it keeps in fp32 (the attention's value projections).
+    /// Products with int8 weights it keeps in fp32 (the attention's value projections, unless
+    /// their input is smoothed).
     pub fp32_mat_muls: u32,
+    /// Activations smoothed before they are quantised (from the encoder's calibration; 0 for a
+    /// model file it was not measured on).
+    pub smoothed_activations: u32,
     /// GELUs the int8 encoder computes as one fused operator each (written out in five
     /// elementwise operators in the shipped graph).
     pub fused_gelus: u32,
@@ -198,6 +202,7 @@ fn model_info_now() -> ModelInfo {
             dims: e.embedder.dims as u32,
             int8_mat_muls: e.embedder.int8_graph.matmuls as u32,
             fp32_mat_muls: e.embedder.int8_graph.kept_fp32 as u32,
+            smoothed_activations: e.embedder.int8_graph.smoothed as u32,
             fused_gelus: e.embedder.int8_graph.gelus as u32,
         });
     }

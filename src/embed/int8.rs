@@ -11,8 +11,12 @@
 //! nothing is requantised. Embedding tables are gathered in int8 and only the gathered rows are
 //! dequantised, so the session does not hold a 47 MB fp32 copy of the vocabulary.
 //!
-//! The attention's value projections stay in fp32: in int8 they cost more accuracy than all the
-//! other products together, for a twelfth of the work.
+//! A few channels of the LayerNorm outputs that feed the products reach 14× the median channel,
+//! and they set each token's int8 step. With the calibration shipped for the model
+//! (`models/int8-calibration.json`), those activations are smoothed first (see [`Calibration`]);
+//! the attention's value projections then compute in int8 too. Without it (another model file),
+//! the value projections stay in fp32: in int8 on unsmoothed activations they cost more accuracy
+//! than all the other products together, for a twelfth of the work.
 //!
 //! ONNX Runtime's own dynamic quantisation (`DynamicQuantizeLinear`) has one scale per tensor, so
 //! a text's vector would depend on the other texts of its batch and on their padding. With a
@@ -175,22 +179,45 @@ fn node(raw: &[u8]) -> Result<Node<'_>> {
     Ok(n)
 }
 
-struct TensorInfo {
+struct TensorInfo<'a> {
     data_type: u64,
     dims: Vec<u64>,
     /// The value of a float tensor of one element.
     scalar: Option<f32>,
+    /// The tensor's values as stored: `raw_data`, or packed `float_data` (both little-endian).
+    data: Option<&'a [u8]>,
 }
 
-fn tensor_info(raw: &[u8]) -> Result<(String, TensorInfo)> {
+impl TensorInfo<'_> {
+    fn elements(&self) -> u64 {
+        self.dims.iter().product()
+    }
+
+    /// The values of an int8 tensor.
+    fn int8s(&self) -> Option<Vec<i8>> {
+        let d = self.data.filter(|d| self.data_type == INT8 && d.len() as u64 == self.elements())?;
+        Some(d.iter().map(|&b| b as i8).collect())
+    }
+
+    /// The values of a float tensor.
+    fn floats(&self) -> Option<Vec<f32>> {
+        let d = self.data.filter(|d| self.data_type == FLOAT && d.len() as u64 == 4 * self.elements())?;
+        Some(d.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+    }
+}
+
+fn tensor_info(raw: &[u8]) -> Result<(String, TensorInfo<'_>)> {
     let mut name = String::new();
-    let mut info = TensorInfo { data_type: 0, dims: Vec::new(), scalar: None };
-    let mut data: Option<[u8; 4]> = None;
+    let mut info = TensorInfo { data_type: 0, dims: Vec::new(), scalar: None, data: None };
+    let mut one: Option<[u8; 4]> = None;
     for f in fields(raw)? {
         match (f.number, f.value) {
-            // float_data (packed or not) and raw_data of exactly one float
-            (4, Wire::Bytes(b)) | (9, Wire::Bytes(b)) => data = b.try_into().ok(),
-            (4, Wire::Fixed32) => data = f.raw.get(f.raw.len() - 4..).and_then(|b| b.try_into().ok()),
+            // float_data (packed or not) and raw_data
+            (4, Wire::Bytes(b)) | (9, Wire::Bytes(b)) => {
+                one = b.try_into().ok();
+                info.data = Some(b);
+            }
+            (4, Wire::Fixed32) => one = f.raw.get(f.raw.len() - 4..).and_then(|b| b.try_into().ok()),
             (1, Wire::Varint(d)) => info.dims.push(d),
             (1, Wire::Bytes(packed)) => {
                 let mut pos = 0;
@@ -203,8 +230,8 @@ fn tensor_info(raw: &[u8]) -> Result<(String, TensorInfo)> {
             _ => {}
         }
     }
-    if info.data_type == FLOAT && info.dims.iter().product::<u64>() == 1 {
-        info.scalar = data.map(f32::from_le_bytes);
+    if info.data_type == FLOAT && info.elements() == 1 {
+        info.scalar = one.map(f32::from_le_bytes);
     }
     Ok((name, info))
 }
@@ -263,14 +290,25 @@ fn encode_scalar(name: &str, data_type: u64, raw: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A tensor initializer of `data_type` and `dims` with little-endian `raw` bytes.
+fn encode_tensor(name: &str, data_type: u64, dims: &[u64], raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for &d in dims {
+        put_int(&mut out, 1, d);
+    }
+    put_int(&mut out, 2, data_type);
+    put_bytes(&mut out, 8, name.as_bytes());
+    put_bytes(&mut out, 9, raw);
+    out
+}
+
 /// An int8 tensor of zeros (`MatMulInteger`'s weight zero point: the weights are symmetric).
 fn encode_zeros_int8(name: &str, n: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    put_int(&mut out, 1, n);
-    put_int(&mut out, 2, INT8);
-    put_bytes(&mut out, 8, name.as_bytes());
-    put_bytes(&mut out, 9, &vec![0u8; n as usize]);
-    out
+    encode_tensor(name, INT8, &[n], &vec![0u8; n as usize])
+}
+
+fn float_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,12 +326,79 @@ pub struct Rewritten {
     pub kept_fp32: usize,
     /// GELUs written out in elementwise ops, now one fused operator each.
     pub gelus: usize,
+    /// Activations smoothed before quantisation (see [`Calibration`]).
+    pub smoothed: usize,
+}
+
+/// Per-channel ranges of activations the int8 products read (their largest absolute values over
+/// calibration texts, by tensor name), for the model file they were measured on.
+///
+/// An activation with a range is **smoothed** before it is quantised (SmoothQuant, Xiao et al.
+/// 2023): its channel j is divided by `s_j = range_j^α / wmax_j^(1-α)` (α = 0.5, the paper's
+/// default; `wmax_j` the largest |weight| of row j over the products that read it), and row j
+/// of those products' weights is multiplied by `s_j` and quantised again per column. The product
+/// is the same; the few outlier channels of the encoder's LayerNorm outputs (up to 14× the median
+/// channel) no longer set each token's int8 step. With it the attention's value projections,
+/// which read the same activations as the queries and keys, compute in int8 as well.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Calibration {
+    /// The sha256 of the model file the ranges were measured on.
+    pub model_sha256: String,
+    pub absmax: HashMap<String, Vec<f32>>,
+}
+
+/// SmoothQuant's migration strength: how much of an activation's range moves into the weights.
+const SMOOTHING_ALPHA: f32 = 0.5;
+
+/// The smoothing factors of an activation of `range` read by weights whose rows reach `wmax`:
+/// `range^α / wmax^(1-α)`, scaled to a geometric mean of 1; 1 where either is 0.
+fn smoothing_factors(range: &[f32], wmax: &[f32]) -> Vec<f32> {
+    let raw: Vec<f32> = range
+        .iter()
+        .zip(wmax)
+        .map(|(&a, &w)| {
+            if a > 0.0 && w > 0.0 && a.is_finite() && w.is_finite() {
+                a.powf(SMOOTHING_ALPHA) / w.powf(1.0 - SMOOTHING_ALPHA)
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let mean_log = raw.iter().map(|s| s.ln()).sum::<f32>() / raw.len().max(1) as f32;
+    let norm = (-mean_log).exp();
+    raw.iter().map(|s| s * norm).collect()
+}
+
+/// Weights `w` [rows, cols] (int8, one scale per column) with row j multiplied by `factors[j]`,
+/// quantised again per column: the new int8 values and scales.
+fn smooth_weights(w: &[i8], scale: &[f32], factors: &[f32], cols: usize) -> (Vec<i8>, Vec<f32>) {
+    let rows = factors.len();
+    let value = |j: usize, c: usize| f32::from(w[j * cols + c]) * scale[c] * factors[j];
+    let new_scale: Vec<f32> = (0..cols)
+        .map(|c| {
+            let m = (0..rows).map(|j| value(j, c).abs()).fold(0.0f32, f32::max);
+            if m > 0.0 {
+                m / 127.0
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let mut out = vec![0i8; rows * cols];
+    for j in 0..rows {
+        for c in 0..cols {
+            out[j * cols + c] = (value(j, c) / new_scale[c]).round().clamp(-127.0, 127.0) as i8;
+        }
+    }
+    (out, new_scale)
 }
 
 enum Plan {
     MatMul {
         weight: String,
         scale: String,
+        rows: u64,
         cols: u64,
     },
     Gather {
@@ -320,11 +425,12 @@ struct Dequantised {
 }
 
 /// Rewrites every `MatMul(A, Mul(Cast(W: int8 [K, N]), S: float [1, N] or [N]))` of the model
-/// (but the attention's value projections) into `MatMulInteger(quantise(A), W)` scaled back by
-/// each token's scale and by `S`, and every `Gather(Mul(Cast(T: int8 [R, C]), S: [R, 1]), idx)`
-/// into a gather of the int8 rows dequantised afterwards. Returns the new model bytes and what
-/// changed; a model without such nodes comes back unchanged.
-pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
+/// into `MatMulInteger(quantise(A), W)` scaled back by each token's scale and by `S`, and every
+/// `Gather(Mul(Cast(T: int8 [R, C]), S: [R, 1]), idx)` into a gather of the int8 rows dequantised
+/// afterwards. The activations `calibration` gives ranges for are smoothed first; the attention's
+/// value projections stay in fp32 unless their input is smoothed. Returns the new model bytes
+/// and what changed; a model without such nodes comes back unchanged.
+pub fn rewrite(model: &[u8], calibration: Option<&Calibration>) -> Result<(Vec<u8>, Rewritten)> {
     let top = fields(model)?;
     let graph_field = top.iter().find(|f| f.number == 7).ok_or_else(|| bad("no graph"))?;
     let Wire::Bytes(graph) = graph_field.value else { return Err(bad("graph has the wrong wire type")) };
@@ -402,6 +508,8 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
         })
     };
     let mut plan: HashMap<usize, Plan> = HashMap::new();
+    // the value projections' products, planned once the smoothing is known
+    let mut values: Vec<(usize, Plan, [usize; 2])> = Vec::new();
     let mut kept_fp32 = 0;
     let mut dropped: HashSet<usize> = HashSet::new();
     for (k, n) in nodes.iter().enumerate() {
@@ -412,7 +520,7 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
             // weights [K, N] with one scale per output column
             "MatMul" => dequantised(&n.inputs[1])
                 .filter(|d| d.scale_dims == [1, d.cols] || d.scale_dims == [d.cols])
-                .map(|d| (Plan::MatMul { weight: d.int8, scale: d.scale, cols: d.cols }, d.nodes)),
+                .map(|d| (Plan::MatMul { weight: d.int8, scale: d.scale, rows: d.rows, cols: d.cols }, d.nodes)),
             // a table [R, C] with one scale per row
             "Gather" => dequantised(&n.inputs[0])
                 .filter(|d| d.scale_dims == [d.rows, 1])
@@ -421,13 +529,59 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
         };
         if let Some((p, gone)) = found {
             if matches!(p, Plan::MatMul { .. }) && attention_values(&n.outputs[0]) {
-                // measured on CLINC150: the value projection in int8 costs more accuracy than all
-                // the others together (mean cosine to fp32 0.9982, 0.9993 with it in fp32)
-                kept_fp32 += 1;
+                values.push((k, p, gone));
                 continue;
             }
             plan.insert(k, p);
             dropped.extend(gone);
+        }
+    }
+
+    // the smoothing factors of each activation with a calibrated range, when every int8 product
+    // that reads it has weights to rescale
+    let mut smoothing: HashMap<String, Vec<f32>> = HashMap::new();
+    if let Some(cal) = calibration {
+        let mut readers: HashMap<&str, Vec<&Plan>> = HashMap::new();
+        for (k, p) in plan.iter().map(|(k, p)| (*k, p)).chain(values.iter().map(|(k, p, _)| (*k, p))) {
+            if matches!(p, Plan::MatMul { .. }) {
+                readers.entry(nodes[k].inputs[0].as_str()).or_default().push(p);
+            }
+        }
+        for (a, plans) in readers {
+            let Some(range) = cal.absmax.get(a) else { continue };
+            let mut wmax = vec![0f32; range.len()];
+            let readable = plans.iter().all(|p| {
+                let Plan::MatMul { weight, scale, rows, cols } = p else { return false };
+                let (Some(w), Some(sc)) =
+                    (inits.get(weight).and_then(TensorInfo::int8s), inits.get(scale).and_then(TensorInfo::floats))
+                else {
+                    return false;
+                };
+                let (rows, cols) = (*rows as usize, *cols as usize);
+                if rows != range.len() || sc.len() != cols || w.len() != rows * cols {
+                    return false;
+                }
+                for (j, m) in wmax.iter_mut().enumerate() {
+                    for c in 0..cols {
+                        *m = m.max((f32::from(w[j * cols + c]) * sc[c]).abs());
+                    }
+                }
+                true
+            });
+            if readable {
+                smoothing.insert(a.to_string(), smoothing_factors(range, &wmax));
+            }
+        }
+    }
+    // the value projections compute in int8 where their input is smoothed: measured on
+    // CLINC150, the value projection in int8 on unsmoothed activations costs more accuracy than
+    // all the other products together (mean cosine to fp32 0.9982, 0.9993 with it in fp32)
+    for (k, p, gone) in values {
+        if smoothing.contains_key(&nodes[k].inputs[0]) {
+            plan.insert(k, p);
+            dropped.extend(gone);
+        } else {
+            kept_fp32 += 1;
         }
     }
 
@@ -523,15 +677,37 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
                 ));
                 new_nodes.push(encode_node("Mul", &format!("{out}__dequantise"), &[&f, &s], &[out], &[]));
             }
-            Some(Plan::MatMul { weight, scale, cols }) => {
+            Some(Plan::MatMul { weight, scale, rows, cols }) => {
                 matmuls += 1;
                 let a = &n.inputs[0];
+                let factors = smoothing.get(a);
                 let [a_u8, a_scale] = quantised.entry(a.clone()).or_insert_with(|| {
                     let t = |suffix: &str| format!("{a}__{suffix}");
+                    // a smoothed activation: each channel divided by its factor
+                    let source = match factors {
+                        Some(f) => {
+                            let inverse: Vec<f32> = f.iter().map(|s| 1.0 / s).collect();
+                            new_inits.push(encode_tensor(
+                                &t("smoothing"),
+                                FLOAT,
+                                &[f.len() as u64],
+                                &float_bytes(&inverse),
+                            ));
+                            new_nodes.push(encode_node(
+                                "Mul",
+                                &t("smooth"),
+                                &[a, &t("smoothing")],
+                                &[&t("smoothed")],
+                                &[],
+                            ));
+                            t("smoothed")
+                        }
+                        None => a.clone(),
+                    };
                     // one scale per token (row of the last axis): absmax / 127, then
                     // round(a / scale) + 128 as uint8, so zero sits at the constant zero point 128
                     let nodes: [(&str, Vec<String>, String, &[Attr]); 8] = [
-                        ("Abs", vec![a.clone()], t("abs"), &[]),
+                        ("Abs", vec![source.clone()], t("abs"), &[]),
                         (
                             "ReduceMax",
                             vec![t("abs")],
@@ -540,7 +716,7 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
                         ),
                         ("Mul", vec![t("absmax"), ONE_127TH.into()], t("scale0"), &[]),
                         ("Max", vec![t("scale0"), TINY.into()], t("scale"), &[]),
-                        ("Div", vec![a.clone(), t("scale")], t("scaled"), &[]),
+                        ("Div", vec![source, t("scale")], t("scaled"), &[]),
                         ("Round", vec![t("scaled")], t("rounded"), &[]),
                         ("Add", vec![t("rounded"), OFFSET.into()], t("shifted"), &[]),
                         ("Cast", vec![t("shifted")], t("u8"), &[Attr::Int("to", UINT8 as i64)]),
@@ -554,13 +730,28 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
                 let zp = format!("{weight}__zp");
                 new_inits.push(encode_zeros_int8(&zp, *cols));
                 let t = |suffix: &str| format!("{out}__{suffix}");
+                // the weights of a smoothed activation: row j times its factor, quantised again
+                let (weight, scale) = match factors {
+                    Some(f) => {
+                        let (w, sc) = (&inits[weight], &inits[scale]);
+                        let (Some(values), Some(scales)) = (w.int8s(), sc.floats()) else {
+                            return Err(bad("smoothed weights cannot be read"));
+                        };
+                        let (smoothed, new_scales) = smooth_weights(&values, &scales, f, *cols as usize);
+                        let bytes: Vec<u8> = smoothed.iter().map(|&v| v as u8).collect();
+                        new_inits.push(encode_tensor(&t("smoothed_weight"), INT8, &[*rows, *cols], &bytes));
+                        new_inits.push(encode_tensor(&t("smoothed_scale"), FLOAT, &sc.dims, &float_bytes(&new_scales)));
+                        (t("smoothed_weight"), t("smoothed_scale"))
+                    }
+                    None => (weight.clone(), scale.clone()),
+                };
                 // the integer product, scaled by each weight column's scale in the same kernel
                 // (its `a_scale` is one per tensor: 1), then by each token's scale
                 let columns = t("columns");
                 new_nodes.push(encode_ms_node(
                     "MatMulIntegerToFloat",
                     &t("matmul"),
-                    &[a_u8, weight, ONE, scale, ZERO_POINT, &zp],
+                    &[a_u8, &weight, ONE, &scale, ZERO_POINT, &zp],
                     &[&columns],
                 ));
                 new_nodes.push(encode_node("Mul", &t("row_scale"), &[&columns, a_scale], &[out], &[]));
@@ -575,7 +766,8 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
         new_inits.push(encode_scalar(ONE, FLOAT, &1f32.to_le_bytes()));
     }
     let gathers = plan.len() - matmuls - gelus;
-    let report = Rewritten { matmuls, activations: quantised.len(), gathers, kept_fp32, gelus };
+    let report =
+        Rewritten { matmuls, activations: quantised.len(), gathers, kept_fp32, gelus, smoothed: smoothing.len() };
 
     let mut graph_out = Vec::with_capacity(graph.len() + 1024);
     for n in &new_nodes {
@@ -617,8 +809,13 @@ pub fn rewrite(model: &[u8]) -> Result<(Vec<u8>, Rewritten)> {
 mod tests {
     use super::*;
 
-    /// A model with one dequantised MatMul: input x [?, 2] · Cast(w int8 [2, 3]) × s [1, 3].
+    /// A model with one dequantised MatMul: input x [?, 2] · Cast(w int8 [2, 3]) × s [1, 3] (s = 0).
     fn tiny_model() -> Vec<u8> {
+        tiny_model_scaled([0.0; 3])
+    }
+
+    /// [`tiny_model`] with the weights' column scales `scales`.
+    fn tiny_model_scaled(scales: [f32; 3]) -> Vec<u8> {
         let mut graph = Vec::new();
         put_bytes(&mut graph, 1, &encode_node("Cast", "c", &["w"], &["w_f"], &[Attr::Int("to", FLOAT as i64)]));
         put_bytes(&mut graph, 1, &encode_node("Mul", "m", &["w_f", "s"], &["w_deq"], &[]));
@@ -635,7 +832,7 @@ mod tests {
         put_bytes(&mut s, 1, &[1, 3]); // packed dims
         put_int(&mut s, 2, FLOAT);
         put_bytes(&mut s, 8, b"s");
-        put_bytes(&mut s, 9, &[0; 12]);
+        put_bytes(&mut s, 9, &float_bytes(&scales));
         put_bytes(&mut graph, 5, &s);
         graph_output(&mut graph, "y");
         let mut model = Vec::new();
@@ -663,8 +860,8 @@ mod tests {
         graph_nodes(model, |n| n.op_type)
     }
 
-    impl Field<'_> {
-        fn raw_body(&self) -> &[u8] {
+    impl<'a> Field<'a> {
+        fn raw_body(&self) -> &'a [u8] {
             match self.value {
                 Wire::Bytes(b) => b,
                 _ => panic!("not bytes"),
@@ -674,8 +871,8 @@ mod tests {
 
     #[test]
     fn a_dequantised_matmul_becomes_integer() {
-        let (out, report) = rewrite(&tiny_model()).unwrap();
-        assert_eq!(report, Rewritten { matmuls: 1, activations: 1, gathers: 0, kept_fp32: 0, gelus: 0 });
+        let (out, report) = rewrite(&tiny_model(), None).unwrap();
+        assert_eq!(report, Rewritten { matmuls: 1, activations: 1, gathers: 0, kept_fp32: 0, gelus: 0, smoothed: 0 });
         assert_eq!(
             ops(&out),
             ["Abs", "ReduceMax", "Mul", "Max", "Div", "Round", "Add", "Cast", "MatMulIntegerToFloat", "Mul"]
@@ -700,7 +897,7 @@ mod tests {
     fn a_shared_or_float_weight_is_left_alone() {
         // the dequantised weight is also a graph output: it must stay
         let mut model = tiny_model();
-        let (_, r) = rewrite(&model).unwrap();
+        let (_, r) = rewrite(&model, None).unwrap();
         assert_eq!(r.matmuls, 1);
         let mut extra = Vec::new();
         put_bytes(&mut extra, 1, b"w_deq");
@@ -713,10 +910,89 @@ mod tests {
         g2.extend_from_slice(&graph_tail);
         model.clear();
         put_bytes(&mut model, 7, &g2);
-        let (out, r) = rewrite(&model).unwrap();
-        assert_eq!(r, Rewritten { matmuls: 0, activations: 0, gathers: 0, kept_fp32: 0, gelus: 0 });
+        let (out, r) = rewrite(&model, None).unwrap();
+        assert_eq!(r, Rewritten { matmuls: 0, activations: 0, gathers: 0, kept_fp32: 0, gelus: 0, smoothed: 0 });
         assert_eq!(ops(&out), ["Cast", "Mul", "MatMul"]);
         assert!(!imports_ms(&out));
+    }
+
+    /// The initializers of a model's graph, by name.
+    fn initializers(model: &[u8]) -> HashMap<String, (u64, Vec<u64>, Vec<u8>)> {
+        let top = fields(model).unwrap();
+        let Wire::Bytes(g) = top.iter().find(|f| f.number == 7).unwrap().value else { panic!() };
+        fields(g)
+            .unwrap()
+            .iter()
+            .filter(|f| f.number == 5)
+            .map(|f| {
+                let (name, t) = tensor_info(f.raw_body()).unwrap();
+                (name, (t.data_type, t.dims.clone(), t.data.unwrap_or_default().to_vec()))
+            })
+            .collect()
+    }
+
+    fn floats(raw: &[u8]) -> Vec<f32> {
+        raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+    }
+
+    #[test]
+    fn smoothing_factors_follow_the_range_with_a_geometric_mean_of_one() {
+        let f = smoothing_factors(&[16.0, 1.0, 4.0, 0.0], &[1.0, 1.0, 1.0, 1.0]);
+        // range^0.5 / wmax^0.5: 4, 1, 2, and 1 where the range is 0; then divided by 8^(1/4)
+        let norm = 8f32.powf(0.25);
+        for (got, want) in f.iter().zip([4.0 / norm, 1.0 / norm, 2.0 / norm, 1.0 / norm]) {
+            assert!((got - want).abs() < 1e-5, "{f:?}");
+        }
+        let log_mean: f32 = f.iter().map(|x| x.ln()).sum::<f32>() / 4.0;
+        assert!(log_mean.abs() < 1e-5);
+        // larger weights in a row take part of the factor back
+        let g = smoothing_factors(&[16.0, 16.0], &[1.0, 4.0]);
+        assert!((g[0] / g[1] - 2.0).abs() < 1e-5, "{g:?}");
+    }
+
+    #[test]
+    fn smoothing_divides_the_activation_and_moves_its_range_into_the_weights() {
+        let scales = [0.01, 0.02, 0.5];
+        let model = tiny_model_scaled(scales);
+        let cal =
+            Calibration { model_sha256: String::new(), absmax: HashMap::from([("x".to_string(), vec![9.0, 1.0])]) };
+        let (out, r) = rewrite(&model, Some(&cal)).unwrap();
+        assert_eq!(r.smoothed, 1);
+        assert_eq!(r.matmuls, 1);
+        // Mul(x, 1/s), then the quantisation of the smoothed x
+        assert_eq!(
+            ops(&out),
+            ["Mul", "Abs", "ReduceMax", "Mul", "Max", "Div", "Round", "Add", "Cast", "MatMulIntegerToFloat", "Mul"]
+        );
+        let inputs = graph_nodes(&out, |n| n.inputs);
+        assert_eq!(inputs[0], ["x", "x__smoothing"]);
+        assert_eq!(inputs[1], ["x__smoothed"]);
+        assert_eq!(inputs[9][1], "y__smoothed_weight");
+        assert_eq!(inputs[9][3], "y__smoothed_scale");
+        let inits = initializers(&out);
+        let inverse = floats(&inits["x__smoothing"].2);
+        let factors: Vec<f32> = inverse.iter().map(|v| 1.0 / v).collect();
+        assert!(factors[0] > factors[1], "the wider channel is divided more: {factors:?}");
+        let (t, dims, w) = &inits["y__smoothed_weight"];
+        assert_eq!((*t, dims.as_slice()), (INT8, [2u64, 3].as_slice()));
+        let (t, dims, sc) = &inits["y__smoothed_scale"];
+        assert_eq!((*t, dims.as_slice()), (FLOAT, [1u64, 3].as_slice()));
+        let sc = floats(sc);
+        // the product is unchanged: each smoothed weight over its row's factor is the original
+        // weight, within half a step of the new quantisation
+        let original = [1i8, 2, 3, 4, 5, 6];
+        for j in 0..2 {
+            for c in 0..3 {
+                let before = f32::from(original[j * 3 + c]) * scales[c];
+                let after = f32::from(w[j * 3 + c] as i8) * sc[c] / factors[j];
+                assert!((before - after).abs() <= 0.5 * sc[c] / factors[j] + 1e-6, "({j}, {c}): {before} vs {after}");
+            }
+        }
+        // a range of another length, or none, leaves the activation as it was
+        let other =
+            Calibration { model_sha256: String::new(), absmax: HashMap::from([("x".to_string(), vec![1.0; 3])]) };
+        assert_eq!(rewrite(&model, Some(&other)).unwrap().1.smoothed, 0);
+        assert_eq!(rewrite(&model, None).unwrap().0, rewrite(&model, Some(&Calibration::default())).unwrap().0);
     }
 
     fn domains(model: &[u8]) -> Vec<String> {
@@ -764,17 +1040,17 @@ mod tests {
     #[test]
     fn a_written_out_gelu_becomes_one_operator() {
         let exact = [std::f32::consts::SQRT_2, 1.0, 0.5];
-        let (out, r) = rewrite(&gelu_model(exact, false)).unwrap();
+        let (out, r) = rewrite(&gelu_model(exact, false), None).unwrap();
         assert_eq!(r.gelus, 1);
         assert_eq!(ops(&out), ["BiasGelu"]);
         assert_eq!(domains(&out), [MS_DOMAIN]);
         assert!(imports_ms(&out));
         // x + b has another use: the Add stays, the GELU reads its sum
-        let (out, r) = rewrite(&gelu_model(exact, true)).unwrap();
+        let (out, r) = rewrite(&gelu_model(exact, true), None).unwrap();
         assert_eq!(r.gelus, 1);
         assert_eq!(ops(&out), ["Add", "Gelu", "Abs"]);
         // not a GELU: another constant
-        let (out, r) = rewrite(&gelu_model([std::f32::consts::SQRT_2, 1.0, 0.25], false)).unwrap();
+        let (out, r) = rewrite(&gelu_model([std::f32::consts::SQRT_2, 1.0, 0.25], false), None).unwrap();
         assert_eq!(r.gelus, 0);
         assert_eq!(ops(&out), ["Add", "Div", "Erf", "Add", "Mul", "Mul"]);
         assert!(!imports_ms(&out));
@@ -782,8 +1058,8 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        assert!(rewrite(&[0x3a, 0xff, 0xff, 0xff]).is_err());
-        assert!(rewrite(&[0x08]).is_err());
-        assert!(rewrite(b"").is_err(), "no graph");
+        assert!(rewrite(&[0x3a, 0xff, 0xff, 0xff], None).is_err());
+        assert!(rewrite(&[0x08], None).is_err());
+        assert!(rewrite(b"", None).is_err(), "no graph");
     }
 }

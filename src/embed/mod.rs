@@ -152,7 +152,7 @@ fn load_int8(
 ) -> Result<(Vec<Mutex<Session>>, int8::Rewritten)> {
     require_model(path)?;
     let bytes = std::fs::read(path).map_err(|e| Error::ModelMissing(format!("cannot read {}: {e}", path.display())))?;
-    let (graph, report) = int8::rewrite(&bytes)?;
+    let (graph, report) = int8::rewrite(&bytes, calibration_for(&bytes)?)?;
     drop(bytes);
     if report.matmuls == 0 {
         return Ok((Vec::new(), report));
@@ -175,6 +175,22 @@ fn load_int8(
         })
         .collect::<Result<Vec<_>>>()?;
     Ok((sessions, report))
+}
+
+/// The int8 calibration of the shipped encoder (`scripts/make-int8-calibration.py`), compiled in.
+const INT8_CALIBRATION_JSON: &str = include_str!("../../models/int8-calibration.json");
+
+/// The calibration measured on this model file, if it is the one the ranges were measured on.
+fn calibration_for(model: &[u8]) -> Result<Option<&'static int8::Calibration>> {
+    use sha2::{Digest, Sha256};
+    static CALIBRATION: std::sync::OnceLock<std::result::Result<int8::Calibration, String>> =
+        std::sync::OnceLock::new();
+    let cal = CALIBRATION
+        .get_or_init(|| serde_json::from_str(INT8_CALIBRATION_JSON).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| Error::Internal(format!("models/int8-calibration.json: {e}")))?;
+    let sha: String = Sha256::digest(model).iter().map(|b| format!("{b:02x}")).collect();
+    Ok((sha == cal.model_sha256).then_some(cal))
 }
 
 /// Loads a tokenizer.json with the packaged fixed padding turned off and truncation set per call.
