@@ -704,22 +704,21 @@ pub fn rewrite(model: &[u8], calibration: Option<&Calibration>) -> Result<(Vec<u
                         }
                         None => a.clone(),
                     };
-                    // one scale per token (row of the last axis): absmax / 127, then
-                    // round(a / scale) + 128 as uint8, so zero sits at the constant zero point 128
-                    let nodes: [(&str, Vec<String>, String, &[Attr]); 8] = [
-                        ("Abs", vec![source.clone()], t("abs"), &[]),
-                        (
-                            "ReduceMax",
-                            vec![t("abs")],
-                            t("absmax"),
-                            &[Attr::Ints("axes", &[-1]), Attr::Int("keepdims", 1)],
-                        ),
+                    // one scale per token (row of the last axis): its largest absolute value
+                    // (the larger of its max and -min: two reads, no written |a|) / 127; then
+                    // a × (1 / scale) rounded, plus 128, as uint8 in one QuantizeLinear (scale 1,
+                    // zero point 128), so zero sits at the constant zero point 128
+                    let reduce = [Attr::Ints("axes", &[-1]), Attr::Int("keepdims", 1)];
+                    let nodes: [(&str, Vec<String>, String, &[Attr]); 9] = [
+                        ("ReduceMax", vec![source.clone()], t("max"), &reduce),
+                        ("ReduceMin", vec![source.clone()], t("min"), &reduce),
+                        ("Neg", vec![t("min")], t("neg_min"), &[]),
+                        ("Max", vec![t("max"), t("neg_min")], t("absmax"), &[]),
                         ("Mul", vec![t("absmax"), ONE_127TH.into()], t("scale0"), &[]),
                         ("Max", vec![t("scale0"), TINY.into()], t("scale"), &[]),
-                        ("Div", vec![source, t("scale")], t("scaled"), &[]),
-                        ("Round", vec![t("scaled")], t("rounded"), &[]),
-                        ("Add", vec![t("rounded"), OFFSET.into()], t("shifted"), &[]),
-                        ("Cast", vec![t("shifted")], t("u8"), &[Attr::Int("to", UINT8 as i64)]),
+                        ("Reciprocal", vec![t("scale")], t("inverse"), &[]),
+                        ("Mul", vec![source, t("inverse")], t("scaled"), &[]),
+                        ("QuantizeLinear", vec![t("scaled"), ONE.into(), ZERO_POINT.into()], t("u8"), &[]),
                     ];
                     for (op, inputs, output, attrs) in nodes {
                         let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
