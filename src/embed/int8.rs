@@ -38,7 +38,6 @@ const INT8: u64 = 3;
 // the constants the quantisation nodes share
 const ONE_127TH: &str = "int8__one_127th";
 const TINY: &str = "int8__tiny";
-const OFFSET: &str = "int8__offset";
 const ZERO_POINT: &str = "int8__zero_point";
 const ONE: &str = "int8__one";
 const MS_DOMAIN: &str = "com.microsoft";
@@ -760,7 +759,6 @@ pub fn rewrite(model: &[u8], calibration: Option<&Calibration>) -> Result<(Vec<u
     if matmuls > 0 {
         new_inits.push(encode_scalar(ONE_127TH, FLOAT, &(1.0f32 / 127.0).to_le_bytes()));
         new_inits.push(encode_scalar(TINY, FLOAT, &1e-12f32.to_le_bytes()));
-        new_inits.push(encode_scalar(OFFSET, FLOAT, &128f32.to_le_bytes()));
         new_inits.push(encode_scalar(ZERO_POINT, UINT8, &[128]));
         new_inits.push(encode_scalar(ONE, FLOAT, &1f32.to_le_bytes()));
     }
@@ -772,8 +770,21 @@ pub fn rewrite(model: &[u8], calibration: Option<&Calibration>) -> Result<(Vec<u
     for n in &new_nodes {
         put_bytes(&mut graph_out, 1, n);
     }
+    // initializers only the dropped nodes read (the weights and scales smoothing replaced) go
+    let mut used: HashSet<String> = graph_outputs.clone();
+    for n in &new_nodes {
+        used.extend(node(n)?.inputs);
+    }
     for f in &graph_fields {
-        if f.number != 1 {
+        let unused = match (f.number, f.value) {
+            (5, Wire::Bytes(b)) => {
+                let (name, _) = tensor_info(b)?;
+                !used.contains(&name)
+                    && consumers.get(name.as_str()).is_some_and(|ks| ks.iter().all(|k| dropped.contains(k)))
+            }
+            _ => false,
+        };
+        if f.number != 1 && !unused {
             graph_out.extend_from_slice(f.raw);
         }
     }
@@ -874,9 +885,21 @@ mod tests {
         assert_eq!(report, Rewritten { matmuls: 1, activations: 1, gathers: 0, kept_fp32: 0, gelus: 0, smoothed: 0 });
         assert_eq!(
             ops(&out),
-            ["Abs", "ReduceMax", "Mul", "Max", "Div", "Round", "Add", "Cast", "MatMulIntegerToFloat", "Mul"]
+            [
+                "ReduceMax",
+                "ReduceMin",
+                "Neg",
+                "Max",
+                "Mul",
+                "Max",
+                "Reciprocal",
+                "Mul",
+                "QuantizeLinear",
+                "MatMulIntegerToFloat",
+                "Mul"
+            ]
         );
-        assert_eq!(domains(&out)[8], MS_DOMAIN);
+        assert_eq!(domains(&out)[9], MS_DOMAIN);
         assert!(imports_ms(&out), "the contrib operators' opset is imported");
         // the other fields are copied: the producer name and both initializers, plus the zero point
         let top = fields(&out).unwrap();
@@ -885,11 +908,11 @@ mod tests {
         let inits: Vec<(String, TensorInfo)> =
             fields(g).unwrap().iter().filter(|f| f.number == 5).map(|f| tensor_info(f.raw_body()).unwrap()).collect();
         let names: Vec<&str> = inits.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["w", "s", "w__zp", ONE_127TH, TINY, OFFSET, ZERO_POINT, ONE]);
+        assert_eq!(names, ["w", "s", "w__zp", ONE_127TH, TINY, ZERO_POINT, ONE]);
         assert_eq!(inits[2].1.dims, [3]);
         assert_eq!(inits[2].1.data_type, INT8);
         assert!(inits[3..].iter().all(|(_, t)| t.dims.is_empty()), "the constants are scalars");
-        assert_eq!(inits[6].1.data_type, UINT8);
+        assert_eq!(inits[5].1.data_type, UINT8);
     }
 
     #[test]
@@ -961,14 +984,29 @@ mod tests {
         // Mul(x, 1/s), then the quantisation of the smoothed x
         assert_eq!(
             ops(&out),
-            ["Mul", "Abs", "ReduceMax", "Mul", "Max", "Div", "Round", "Add", "Cast", "MatMulIntegerToFloat", "Mul"]
+            [
+                "Mul",
+                "ReduceMax",
+                "ReduceMin",
+                "Neg",
+                "Max",
+                "Mul",
+                "Max",
+                "Reciprocal",
+                "Mul",
+                "QuantizeLinear",
+                "MatMulIntegerToFloat",
+                "Mul"
+            ]
         );
         let inputs = graph_nodes(&out, |n| n.inputs);
         assert_eq!(inputs[0], ["x", "x__smoothing"]);
         assert_eq!(inputs[1], ["x__smoothed"]);
-        assert_eq!(inputs[9][1], "y__smoothed_weight");
-        assert_eq!(inputs[9][3], "y__smoothed_scale");
+        assert_eq!(inputs[2], ["x__smoothed"]);
+        assert_eq!(inputs[10][1], "y__smoothed_weight");
+        assert_eq!(inputs[10][3], "y__smoothed_scale");
         let inits = initializers(&out);
+        assert!(!inits.contains_key("w") && !inits.contains_key("s"), "the replaced weights and scales go");
         let inverse = floats(&inits["x__smoothing"].2);
         let factors: Vec<f32> = inverse.iter().map(|v| 1.0 / v).collect();
         assert!(factors[0] > factors[1], "the wider channel is divided more: {factors:?}");
