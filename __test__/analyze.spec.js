@@ -77,7 +77,14 @@ describe('analyzeTenant', () => {
       }
     })
     expect(result.questions.filter((q) => q.clusterId === null && !q.notRequest)).toHaveLength(result.stats.unclustered)
-    expect(result.clusters.find((c) => c.keywords.includes('password'))).toBeDefined()
+    // the sample's account-access asks (a password reset, a login loop, a lost 2FA device) make one
+    // top cluster (whether the billing asks join it is a merge at the threshold: the fp32 encoder
+    // and the int8 one cut it differently)
+    const account = result.questions.filter((q) => /reset my password|redirecting me back to the sign-in|lost my 2FA/i.test(q.original))
+    expect(account).toHaveLength(3)
+    expect(new Set(account.map((q) => q.clusterId)).size).toBe(1)
+    expect(result.clusters.findIndex((c) => c.id === account[0].clusterId)).toBeGreaterThanOrEqual(0)
+    expect(result.clusters.findIndex((c) => c.id === account[0].clusterId)).toBeLessThan(3)
     // the helpers' questions back are not what members asked
     const top = result.clusters.slice(0, 5).map((c) => c.representative)
     for (const t of top) expect(t).not.toMatch(/^(what OS are you on|what version are you running|can you paste the full error|huh|what are you all working on)/i)
