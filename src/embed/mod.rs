@@ -455,6 +455,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_calibration_applies_only_to_the_model_file_it_was_measured_on() {
+        // another file (a different export, a fine-tuned model) gets no ranges: its value
+        // projections stay in fp32
+        assert!(calibration_for(b"another model").unwrap().is_none());
+        let cal: int8::Calibration = serde_json::from_str(INT8_CALIBRATION_JSON).unwrap();
+        assert_eq!(cal.model_sha256.len(), 64);
+        // the 12 LayerNorm outputs the encoder's products read, 384 channels each, all measured
+        assert_eq!(cal.absmax.len(), 12);
+        assert!(cal.absmax.values().all(|r| r.len() == 384 && r.iter().all(|&x| x > 0.0 && x.is_finite())));
+    }
+
+    #[test]
     fn pooling_ignores_padding_and_normalises() {
         // two rows: the second has one real token and one padded token that must be ignored
         let hidden =
