@@ -7,8 +7,8 @@
 //! (its largest absolute value / 127), multiplied with the stored int8 weights and scaled back to
 //! fp32 by the weight column's scale in one `MatMulIntegerToFloat` (ONNX Runtime's contrib
 //! operator; VNNI kernels where the CPU has them), then by the token's scale. The weights are used
-//! as shipped:
-//! nothing is requantised. Embedding tables are gathered in int8 and only the gathered rows are
+//! as shipped, but for those of smoothed activations (below), which are quantised again per
+//! column. Embedding tables are gathered in int8 and only the gathered rows are
 //! dequantised, so the session does not hold a 47 MB fp32 copy of the vocabulary.
 //!
 //! A few channels of the LayerNorm outputs that feed the products reach 14× the median channel,
@@ -282,11 +282,7 @@ fn encode_ms_node(op_type: &str, name: &str, inputs: &[&str], outputs: &[&str]) 
 
 /// A scalar initializer (dims empty) of `data_type` with little-endian `raw` bytes.
 fn encode_scalar(name: &str, data_type: u64, raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    put_int(&mut out, 2, data_type);
-    put_bytes(&mut out, 8, name.as_bytes());
-    put_bytes(&mut out, 9, raw);
-    out
+    encode_tensor(name, data_type, &[], raw)
 }
 
 /// A tensor initializer of `data_type` and `dims` with little-endian `raw` bytes.
@@ -536,40 +532,44 @@ pub fn rewrite(model: &[u8], calibration: Option<&Calibration>) -> Result<(Vec<u
         }
     }
 
-    // the smoothing factors of each activation with a calibrated range, when every int8 product
-    // that reads it has weights to rescale
+    // the smoothing factors of each activation with a calibrated range, and the rescaled weights
+    // and column scales of the int8 products that read it (by node), when all of them can be read
     let mut smoothing: HashMap<String, Vec<f32>> = HashMap::new();
+    let mut smoothed_weights: HashMap<usize, (Vec<i8>, Vec<f32>)> = HashMap::new();
     if let Some(cal) = calibration {
-        let mut readers: HashMap<&str, Vec<&Plan>> = HashMap::new();
+        let mut readers: HashMap<&str, Vec<(usize, &Plan)>> = HashMap::new();
         for (k, p) in plan.iter().map(|(k, p)| (*k, p)).chain(values.iter().map(|(k, p, _)| (*k, p))) {
             if matches!(p, Plan::MatMul { .. }) {
-                readers.entry(nodes[k].inputs[0].as_str()).or_default().push(p);
+                readers.entry(nodes[k].inputs[0].as_str()).or_default().push((k, p));
             }
         }
         for (a, plans) in readers {
             let Some(range) = cal.absmax.get(a) else { continue };
+            // each product's int8 weights and column scales
+            let weights: Option<Vec<(usize, Vec<i8>, Vec<f32>)>> = plans
+                .iter()
+                .map(|&(k, p)| {
+                    let Plan::MatMul { weight, scale, rows, cols } = p else { return None };
+                    let (w, sc) = (inits.get(weight)?.int8s()?, inits.get(scale)?.floats()?);
+                    let fits =
+                        *rows as usize == range.len() && sc.len() as u64 == *cols && w.len() as u64 == rows * cols;
+                    fits.then_some((k, w, sc))
+                })
+                .collect();
+            let Some(weights) = weights else { continue };
             let mut wmax = vec![0f32; range.len()];
-            let readable = plans.iter().all(|p| {
-                let Plan::MatMul { weight, scale, rows, cols } = p else { return false };
-                let (Some(w), Some(sc)) =
-                    (inits.get(weight).and_then(TensorInfo::int8s), inits.get(scale).and_then(TensorInfo::floats))
-                else {
-                    return false;
-                };
-                let (rows, cols) = (*rows as usize, *cols as usize);
-                if rows != range.len() || sc.len() != cols || w.len() != rows * cols {
-                    return false;
-                }
+            for (_, w, sc) in &weights {
                 for (j, m) in wmax.iter_mut().enumerate() {
-                    for c in 0..cols {
-                        *m = m.max((f32::from(w[j * cols + c]) * sc[c]).abs());
+                    for (c, s) in sc.iter().enumerate() {
+                        *m = m.max((f32::from(w[j * sc.len() + c]) * s).abs());
                     }
                 }
-                true
-            });
-            if readable {
-                smoothing.insert(a.to_string(), smoothing_factors(range, &wmax));
             }
+            let factors = smoothing_factors(range, &wmax);
+            for (k, w, sc) in weights {
+                smoothed_weights.insert(k, smooth_weights(&w, &sc, &factors, sc.len()));
+            }
+            smoothing.insert(a.to_string(), factors);
         }
     }
     // the value projections compute in int8 where their input is smoothed: measured on
@@ -729,16 +729,12 @@ pub fn rewrite(model: &[u8], calibration: Option<&Calibration>) -> Result<(Vec<u
                 new_inits.push(encode_zeros_int8(&zp, *cols));
                 let t = |suffix: &str| format!("{out}__{suffix}");
                 // the weights of a smoothed activation: row j times its factor, quantised again
-                let (weight, scale) = match factors {
-                    Some(f) => {
-                        let (w, sc) = (&inits[weight], &inits[scale]);
-                        let (Some(values), Some(scales)) = (w.int8s(), sc.floats()) else {
-                            return Err(bad("smoothed weights cannot be read"));
-                        };
-                        let (smoothed, new_scales) = smooth_weights(&values, &scales, f, *cols as usize);
-                        let bytes: Vec<u8> = smoothed.iter().map(|&v| v as u8).collect();
+                let (weight, scale) = match smoothed_weights.remove(&k) {
+                    Some((values, scales)) => {
+                        let bytes: Vec<u8> = values.iter().map(|&v| v as u8).collect();
                         new_inits.push(encode_tensor(&t("smoothed_weight"), INT8, &[*rows, *cols], &bytes));
-                        new_inits.push(encode_tensor(&t("smoothed_scale"), FLOAT, &sc.dims, &float_bytes(&new_scales)));
+                        let dims = &inits[scale].dims;
+                        new_inits.push(encode_tensor(&t("smoothed_scale"), FLOAT, dims, &float_bytes(&scales)));
                         (t("smoothed_weight"), t("smoothed_scale"))
                     }
                     None => (weight.clone(), scale.clone()),
@@ -870,6 +866,13 @@ mod tests {
         graph_nodes(model, |n| n.op_type)
     }
 
+    /// The initializers of a model's graph, in order.
+    fn initializers(model: &[u8]) -> Vec<(String, TensorInfo<'_>)> {
+        let top = fields(model).unwrap();
+        let Wire::Bytes(g) = top.iter().find(|f| f.number == 7).unwrap().value else { panic!() };
+        fields(g).unwrap().iter().filter(|f| f.number == 5).map(|f| tensor_info(f.raw_body()).unwrap()).collect()
+    }
+
     impl<'a> Field<'a> {
         fn raw_body(&self) -> &'a [u8] {
             match self.value {
@@ -905,9 +908,7 @@ mod tests {
         // the other fields are copied: the producer name and both initializers, plus the zero point
         let top = fields(&out).unwrap();
         assert!(top.iter().any(|f| f.number == 2 && text(f.value).unwrap() == "test"));
-        let Wire::Bytes(g) = top.iter().find(|f| f.number == 7).unwrap().value else { panic!() };
-        let inits: Vec<(String, TensorInfo)> =
-            fields(g).unwrap().iter().filter(|f| f.number == 5).map(|f| tensor_info(f.raw_body()).unwrap()).collect();
+        let inits = initializers(&out);
         let names: Vec<&str> = inits.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["w", "s", "w__zp", ONE_127TH, TINY, ZERO_POINT, ONE]);
         assert_eq!(inits[2].1.dims, [3]);
@@ -937,25 +938,6 @@ mod tests {
         assert_eq!(r, Rewritten { matmuls: 0, activations: 0, gathers: 0, kept_fp32: 0, gelus: 0, smoothed: 0 });
         assert_eq!(ops(&out), ["Cast", "Mul", "MatMul"]);
         assert!(!imports_ms(&out));
-    }
-
-    /// The initializers of a model's graph, by name.
-    fn initializers(model: &[u8]) -> HashMap<String, (u64, Vec<u64>, Vec<u8>)> {
-        let top = fields(model).unwrap();
-        let Wire::Bytes(g) = top.iter().find(|f| f.number == 7).unwrap().value else { panic!() };
-        fields(g)
-            .unwrap()
-            .iter()
-            .filter(|f| f.number == 5)
-            .map(|f| {
-                let (name, t) = tensor_info(f.raw_body()).unwrap();
-                (name, (t.data_type, t.dims.clone(), t.data.unwrap_or_default().to_vec()))
-            })
-            .collect()
-    }
-
-    fn floats(raw: &[u8]) -> Vec<f32> {
-        raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
     }
 
     #[test]
@@ -991,23 +973,22 @@ mod tests {
         assert_eq!(inputs[2], ["x__smoothed"]);
         assert_eq!(inputs[10][1], "y__smoothed_weight");
         assert_eq!(inputs[10][3], "y__smoothed_scale");
-        let inits = initializers(&out);
+        let inits: HashMap<String, TensorInfo> = initializers(&out).into_iter().collect();
         assert!(!inits.contains_key("w") && !inits.contains_key("s"), "the replaced weights and scales go");
-        let inverse = floats(&inits["x__smoothing"].2);
+        let inverse = inits["x__smoothing"].floats().unwrap();
         let factors: Vec<f32> = inverse.iter().map(|v| 1.0 / v).collect();
         assert!(factors[0] > factors[1], "the wider channel is divided more: {factors:?}");
-        let (t, dims, w) = &inits["y__smoothed_weight"];
-        assert_eq!((*t, dims.as_slice()), (INT8, [2u64, 3].as_slice()));
-        let (t, dims, sc) = &inits["y__smoothed_scale"];
-        assert_eq!((*t, dims.as_slice()), (FLOAT, [1u64, 3].as_slice()));
-        let sc = floats(sc);
+        let (w, sc) = (&inits["y__smoothed_weight"], &inits["y__smoothed_scale"]);
+        assert_eq!((w.data_type, w.dims.as_slice()), (INT8, [2u64, 3].as_slice()));
+        assert_eq!((sc.data_type, sc.dims.as_slice()), (FLOAT, [1u64, 3].as_slice()));
+        let (w, sc) = (w.int8s().unwrap(), sc.floats().unwrap());
         // the product is unchanged: each smoothed weight over its row's factor is the original
         // weight, within half a step of the new quantisation
         let original = [1i8, 2, 3, 4, 5, 6];
         for j in 0..2 {
             for c in 0..3 {
                 let before = f32::from(original[j * 3 + c]) * scales[c];
-                let after = f32::from(w[j * 3 + c] as i8) * sc[c] / factors[j];
+                let after = f32::from(w[j * 3 + c]) * sc[c] / factors[j];
                 assert!((before - after).abs() <= 0.5 * sc[c] / factors[j] + 1e-6, "({j}, {c}): {before} vs {after}");
             }
         }
