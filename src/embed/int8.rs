@@ -343,6 +343,9 @@ pub struct Calibration {
     pub absmax: HashMap<String, Vec<f32>>,
 }
 
+/// A product's int8 weights [rows × cols] and their column scales.
+type Weights = (Vec<i8>, Vec<f32>);
+
 /// SmoothQuant's migration strength: how much of an activation's range moves into the weights.
 const SMOOTHING_ALPHA: f32 = 0.5;
 
@@ -367,7 +370,7 @@ fn smoothing_factors(range: &[f32], wmax: &[f32]) -> Vec<f32> {
 
 /// Weights `w` [rows, cols] (int8, one scale per column) with row j multiplied by `factors[j]`,
 /// quantised again per column: the new int8 values and scales.
-fn smooth_weights(w: &[i8], scale: &[f32], factors: &[f32], cols: usize) -> (Vec<i8>, Vec<f32>) {
+fn smooth_weights(w: &[i8], scale: &[f32], factors: &[f32], cols: usize) -> Weights {
     let rows = factors.len();
     let value = |j: usize, c: usize| f32::from(w[j * cols + c]) * scale[c] * factors[j];
     let new_scale: Vec<f32> = (0..cols)
@@ -535,7 +538,7 @@ pub fn rewrite(model: &[u8], calibration: Option<&Calibration>) -> Result<(Vec<u
     // the smoothing factors of each activation with a calibrated range, and the rescaled weights
     // and column scales of the int8 products that read it (by node), when all of them can be read
     let mut smoothing: HashMap<String, Vec<f32>> = HashMap::new();
-    let mut smoothed_weights: HashMap<usize, (Vec<i8>, Vec<f32>)> = HashMap::new();
+    let mut smoothed_weights: HashMap<usize, Weights> = HashMap::new();
     if let Some(cal) = calibration {
         let mut readers: HashMap<&str, Vec<(usize, &Plan)>> = HashMap::new();
         for (k, p) in plan.iter().map(|(k, p)| (*k, p)).chain(values.iter().map(|(k, p, _)| (*k, p))) {
@@ -546,19 +549,19 @@ pub fn rewrite(model: &[u8], calibration: Option<&Calibration>) -> Result<(Vec<u
         for (a, plans) in readers {
             let Some(range) = cal.absmax.get(a) else { continue };
             // each product's int8 weights and column scales
-            let weights: Option<Vec<(usize, Vec<i8>, Vec<f32>)>> = plans
+            let weights: Option<Vec<(usize, Weights)>> = plans
                 .iter()
                 .map(|&(k, p)| {
                     let Plan::MatMul { weight, scale, rows, cols } = p else { return None };
                     let (w, sc) = (inits.get(weight)?.int8s()?, inits.get(scale)?.floats()?);
                     let fits =
                         *rows as usize == range.len() && sc.len() as u64 == *cols && w.len() as u64 == rows * cols;
-                    fits.then_some((k, w, sc))
+                    fits.then_some((k, (w, sc)))
                 })
                 .collect();
             let Some(weights) = weights else { continue };
             let mut wmax = vec![0f32; range.len()];
-            for (_, w, sc) in &weights {
+            for (_, (w, sc)) in &weights {
                 for (j, m) in wmax.iter_mut().enumerate() {
                     for (c, s) in sc.iter().enumerate() {
                         *m = m.max((f32::from(w[j * sc.len() + c]) * s).abs());
@@ -566,7 +569,7 @@ pub fn rewrite(model: &[u8], calibration: Option<&Calibration>) -> Result<(Vec<u
                 }
             }
             let factors = smoothing_factors(range, &wmax);
-            for (k, w, sc) in weights {
+            for (k, (w, sc)) in weights {
                 smoothed_weights.insert(k, smooth_weights(&w, &sc, &factors, sc.len()));
             }
             smoothing.insert(a.to_string(), factors);
