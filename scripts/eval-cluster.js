@@ -10,7 +10,7 @@
 //    the dialogs of its source: recall@1, recall@5 and mean reciprocal rank, plus the turns'
 //    cosine to their vector at 256 tokens. The encoder was trained on 128-token sequences.
 //   node scripts/eval-cluster.js [--split test|val] [--linkage ward] [--thresholds 0.8,1,1.2]
-//                                [--precision int8,fp32] [--token-caps 64,96,128,256 | --no-token-caps]
+//                                [--precision int8,fp32] [--token-caps 64,80,96,128,256 | --no-token-caps]
 // Tune on val only; report on test.
 'use strict'
 const fs = require('node:fs')
@@ -132,7 +132,7 @@ async function capCurve(caps) {
 }
 
 main()
-  .then(() => (process.argv.includes('--no-token-caps') ? undefined : capCurve(arg('token-caps', '64,96,128,256').split(',').map(Number))))
+  .then(() => (process.argv.includes('--no-token-caps') ? undefined : capCurve(arg('token-caps', '64,80,96,128,256').split(',').map(Number))))
   .catch((e) => {
     console.error(e)
     process.exit(1)

@@ -662,7 +662,7 @@ fn turn_text(messages: &[Message], turn: &[usize]) -> String {
     crate::embed::truncate_chars(&joined.join(" "), MAX_TURN_CHARS).to_string()
 }
 
-/// The turn text the encoder sees is capped (its first 128 tokens are all it reads by default).
+/// The turn text the encoder sees is capped (its first 96 tokens are all it reads by default).
 const MAX_TURN_CHARS: usize = 1500;
 
 /// Where a month's messages come from: pages, pulled one after the other (`None` when done).
