@@ -441,6 +441,12 @@ export interface LoadedModel {
    * elementwise operators in the shipped graph).
    */
   fusedGelus: number
+  /**
+   * How the int8 products' weights are stored: `'int8'` (uint8 × int8 kernels: x86 with VNNI,
+   * ARM) or `'uint8'` (x86 without VNNI, whose uint8 × int8 kernels saturate in 16 bits; the
+   * same values, exact, slower).
+   */
+  int8Weights: string
 }
 
 /**

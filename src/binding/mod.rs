@@ -168,6 +168,10 @@ pub struct LoadedModel {
     /// GELUs the int8 encoder computes as one fused operator each (written out in five
     /// elementwise operators in the shipped graph).
     pub fused_gelus: u32,
+    /// How the int8 products' weights are stored: `'int8'` (uint8 × int8 kernels: x86 with VNNI,
+    /// ARM) or `'uint8'` (x86 without VNNI, whose uint8 × int8 kernels saturate in 16 bits; the
+    /// same values, exact, slower).
+    pub int8_weights: String,
 }
 
 /// Health information: loaded models, their paths and versions, and the process memory.
@@ -204,6 +208,7 @@ fn model_info_now() -> ModelInfo {
             fp32_mat_muls: e.embedder.int8_graph.kept_fp32 as u32,
             smoothed_activations: e.embedder.int8_graph.smoothed as u32,
             fused_gelus: e.embedder.int8_graph.gelus as u32,
+            int8_weights: if e.embedder.int8_graph.unsigned_weights { "uint8" } else { "int8" }.into(),
         });
     }
     ModelInfo {

@@ -324,6 +324,8 @@ pub struct Rewritten {
     pub gelus: usize,
     /// Activations smoothed before quantisation (see [`Calibration`]).
     pub smoothed: usize,
+    /// The products' weights are stored as uint8 ([`WeightSign::Unsigned`]).
+    pub unsigned_weights: bool,
 }
 
 /// Per-channel ranges of activations the int8 products read (their largest absolute values over
@@ -808,8 +810,15 @@ pub fn rewrite(model: &[u8], calibration: Option<&Calibration>, sign: WeightSign
         new_inits.push(encode_scalar(ONE, FLOAT, &1f32.to_le_bytes()));
     }
     let gathers = plan.len() - matmuls - gelus;
-    let report =
-        Rewritten { matmuls, activations: quantised.len(), gathers, kept_fp32, gelus, smoothed: smoothing.len() };
+    let report = Rewritten {
+        matmuls,
+        activations: quantised.len(),
+        gathers,
+        kept_fp32,
+        gelus,
+        smoothed: smoothing.len(),
+        unsigned_weights: matmuls > 0 && sign == WeightSign::Unsigned,
+    };
 
     let mut graph_out = Vec::with_capacity(graph.len() + 1024);
     for n in &new_nodes {
@@ -950,7 +959,18 @@ mod tests {
     #[test]
     fn a_dequantised_matmul_becomes_integer() {
         let (out, report) = rewrite(&tiny_model(), None, WeightSign::Signed).unwrap();
-        assert_eq!(report, Rewritten { matmuls: 1, activations: 1, gathers: 0, kept_fp32: 0, gelus: 0, smoothed: 0 });
+        assert_eq!(
+            report,
+            Rewritten {
+                matmuls: 1,
+                activations: 1,
+                gathers: 0,
+                kept_fp32: 0,
+                gelus: 0,
+                smoothed: 0,
+                unsigned_weights: false
+            }
+        );
         assert_eq!(ops(&out), QUANTISED_PRODUCT);
         assert_eq!(domains(&out)[9], MS_DOMAIN);
         assert!(imports_ms(&out), "the contrib operators' opset is imported");
@@ -1011,7 +1031,18 @@ mod tests {
         model.clear();
         put_bytes(&mut model, 7, &g2);
         let (out, r) = rewrite(&model, None, WeightSign::Signed).unwrap();
-        assert_eq!(r, Rewritten { matmuls: 0, activations: 0, gathers: 0, kept_fp32: 0, gelus: 0, smoothed: 0 });
+        assert_eq!(
+            r,
+            Rewritten {
+                matmuls: 0,
+                activations: 0,
+                gathers: 0,
+                kept_fp32: 0,
+                gelus: 0,
+                smoothed: 0,
+                unsigned_weights: false
+            }
+        );
         assert_eq!(ops(&out), ["Cast", "Mul", "MatMul"]);
         assert!(!imports_ms(&out));
     }
