@@ -302,7 +302,6 @@ fn encode_tensor(name: &str, data_type: u64, dims: &[u64], raw: &[u8]) -> Vec<u8
     out
 }
 
-/// An int8 tensor of zeros (`MatMulInteger`'s weight zero point: the weights are symmetric).
 fn float_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
@@ -766,11 +765,10 @@ pub fn rewrite(model: &[u8], calibration: Option<&Calibration>, sign: WeightSign
                     }
                     [t("u8"), t("scale")]
                 });
+                // the weights are symmetric: each column's zero point is 0 in the sign's encoding
                 let zp = format!("{weight}__zp");
-                new_inits.push(match sign {
-                    WeightSign::Signed => encode_tensor(&zp, INT8, &[*cols], &vec![0u8; *cols as usize]),
-                    WeightSign::Unsigned => encode_tensor(&zp, UINT8, &[*cols], &vec![128u8; *cols as usize]),
-                });
+                let (zp_type, zp_bytes) = sign.encode(&vec![0i8; *cols as usize]);
+                new_inits.push(encode_tensor(&zp, zp_type, &[*cols], &zp_bytes));
                 let t = |suffix: &str| format!("{out}__{suffix}");
                 // the weights of a smoothed activation: row j times its factor, quantised again
                 let (weight, scale) = match (smoothed_weights.remove(&k), sign) {
