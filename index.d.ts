@@ -167,7 +167,7 @@ export interface ClusterCallOptions {
   maxTokens?: number
   batchSize?: number
   /**
-   * `'int8'` (default: integer kernels, one text per model run) or `'fp32'` (the model's
+   * `'int8'` (default: integer kernels, one scale per token) or `'fp32'` (the model's
    * reference arithmetic, slower; the vectors agree to a cosine of about 0.99).
    */
   precision?: 'int8' | 'fp32'
@@ -265,7 +265,7 @@ export interface DedupeOptions {
   maxTokens?: number
   batchSize?: number
   /**
-   * `'int8'` (default: integer kernels, one text per model run) or `'fp32'` (the model's
+   * `'int8'` (default: integer kernels, one scale per token) or `'fp32'` (the model's
    * reference arithmetic, slower; the vectors agree to a cosine of about 0.99).
    */
   precision?: 'int8' | 'fp32'
@@ -277,10 +277,10 @@ export declare function embed(texts: string[], options?: EmbedOptions): Promise<
 export interface EmbedOptions {
   /** Tokens a text is cut to (default 96: on real asks, as good as 128 or 256, `npm run eval:cluster`). */
   maxTokens?: number
-  /** Texts per model run of the fp32 encoder (default 32). */
+  /** Texts per model run (default 32; a run of the int8 encoder also holds at most 256 padded tokens). */
   batchSize?: number
   /**
-   * `'int8'` (default: integer kernels, one text per model run) or `'fp32'` (the model's
+   * `'int8'` (default: integer kernels, one scale per token) or `'fp32'` (the model's
    * reference arithmetic, slower; the vectors agree to a cosine of about 0.99).
    */
   precision?: 'int8' | 'fp32'

@@ -117,7 +117,7 @@ export interface ClusterCallOptions {
   maxTokens?: number
   batchSize?: number
   /**
-   * `'int8'` (default: integer kernels, one text per model run) or `'fp32'` (the model's
+   * `'int8'` (default: integer kernels, one scale per token) or `'fp32'` (the model's
    * reference arithmetic, slower; the vectors agree to a cosine of about 0.99).
    */
   precision?: 'int8' | 'fp32'

@@ -262,9 +262,9 @@ pub fn model_info() -> ModelInfo {
 pub struct EmbedOptions {
     /// Tokens a text is cut to (default 96: on real asks, as good as 128 or 256, `npm run eval:cluster`).
     pub max_tokens: Option<u32>,
-    /// Texts per model run of the fp32 encoder (default 32).
+    /// Texts per model run (default 32; a run of the int8 encoder also holds at most 256 padded tokens).
     pub batch_size: Option<u32>,
-    /// `'int8'` (default: integer kernels, one text per model run) or `'fp32'` (the model's
+    /// `'int8'` (default: integer kernels, one scale per token) or `'fp32'` (the model's
     /// reference arithmetic, slower; the vectors agree to a cosine of about 0.99).
     #[napi(ts_type = "'int8' | 'fp32'")]
     pub precision: Option<String>,
@@ -376,7 +376,7 @@ pub struct DedupeOptions {
     pub threshold: Option<f64>,
     pub max_tokens: Option<u32>,
     pub batch_size: Option<u32>,
-    /// `'int8'` (default: integer kernels, one text per model run) or `'fp32'` (the model's
+    /// `'int8'` (default: integer kernels, one scale per token) or `'fp32'` (the model's
     /// reference arithmetic, slower; the vectors agree to a cosine of about 0.99).
     #[napi(ts_type = "'int8' | 'fp32'")]
     pub precision: Option<String>,
@@ -452,7 +452,7 @@ pub struct ClusterCallOptions {
     pub direct_limit: Option<u32>,
     pub max_tokens: Option<u32>,
     pub batch_size: Option<u32>,
-    /// `'int8'` (default: integer kernels, one text per model run) or `'fp32'` (the model's
+    /// `'int8'` (default: integer kernels, one scale per token) or `'fp32'` (the model's
     /// reference arithmetic, slower; the vectors agree to a cosine of about 0.99).
     #[napi(ts_type = "'int8' | 'fp32'")]
     pub precision: Option<String>,

@@ -3,9 +3,10 @@
 //!
 //! Two encoders share the model file:
 //! - **int8** (the default): the graph rewritten by [`int8::rewrite`] so its matrix products run
-//!   on integer kernels. Its activations are quantised per model run, so it runs one text per
-//!   run, and a text's vector never depends on what else is embedded with it. One session per
-//!   worker thread, each single-threaded, work-shared over the texts.
+//!   on integer kernels. Its activations are quantised with one scale per token, so a text's
+//!   vector never depends on what else is embedded with it; runs hold at most
+//!   [`INT8_TOKEN_BUDGET`] padded tokens. One session per worker thread, each single-threaded,
+//!   work-shared over the runs.
 //! - **fp32**: the graph as shipped, in batches sorted by length so that padding is per batch.
 //!   Loaded on first use: nothing in the pipeline needs it; `precision: 'fp32'` asks for it.
 
