@@ -30,7 +30,9 @@ async function main() {
       rows.push({ precision, batchSize, texts: n, seconds: s, textsPerSecond: n / s })
     }
   }
-  process.stdout.write(JSON.stringify({ source, rows, peakRssBytes: qi.modelInfo().peakRssBytes }))
+  const info = qi.modelInfo()
+  const { int8Weights } = info.models.find((m) => m.name === 'minilm')
+  process.stdout.write(JSON.stringify({ source, rows, int8Weights, peakRssBytes: info.peakRssBytes }))
 }
 main().catch((e) => {
   console.error(e)

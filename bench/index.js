@@ -21,11 +21,26 @@ for (const o of only) if (!ROWS.includes(o)) throw new RangeError(`unknown bench
 const want = (name) => (only.length === 0 ? name !== 'prose' : only.includes(name))
 const dataAvailable = require('./realistic').available()
 
-console.log(`machine: ${os.cpus().length} × ${os.cpus()[0].model}, ${mb(os.totalmem())} MB RAM, node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`)
+/**
+ * The CPU's integer-product extensions: the int8 encoder's speed depends on them far more than on
+ * the clock (README, Performance). Linux x86 only; elsewhere `'not read'`.
+ */
+function integerUnits() {
+  let flags
+  try {
+    flags = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)[1].split(/\s+/)
+  } catch {
+    return 'not read'
+  }
+  const have = ['amx_int8', 'avx512_vnni', 'avx_vnni', 'avx512bw', 'avx2'].filter((f) => flags.includes(f))
+  return have.length ? have.join(' ') : 'none of amx_int8, avx512_vnni, avx_vnni, avx512bw, avx2'
+}
+
+console.log(`machine: ${os.cpus().length} × ${os.cpus()[0].model} (${integerUnits()}), ${mb(os.totalmem())} MB RAM, node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`)
 
 if (want('embed')) {
   const e = child('embed-throughput.js')
-  console.log(`Embedding throughput (${e.source}, all-MiniLM-L6-v2; int8: the default encoder, fp32: precision 'fp32')`)
+  console.log(`Embedding throughput (${e.source}, all-MiniLM-L6-v2; int8: the default encoder, its weights stored as ${e.int8Weights}; fp32: precision 'fp32')`)
   console.log('encoder  batch  texts   seconds   texts/s')
   for (const r of e.rows) console.log(`${r.precision.padEnd(7)}  ${String(r.batchSize).padStart(5)}  ${String(r.texts).padStart(5)}  ${r.seconds.toFixed(2).padStart(8)}  ${r.textsPerSecond.toFixed(0).padStart(8)}`)
   console.log(`peak RSS ${mb(e.peakRssBytes)} MB\n`)
