@@ -35,7 +35,7 @@ export interface AnalyzeOptions {
   includeAllClassifications?: boolean
   /** Let the lexical stage decide clear cases without the encoder (default true). */
   cascade?: boolean
-  /** Tokens of a message the classifier's encoder sees (default 64). */
+  /** Tokens of a message the classifier's encoder sees (default 48). */
   maxTokens?: number
   llm?: LlmOptions
   /** Keep questions with no context and high confidence as they are (default true). */
@@ -138,7 +138,7 @@ export interface ClassifyOptions {
   threshold?: number
   /** Messages per model run (default 32). */
   batchSize?: number
-  /** Tokens of a message the encoder sees (default 64; the surface features see all of it). */
+  /** Tokens of a message the encoder sees (default 48; the surface features see all of it). */
   maxTokens?: number
   /** Let the cheap lexical stage decide clear cases without the encoder (default true). */
   cascade?: boolean

@@ -38,7 +38,7 @@ describe('classify', () => {
       { id: 'same-short', content: '[code] why does this crash on startup?' },
     ])
     const q = Object.fromEntries(out.map((o) => [o.id, o]))
-    // the question comes after hundreds of tokens of paste, beyond the encoder's 64 tokens
+    // the question comes after hundreds of tokens of paste, beyond the encoder's 48 tokens
     expect(q['after-code'].isQuestion).toBe(true)
     expect(q['after-trace'].isQuestion).toBe(true)
     // the '?' of optional chaining and ternaries is code, not a question

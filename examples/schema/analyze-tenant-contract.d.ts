@@ -23,7 +23,7 @@ export interface AnalyzeOptions {
   includeAllClassifications?: boolean
   /** Let the lexical stage decide clear cases without the encoder (default true). */
   cascade?: boolean
-  /** Tokens of a message the classifier's encoder sees (default 64). */
+  /** Tokens of a message the classifier's encoder sees (default 48). */
   maxTokens?: number
   llm?: LlmOptions
   /** Keep questions with no context and high confidence as they are (default true). */

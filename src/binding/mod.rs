@@ -643,7 +643,7 @@ pub struct ClassifyOptions {
     pub threshold: Option<f64>,
     /// Messages per model run (default 32).
     pub batch_size: Option<u32>,
-    /// Tokens of a message the encoder sees (default 64; the surface features see all of it).
+    /// Tokens of a message the encoder sees (default 48; the surface features see all of it).
     pub max_tokens: Option<u32>,
     /// Let the cheap lexical stage decide clear cases without the encoder (default true).
     pub cascade: Option<bool>,

@@ -448,7 +448,7 @@ pub struct AnalyzeOptions {
     pub include_all_classifications: Option<bool>,
     /// Let the lexical stage decide clear cases without the encoder (default true).
     pub cascade: Option<bool>,
-    /// Tokens of a message the classifier's encoder sees (default 64).
+    /// Tokens of a message the classifier's encoder sees (default 48).
     pub max_tokens: Option<u32>,
     pub llm: Option<LlmOptions>,
     /// Keep questions with no context and high confidence as they are (default true).

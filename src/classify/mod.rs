@@ -31,7 +31,7 @@ pub const DEFAULT_THRESHOLD: f32 = 0.7;
 /// Messages per model run.
 pub const DEFAULT_BATCH_SIZE: usize = 32;
 /// Tokens the encoder sees of a message when classifying; the surface features see it all.
-pub const DEFAULT_CLASSIFY_MAX_TOKENS: usize = 64;
+pub const DEFAULT_CLASSIFY_MAX_TOKENS: usize = 48;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ClassifyOptions {
