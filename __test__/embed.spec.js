@@ -1,6 +1,7 @@
 'use strict'
 const path = require('node:path')
 const { qi, dot, norm } = require('./helpers')
+const { cpuFlags } = require('./support/cpu-flags')
 const reference = require('./fixtures/reference-embeddings.json')
 
 describe('embed', () => {
@@ -112,7 +113,7 @@ describe('models', () => {
     expect(minilm).toMatchObject({ int8MatMuls: 36, fp32MatMuls: 0, fusedGelus: 6, smoothedActivations: 12 })
     // uint8 weights exactly where ONNX Runtime's uint8 × int8 kernels would saturate: x86 without VNNI
     if (process.platform === 'linux' && process.arch === 'x64') {
-      const flags = require('node:fs').readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)[1].split(/\s+/)
+      const flags = cpuFlags()
       const vnni = flags.includes('avx512_vnni') || flags.includes('avx_vnni')
       expect(minilm.int8Weights).toBe(vnni ? 'int8' : 'uint8')
     } else {

@@ -6,7 +6,6 @@
 // 250000, …) choose the months of the pipeline rows, e.g. `npm run bench -- pipeline-real 25k`.
 'use strict'
 const { execFileSync } = require('node:child_process')
-const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
@@ -20,20 +19,18 @@ const ROWS = ['embed', 'classify', 'extract', 'pipeline', 'pipeline-real', 'gitt
 for (const o of only) if (!ROWS.includes(o)) throw new RangeError(`unknown bench row ${JSON.stringify(o)}: one of ${ROWS.join(', ')}`)
 const want = (name) => (only.length === 0 ? name !== 'prose' : only.includes(name))
 const dataAvailable = require('./realistic').available()
+const { cpuFlags } = require('../__test__/support/cpu-flags')
 
 /**
  * The CPU's integer-product extensions: the int8 encoder's speed depends on them far more than on
  * the clock (README, Performance). Linux x86 only; elsewhere `'not read'`.
  */
 function integerUnits() {
-  let flags
-  try {
-    flags = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)[1].split(/\s+/)
-  } catch {
-    return 'not read'
-  }
-  const have = ['amx_int8', 'avx512_vnni', 'avx_vnni', 'avx512bw', 'avx2'].filter((f) => flags.includes(f))
-  return have.length ? have.join(' ') : 'none of amx_int8, avx512_vnni, avx_vnni, avx512bw, avx2'
+  const flags = cpuFlags()
+  if (!flags) return 'not read'
+  const units = ['amx_int8', 'avx512_vnni', 'avx_vnni', 'avx512bw', 'avx2']
+  const have = units.filter((f) => flags.includes(f))
+  return have.length ? have.join(' ') : `none of ${units.join(', ')}`
 }
 
 console.log(`machine: ${os.cpus().length} × ${os.cpus()[0].model} (${integerUnits()}), ${mb(os.totalmem())} MB RAM, node ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`)
