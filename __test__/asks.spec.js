@@ -66,6 +66,26 @@ describe('asks', () => {
     for (const o of loose) if (o.role !== null && !conversation.find((m) => m.id === o.id).content.includes('```')) expect(o.role).toBe('ask')
   })
 
+  test('a request repeated because nobody answered is an ask again, not a follow-up', async () => {
+    const m = (id, authorId, content, minutes, extra) => ({ ...msg(id, authorId, content, minutes, extra), channelId: 'ubuntu' })
+    const stream = [
+      m('1', 'dave', 'what package is gstreamer-interfaces in?', 0),
+      m('2', 'erin', 'anyone tried the new kernel on a thinkpad?', 1),
+      m('3', 'frank', 'erin: yes, works fine here', 2, { replyToId: '2' }),
+      m('4', 'erin', 'frank: nice, thanks', 3, { replyToId: '3' }),
+      m('5', 'dave', 'what package is gstreamer-interfaces in?', 12),
+      m('6', 'frank', 'dave: gstreamer0.10-plugins-base', 13),
+      m('7', 'dave', 'frank: thanks!', 14),
+    ]
+    const by = Object.fromEntries((await qi.asks(stream)).map((o) => [o.id, o]))
+    expect(by['1'].role).toBe('ask')
+    // the repeat sits in dave's conversation, where the role model alone reads a follow-up
+    expect(by['5'].conversationId).toBe('1')
+    expect(by['5'].askProbability).toBeLessThan(0.5)
+    expect(by['5'].role).toBe('ask')
+    expect(by['7'].role).toBeNull()
+  })
+
   test('bad input rejects naming the field', async () => {
     await expect(qi.asks('hello')).rejects.toMatchObject({ name: 'TypeError', field: 'messages' })
     await expect(qi.asks([{ id: 'a', channelId: 'c', authorId: 'u', timestamp: 0 }])).rejects.toMatchObject({

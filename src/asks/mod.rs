@@ -6,12 +6,16 @@
 //! starter's messages before anyone else speaks: implicit asks such as "I'm getting X when I
 //! do Y" rarely carry a '?'). Each gets cheap features of its text and of its place in the
 //! conversation ([`features`]), and a multinomial logistic regression ([`model`], trained by
-//! `npm run train:asks`, see [`train`]) gives P(role).
+//! `npm run train:asks`, see [`train`]) gives P(role). Last, a near-repeat of its author's
+//! ask within the hour is an ask again ([`REPEAT_WINDOW_MS`]).
 
 pub mod features;
 pub mod model;
 pub mod train;
 
+use std::collections::{HashMap, HashSet};
+
+use crate::classify::features::words;
 use crate::conversations::Conversations;
 use crate::pipeline::Message;
 pub use model::{AskModel, BUILTIN};
@@ -78,7 +82,7 @@ pub fn roles_with(
 ) -> Vec<Option<RoleOut>> {
     let opens = |i: usize| convs.members.get(convs.conversation[i]).and_then(|m| m.first()) == Some(&i);
     let (addressed, you) = (features::dense_index("addressed"), features::dense_index("second_person"));
-    features::candidates(messages, convs, question, opts.question_threshold)
+    let mut out: Vec<Option<RoleOut>> = features::candidates(messages, convs, question, opts.question_threshold)
         .iter()
         .enumerate()
         .map(|(i, c)| {
@@ -100,7 +104,60 @@ pub fn roles_with(
                 }
             })
         })
-        .collect()
+        .collect();
+    repeated_asks(messages, &mut out);
+    out
+}
+
+/// How far back a repeat looks for its author's ask.
+pub const REPEAT_WINDOW_MS: i64 = 60 * 60_000;
+/// The least share of words (Jaccard) a repeat has in common with the ask it repeats.
+pub const REPEAT_JACCARD: f32 = 0.5;
+/// The fewest words (of the prose) a repeat has.
+pub const REPEAT_MIN_WORDS: usize = 3;
+
+/// An ask's time and the words of its prose.
+type TimedWords = (i64, HashSet<String>);
+
+/// A request repeated because nobody answered it is an ask again (`data/labels/ASKS-RUBRIC.md`):
+/// a candidate whose prose is a near-repeat (Jaccard of the words ≥ [`REPEAT_JACCARD`], at least
+/// [`REPEAT_MIN_WORDS`] words) of an ask by the same author in the same channel at most
+/// [`REPEAT_WINDOW_MS`] earlier becomes an ask. The linker puts such a repeat in the first one's
+/// conversation, where its place alone reads as a follow-up. Clusters count each author once,
+/// so a repeat never inflates a cluster's weight.
+fn repeated_asks(messages: &[Message], out: &mut [Option<RoleOut>]) {
+    let mut order: Vec<usize> = (0..messages.len()).filter(|&i| out[i].is_some()).collect();
+    order.sort_by_key(|&i| (messages[i].timestamp_ms, i));
+    // per (channel, author): the time and words of their recent asks
+    let mut recent: HashMap<(&str, &str), Vec<TimedWords>> = HashMap::new();
+    for i in order {
+        let (m, Some(r)) = (&messages[i], out[i].as_mut()) else { continue };
+        let asks = recent.entry((m.channel_id.as_str(), m.author_id.as_str())).or_default();
+        asks.retain(|(t, _)| m.timestamp_ms - t <= REPEAT_WINDOW_MS);
+        if r.role != Role::Ask && asks.is_empty() {
+            continue;
+        }
+        let own: HashSet<String> = words(&crate::prose::reduce(&m.content)).into_iter().collect();
+        if r.role != Role::Ask
+            && own.len() >= REPEAT_MIN_WORDS
+            && asks.iter().any(|(_, w)| jaccard(w, &own) >= REPEAT_JACCARD)
+        {
+            r.role = Role::Ask;
+        }
+        if r.role == Role::Ask {
+            asks.push((m.timestamp_ms, own));
+        }
+    }
+}
+
+fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f32 {
+    let both = a.intersection(b).count();
+    let either = a.len() + b.len() - both;
+    if either == 0 {
+        0.0
+    } else {
+        both as f32 / either as f32
+    }
 }
 
 /// Ask when P(ask) reaches the threshold, else the likeliest of the other roles. The first

@@ -110,3 +110,43 @@ fn a_helpers_question_the_linker_missed_is_no_ask() {
     assert_eq!(role(&out[1]), Some(Role::Clarification), "{out:?}");
     assert_eq!(role(&out[2]), Some(Role::Ask), "{out:?}");
 }
+
+#[test]
+fn a_repeated_request_is_an_ask_again() {
+    let rows = [
+        ("alice", "what package is gstreamer-interfaces in?", 0),
+        ("bob", "anyone seen the new release notes?", 1),
+        // the repeat, twenty minutes on, nobody having answered
+        ("alice", "what package is gstreamer interfaces in??", 20),
+        // the same words from someone else: their own role stands
+        ("carol", "what package is gstreamer-interfaces in?", 21),
+        // alice again, but another question
+        ("alice", "is the frequency governor a module?", 22),
+        // too late to be a repeat of the first
+        ("alice", "what package is gstreamer-interfaces in?", 200),
+        // too short to tell a repeat from a reaction
+        ("alice", "gstreamer interfaces?", 23),
+    ];
+    let messages: Vec<Message> = rows.iter().enumerate().map(|(i, r)| msg(i, r.0, r.1, r.2)).collect();
+    let other = Some(RoleOut { role: Role::Other, ask_probability: 0.2 });
+    let mut out = vec![Some(RoleOut { role: Role::Ask, ask_probability: 0.9 }); 1];
+    out.extend(std::iter::repeat_n(other, rows.len() - 1));
+    out[2] = Some(RoleOut { role: Role::Clarification, ask_probability: 0.1 });
+    repeated_asks(&messages, &mut out);
+    let roles: Vec<Option<Role>> = out.iter().map(role).collect();
+    assert_eq!(
+        roles,
+        [Role::Ask, Role::Other, Role::Ask, Role::Other, Role::Other, Role::Other, Role::Other].map(Some).to_vec()
+    );
+    assert_eq!(out[2].unwrap().ask_probability, 0.1, "the model's P(ask) is kept");
+
+    // the input order does not matter, only the time; a message with no role stays without one
+    let mut reversed: Vec<Message> = messages[..3].iter().rev().cloned().collect();
+    reversed.push(msg(9, "alice", "what package is gstreamer-interfaces in?", 30));
+    let mut out = vec![other, other, Some(RoleOut { role: Role::Ask, ask_probability: 0.9 }), None];
+    repeated_asks(&reversed, &mut out);
+    assert_eq!(
+        out.iter().map(role).collect::<Vec<_>>(),
+        vec![Some(Role::Ask), Some(Role::Other), Some(Role::Ask), None]
+    );
+}
