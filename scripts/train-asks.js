@@ -2,7 +2,7 @@
 // Trains the ask detector's role model and writes models/asks/ask-model.json (compiled into the
 // addon: rebuild afterwards, `node scripts/setup.js` does it).
 //   npm run train:asks
-//   options: --out FILE  --c 0.3,1  --hand-weight 3,10  --iterations 400
+//   options: --out FILE  --c 0.03,0.1,0.3  --hand-weight 10,30  --iterations 400
 //            --irc-every 3 (use every n-th IRC training file)
 //            --structure linker|given: conversations of the weak data as the linker builds them
 //            (default, as asks() will see them) or as the corpus gives them
@@ -250,6 +250,22 @@ function manualStreams(labels, rooms) {
 }
 
 /**
+ * The streams of a set of hand labels, `data/labels/asks-<set>.jsonl`: IRC dev files whole, the
+ * Gitter rooms other than docker by room, docker by labelled stretch.
+ */
+function handStreams(set) {
+  const file = path.join(root, 'data', 'labels', `asks-${set}.jsonl`)
+  const labels = readLabels(file)
+  if (set === 'irc') return chatlogStreams(labels, { before: 1e9, after: 1e9 })
+  if (set === 'gitter') {
+    const lines = fs.readFileSync(path.join(dataDir, 'dialogs', 'gitter_manual_dialogs.jsonl'), 'utf8').split('\n')
+    const rooms = [...new Set(labels.map((l) => JSON.parse(lines[l.line - 1]).project))].filter((p) => p !== 'docker')
+    return manualStreams(labels, rooms)
+  }
+  return chatlogStreams(labels)
+}
+
+/**
  * P(question) of every message (sets `question`), classifying each distinct text once; results
  * are cached in out/ per classifier head, so that retraining does not classify again.
  */
@@ -278,8 +294,9 @@ async function main() {
   const structure = value('structure', 'linker')
   const weak = [dockerDialogs(), ...ircTrain(Number(value('irc-every', 3)))]
   if (structure === 'linker') weak.forEach((s) => s.forEach((m) => delete m.conversation))
-  const handFile = path.join(root, 'data', 'labels', 'asks-docker.jsonl')
-  const hand = chatlogStreams(readLabels(handFile))
+  const handSets = value('hand', 'docker').split(',')
+  const hand = handSets.flatMap((set) => handStreams(set))
+  const handFile = handSets.map((set) => `data/labels/asks-${set}.jsonl`).join(', ')
   // folds: the labelled stretches
   hand.forEach((stream, k) =>
     stream.forEach((m) => {
@@ -296,11 +313,11 @@ async function main() {
   }))
   const count = (ms) => Object.fromEntries(ROLES.map((r) => [r, ms.filter((m) => m.label === r).length]))
   console.log(`train: weak labels ${JSON.stringify(count(weak.flat()))} in ${weak.length} streams (${structure} structure)`)
-  console.log(`train: hand labels ${JSON.stringify(count(labelled))} (${path.relative(root, handFile)}, ${folds} stretches = folds)`)
+  console.log(`train: hand labels ${JSON.stringify(count(labelled))} (${handFile}, ${folds} stretches = folds)`)
   const list = (name, d) => value(name, d).split(',').map(Number)
   const options = {
-    c: list('c', '0.3,1'),
-    handWeight: list('hand-weight', '3,10'),
+    c: list('c', '0.03,0.1,0.3'),
+    handWeight: list('hand-weight', '10,30'),
     iterations: Number(value('iterations', 400)),
     folds,
   }
@@ -311,7 +328,7 @@ async function main() {
   model.trained = {
     ...model.trained,
     structure,
-    handLabels: path.relative(root, handFile),
+    handLabels: handFile,
     command: `npm run train:asks ${args.join(' ')}`.trim(),
     seconds: (Date.now() - started) / 1000,
   }
@@ -331,4 +348,4 @@ if (require.main === module) {
   })
 }
 
-module.exports = { ROLES, readLabels, chatlogStreams, manualStreams, ircTimes, dockerDialogs, ircTrain }
+module.exports = { ROLES, readLabels, handStreams, chatlogStreams, manualStreams, ircTimes, dockerDialogs, ircTrain }

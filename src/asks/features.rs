@@ -1,6 +1,5 @@
 //! Features of a candidate message for the role model: what the text says (cue phrases,
-//! code, addressing, the classifier's P(question), the classifier's surface cues and hashed
-//! words) and where it sits in its conversation (the starter's opening turn, who spoke before
+//! code, addressing, the classifier's P(question) and its surface cues) and where it sits in its conversation (the starter's opening turn, who spoke before
 //! and after, gaps). Training and inference both use [`candidates`].
 
 use std::collections::HashMap;
@@ -8,16 +7,13 @@ use std::collections::HashMap;
 use once_cell::sync::Lazy;
 use regex::Regex;
 
-use crate::classify::features::{lexical, surface, words, SURFACE};
+use crate::classify::features::{surface, words, SURFACE};
 use crate::conversations::{Conversations, LinkSource};
 use crate::pipeline::Message;
 use crate::prose;
 
 /// Number of dense features.
 pub const DENSE_LEN: usize = 52;
-
-/// Hashed lexical features are folded into this many buckets (a smaller model file).
-pub const LEXICAL: usize = 1024;
 
 /// Names of the dense features, in the order [`Candidate::dense`] holds them. The model file
 /// stores its weights by these names.
@@ -90,8 +86,6 @@ pub struct Candidate {
     pub dense: Vec<f32>,
     /// The classifier's surface cues of the text.
     pub surface: [f32; SURFACE],
-    /// Sorted, unique bucket indices below [`LEXICAL`].
-    pub lexical: Vec<u32>,
     /// Small talk to the room ([`is_small_talk`]): a rule of the stage, not a model feature.
     pub small_talk: bool,
 }
@@ -314,7 +308,7 @@ struct Text {
     check_back: bool,
     small_talk: bool,
     addressee: Option<String>,
-    /// The text without pastes and links: what surface and lexical features read.
+    /// The text without pastes and links: what the surface features read.
     prose: String,
 }
 
@@ -571,10 +565,7 @@ pub fn candidates(
             for (name, v) in values {
                 dense[dense_index(name)] = v;
             }
-            let mut lex: Vec<u32> = lexical(&t.prose).into_iter().map(|x| x % LEXICAL as u32).collect();
-            lex.sort_unstable();
-            lex.dedup();
-            Some(Candidate { dense, surface: surface(&t.prose), lexical: lex, small_talk: t.small_talk })
+            Some(Candidate { dense, surface: surface(&t.prose), small_talk: t.small_talk })
         })
         .collect()
 }

@@ -8,18 +8,20 @@ use std::collections::BTreeMap;
 use once_cell::sync::Lazy;
 use serde::{Deserialize, Serialize};
 
-use super::features::{Candidate, DENSE, DENSE_LEN, LEXICAL};
+use super::features::{Candidate, DENSE, DENSE_LEN};
 use super::Role;
 use crate::classify::features::SURFACE;
 
-pub const FORMAT: &str = "question-insights/asks@1";
+/// The file format. `asks@1` files also held 1,024 hashed-word weights per class; the words
+/// fitted the training room and cost held-out F1, so `asks@2` has none and `asks@1` is refused.
+pub const FORMAT: &str = "question-insights/asks@2";
 
 /// The classes, in the order of the model's outputs.
 pub const CLASSES: [Role; 4] = [Role::Ask, Role::Clarification, Role::Backchannel, Role::Other];
 pub const K: usize = CLASSES.len();
 
-/// Parameters per class: bias, dense, surface, lexical.
-pub const PARAMS: usize = 1 + DENSE_LEN + SURFACE + LEXICAL;
+/// Parameters per class: bias, dense, surface.
+pub const PARAMS: usize = 1 + DENSE_LEN + SURFACE;
 
 /// The model file as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,9 +37,6 @@ pub struct ModelFile {
     /// Per class, [`SURFACE`] weights (empty: zeros).
     #[serde(default)]
     pub surface: Vec<Vec<f32>>,
-    /// Per class, [`LEXICAL`] weights (empty: zeros).
-    #[serde(default)]
-    pub lexical: Vec<Vec<f32>>,
     /// Free-form record of the training run (data, options, cross-validation).
     #[serde(default)]
     pub trained: serde_json::Value,
@@ -62,7 +61,7 @@ impl AskModel {
 
     pub fn from_file(f: &ModelFile) -> Result<AskModel, String> {
         if f.format != FORMAT {
-            return Err(format!("unsupported format {:?}", f.format));
+            return Err(format!("format {:?} is not {FORMAT:?}: retrain it with npm run train:asks", f.format));
         }
         let names: Vec<&str> = CLASSES.iter().map(|c| c.as_str()).collect();
         if f.classes != names {
@@ -84,9 +83,7 @@ impl AskModel {
                 set(1 + d, ws, name)?;
             }
         }
-        for (block, offset, len, what) in
-            [(&f.surface, 1 + DENSE_LEN, SURFACE, "surface"), (&f.lexical, 1 + DENSE_LEN + SURFACE, LEXICAL, "lexical")]
-        {
+        for (block, offset, len, what) in [(&f.surface, 1 + DENSE_LEN, SURFACE, "surface")] {
             if block.is_empty() {
                 continue;
             }
@@ -114,7 +111,6 @@ impl AskModel {
             bias: col(0),
             dense: DENSE.iter().enumerate().map(|(d, n)| (n.to_string(), col(1 + d))).collect(),
             surface: block(1 + DENSE_LEN, SURFACE),
-            lexical: block(1 + DENSE_LEN + SURFACE, LEXICAL),
             trained: self.trained.clone(),
         }
     }
@@ -135,9 +131,6 @@ impl AskModel {
         }
         for (s, &x) in c.surface.iter().enumerate() {
             add(1 + DENSE_LEN + s, x);
-        }
-        for &j in &c.lexical {
-            add(1 + DENSE_LEN + SURFACE + j as usize, 1.0);
         }
         z
     }
@@ -197,5 +190,13 @@ mod tests {
         assert!(AskModel::from_file(&f).is_ok(), "unknown features are ignored");
         f.bias.pop();
         assert!(AskModel::from_file(&f).is_err());
+    }
+
+    #[test]
+    fn a_file_with_hashed_word_weights_is_refused() {
+        let mut f = BUILTIN.to_file();
+        f.format = "question-insights/asks@1".into();
+        let err = AskModel::from_file(&f).unwrap_err();
+        assert!(err.contains("asks@1"), "{err}");
     }
 }

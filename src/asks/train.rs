@@ -12,7 +12,6 @@ use serde::Serialize;
 
 use super::features::{Candidate, DENSE_LEN};
 use super::model::{softmax, AskModel, K, PARAMS};
-use crate::classify::features::SURFACE;
 use crate::conversations::{Conversations, LinkSource};
 use crate::pipeline::Message;
 
@@ -66,9 +65,6 @@ fn for_each_param(x: &Candidate, mut f: impl FnMut(usize, f32)) {
         if v != 0.0 {
             f(1 + DENSE_LEN + s, v);
         }
-    }
-    for &j in &x.lexical {
-        f(1 + DENSE_LEN + SURFACE + j as usize, 1.0);
     }
 }
 
@@ -216,12 +212,15 @@ pub fn conversations_from_ids(messages: &[Message], ids: &[String]) -> Conversat
 mod tests {
     use super::*;
     use crate::asks::features::DENSE_LEN;
+    use crate::classify::features::SURFACE;
 
-    fn row(dense0: f32, lex: u32, label: usize, fold: Option<usize>) -> Row {
+    /// `cue` sets one more dense feature (1 to 4), one per class.
+    fn row(dense0: f32, cue: usize, label: usize, fold: Option<usize>) -> Row {
         let mut dense = vec![0.0; DENSE_LEN];
         dense[0] = dense0;
+        dense[cue] = 1.0;
         Row {
-            x: Candidate { dense, surface: [0.0; SURFACE], lexical: vec![lex], small_talk: false },
+            x: Candidate { dense, surface: [0.0; SURFACE], small_talk: false },
             label,
             weight: 1.0,
             fold,
