@@ -22,9 +22,8 @@ const value = (name, fallback) => {
 // a freshly trained model, without rebuilding (read when the addon first labels roles)
 if (value('model')) process.env.QUESTION_INSIGHTS_ASK_MODEL = path.resolve(value('model'))
 const qi = require('..')
-const { ROLES, readLabels, chatlogStreams, manualStreams } = require('./train-asks.js')
-const root = path.resolve(__dirname, '..')
-const labelsDir = path.join(root, 'data', 'labels')
+const { ROLES, handStreams } = require('./train-asks.js')
+const labelsDir = path.resolve(__dirname, '..', 'data', 'labels')
 
 function prf(pairs) {
   const tp = pairs.filter(([p, g]) => p && g).length
@@ -76,17 +75,15 @@ async function main() {
   const options = {}
   if (value('threshold')) options.threshold = Number(value('threshold'))
   const sources = []
-  const irc = path.join(labelsDir, 'asks-irc.jsonl')
-  if (fs.existsSync(irc)) sources.push(['IRC #ubuntu dev files', chatlogStreams(readLabels(irc), { before: 1e9, after: 1e9 })])
-  const gitter = path.join(labelsDir, 'asks-gitter.jsonl')
-  if (fs.existsSync(gitter)) {
-    const labels = readLabels(gitter)
-    const lines = fs.readFileSync(path.join(root, '..', 'shared', 'data', 'dialogs', 'gitter_manual_dialogs.jsonl'), 'utf8').split('\n')
-    const rooms = [...new Set(labels.map((l) => JSON.parse(lines[l.line - 1]).project))].filter((p) => p !== 'docker')
-    sources.push([`Gitter rooms (${rooms.join(', ')})`, manualStreams(labels, rooms)])
+  for (const [set, name] of [
+    ['irc', 'IRC #ubuntu dev files'],
+    ['gitter', null],
+    ['docker', 'docker (train labels, for reference)'],
+  ]) {
+    if (!fs.existsSync(path.join(labelsDir, `asks-${set}.jsonl`))) continue
+    const streams = handStreams(set)
+    sources.push([name ?? `Gitter rooms (${streams.map((s) => s[0].channelId).join(', ')})`, streams])
   }
-  const docker = path.join(labelsDir, 'asks-docker.jsonl')
-  if (fs.existsSync(docker)) sources.push(['docker (train labels, for reference)', chatlogStreams(readLabels(docker))])
   const results = []
   for (const [name, streams] of sources) results.push(await score(name, streams, options))
   console.log('\nsummary (ask role)                       asks()            contains ?        classifier@0.7')

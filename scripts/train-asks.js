@@ -3,6 +3,8 @@
 // addon: rebuild afterwards, `node scripts/setup.js` does it).
 //   npm run train:asks
 //   options: --out FILE  --c 0.03,0.1,0.3  --hand-weight 10,30  --iterations 400
+//            --hand docker (the hand-label sets to train on, of docker, irc, gitter: the other two
+//            are what eval:asks scores, so a set named here is no longer held out)
 //            --irc-every 3 (use every n-th IRC training file)
 //            --structure linker|given: conversations of the weak data as the linker builds them
 //            (default, as asks() will see them) or as the corpus gives them
@@ -249,11 +251,14 @@ function manualStreams(labels, rooms) {
   return streams
 }
 
+const HAND_SETS = ['docker', 'irc', 'gitter']
+
 /**
  * The streams of a set of hand labels, `data/labels/asks-<set>.jsonl`: IRC dev files whole, the
  * Gitter rooms other than docker by room, docker by labelled stretch.
  */
 function handStreams(set) {
+  if (!HAND_SETS.includes(set)) throw new Error(`--hand: no hand-label set ${JSON.stringify(set)} (sets: ${HAND_SETS.join(', ')})`)
   const file = path.join(root, 'data', 'labels', `asks-${set}.jsonl`)
   const labels = readLabels(file)
   if (set === 'irc') return chatlogStreams(labels, { before: 1e9, after: 1e9 })
