@@ -80,8 +80,11 @@ describe('analyzeTenant', () => {
     // the sample's account-access asks (a password reset, a login loop, a lost 2FA device) make one
     // top cluster (whether the billing asks join it is a merge at the threshold: the fp32 encoder
     // and the int8 one cut it differently)
+    // (a password reset asked again in another member's opening turn is its own question: its
+    // context makes its text differ from the others')
     const account = result.questions.filter((q) => /reset my password|redirecting me back to the sign-in|lost my 2FA/i.test(q.original))
-    expect(account).toHaveLength(3)
+    expect(account.length).toBeGreaterThanOrEqual(3)
+    expect(new Set(account.map((q) => q.original.match(/reset my password|sign-in|2FA/i)[0].toLowerCase())).size).toBe(3)
     expect(new Set(account.map((q) => q.clusterId)).size).toBe(1)
     expect(result.clusters.findIndex((c) => c.id === account[0].clusterId)).toBeGreaterThanOrEqual(0)
     expect(result.clusters.findIndex((c) => c.id === account[0].clusterId)).toBeLessThan(3)
