@@ -5,6 +5,7 @@
 //   npm run eval:asks -- --threshold 0.6   # another P(ask) threshold
 //   npm run eval:asks -- --model out/m.json # a model file instead of the compiled-in one
 //   npm run eval:asks -- --errors           # list the messages the ask role gets wrong
+//   npm run eval:asks -- --no-months        # without the per-month analyzeTenant figures
 // Sources (labels are file + line + role, text read from ../shared/data):
 // - IRC #ubuntu dev files (data/labels/asks-irc.jsonl): each dev file's whole stream in line order;
 // - 6 non-docker Gitter rooms of the hand-made dialogs (data/labels/asks-gitter.jsonl): each room's
@@ -23,6 +24,7 @@ const value = (name, fallback) => {
 if (value('model')) process.env.QUESTION_INSIGHTS_ASK_MODEL = path.resolve(value('model'))
 const qi = require('..')
 const { ROLES, handStreams } = require('./train-asks.js')
+const { askFigures } = require('./ask-figures')
 const labelsDir = path.resolve(__dirname, '..', 'data', 'labels')
 
 function prf(pairs) {
@@ -71,6 +73,47 @@ async function score(name, streams, options) {
   return { name, rows: rows.length, asks, model, mark, clf, recallNoMark }
 }
 
+/**
+ * The three figures a month is judged by (scripts/ask-figures.js), from analyzeTenant on each
+ * calendar month of a source's labelled streams, as a tenant would run it: the share of reported
+ * questions that are asks, the share of asks found, the share of the top 5 clusters' members that
+ * are asks. Only labelled messages count.
+ */
+async function monthFigures(name, streams) {
+  const months = new Map()
+  for (const stream of streams) {
+    for (const m of stream) {
+      const month = new Date(m.timestamp).toISOString().slice(0, 7)
+      if (!months.has(month)) months.set(month, [])
+      months.get(month).push(m)
+    }
+  }
+  const rows = []
+  for (const [month, list] of [...months].sort()) {
+    if (!list.some((m) => m.gold === 'ask')) continue
+    const messages = list.map(({ id, channelId, authorId, content, timestamp }) => ({ id, channelId, authorId, content, timestamp: new Date(timestamp).toISOString() }))
+    const result = await qi.analyzeTenant({ tenantId: 'eval', month, messages })
+    const f = askFigures(result, list.map((m) => ({ id: m.id, expectedRole: m.gold })))
+    rows.push({ month, messages: list.length, clusters: result.clusters.length, ...f })
+  }
+  const pct = (x) => `${(x * 100).toFixed(1)}%`.padStart(7)
+  console.log(`\n${name}: analyzeTenant per calendar month (every message analysed; the shares count labelled ones)`)
+  console.log('  month    messages  asks  reported  are asks  asks found  top clusters  members are asks')
+  const sum = { messages: 0, asks: 0, reported: 0, reportedAsks: 0, found: 0, top: 0, topAsks: 0 }
+  for (const r of rows) {
+    console.log(`  ${r.month}  ${String(r.messages).padStart(8)}  ${String(r.asks).padStart(4)}  ${String(r.reported).padStart(8)}  ${pct(r.reportedAreAsks)}  ${pct(r.asksFound).padStart(10)}  ${String(r.topClusters).padStart(12)}  ${r.topMembers ? pct(r.topMembersAreAsks).padStart(16) : '               —'}`)
+    sum.messages += r.messages
+    sum.asks += r.asks
+    sum.reported += r.reported
+    sum.reportedAsks += r.reportedAreAsks * r.reported
+    sum.found += r.asksFound * r.asks
+    sum.top += r.topMembers
+    sum.topAsks += r.topMembersAreAsks * r.topMembers
+  }
+  const share = (a, b) => (b ? a / b : 0)
+  console.log(`  all      ${String(sum.messages).padStart(8)}  ${String(sum.asks).padStart(4)}  ${String(sum.reported).padStart(8)}  ${pct(share(sum.reportedAsks, sum.reported))}  ${pct(share(sum.found, sum.asks)).padStart(10)}  ${''.padStart(12)}  ${pct(share(sum.topAsks, sum.top)).padStart(16)}`)
+}
+
 async function main() {
   const options = {}
   if (value('threshold')) options.threshold = Number(value('threshold'))
@@ -91,6 +134,8 @@ async function main() {
     const cell = (s) => `${fmt(s.precision)}/${fmt(s.recall)}/${fmt(s.f1)}`
     console.log(`  ${r.name.slice(0, 36).padEnd(36)} ${cell(r.model)}  ${cell(r.mark)}  ${cell(r.clf)}   (P/R/F1, ${r.asks} asks)`)
   }
+  // the held-out sources, as months of a tenant
+  if (!args.includes('--no-months')) for (const [name, streams] of sources.filter(([n]) => !n.startsWith('docker'))) await monthFigures(name, streams)
 }
 
 main().catch((e) => {
