@@ -16,15 +16,22 @@ function askFigures(result, messages, top = 5) {
     .slice(0, top)
     .flatMap((c) => c.messageIds)
     .filter(known)
-  const share = (ids, pred) => (ids.length ? ids.filter(pred).length / ids.length : 0)
+  const isAsk = (id) => role.get(id) === 'ask'
+  const reportedAsks = reported.filter(isAsk).length
+  const asksFound = asks.filter((id) => reportedSet.has(id)).length
+  const topMemberAsks = topMembers.filter(isAsk).length
+  const share = (n, of) => (of ? n / of : 0)
   return {
     reported: reported.length,
-    reportedAreAsks: share(reported, (id) => role.get(id) === 'ask'),
+    reportedAsks,
+    reportedAreAsks: share(reportedAsks, reported.length),
     asks: asks.length,
-    asksFound: share(asks, (id) => reportedSet.has(id)),
+    asksFoundCount: asksFound,
+    asksFound: share(asksFound, asks.length),
     topClusters: Math.min(top, result.clusters.length),
     topMembers: topMembers.length,
-    topMembersAreAsks: share(topMembers, (id) => role.get(id) === 'ask'),
+    topMemberAsks,
+    topMembersAreAsks: share(topMemberAsks, topMembers.length),
   }
 }
 

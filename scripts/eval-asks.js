@@ -23,9 +23,8 @@ const value = (name, fallback) => {
 // a freshly trained model, without rebuilding (read when the addon first labels roles)
 if (value('model')) process.env.QUESTION_INSIGHTS_ASK_MODEL = path.resolve(value('model'))
 const qi = require('..')
-const { ROLES, handStreams } = require('./train-asks.js')
+const { ROLES, handStreams, handLabelsFile } = require('./train-asks.js')
 const { askFigures } = require('./ask-figures')
-const labelsDir = path.resolve(__dirname, '..', 'data', 'labels')
 
 function prf(pairs) {
   const tp = pairs.filter(([p, g]) => p && g).length
@@ -94,7 +93,7 @@ async function monthFigures(name, streams) {
     const messages = list.map(({ id, channelId, authorId, content, timestamp }) => ({ id, channelId, authorId, content, timestamp: new Date(timestamp).toISOString() }))
     const result = await qi.analyzeTenant({ tenantId: 'eval', month, messages })
     const f = askFigures(result, list.map((m) => ({ id: m.id, expectedRole: m.gold })))
-    rows.push({ month, messages: list.length, clusters: result.clusters.length, ...f })
+    rows.push({ month, messages: list.length, ...f })
   }
   const pct = (x) => `${(x * 100).toFixed(1)}%`.padStart(7)
   console.log(`\n${name}: analyzeTenant per calendar month (every message analysed; the shares count labelled ones)`)
@@ -105,10 +104,10 @@ async function monthFigures(name, streams) {
     sum.messages += r.messages
     sum.asks += r.asks
     sum.reported += r.reported
-    sum.reportedAsks += r.reportedAreAsks * r.reported
-    sum.found += r.asksFound * r.asks
+    sum.reportedAsks += r.reportedAsks
+    sum.found += r.asksFoundCount
     sum.top += r.topMembers
-    sum.topAsks += r.topMembersAreAsks * r.topMembers
+    sum.topAsks += r.topMemberAsks
   }
   const share = (a, b) => (b ? a / b : 0)
   console.log(`  all      ${String(sum.messages).padStart(8)}  ${String(sum.asks).padStart(4)}  ${String(sum.reported).padStart(8)}  ${pct(share(sum.reportedAsks, sum.reported))}  ${pct(share(sum.found, sum.asks)).padStart(10)}  ${''.padStart(12)}  ${pct(share(sum.topAsks, sum.top)).padStart(16)}`)
@@ -123,7 +122,7 @@ async function main() {
     ['gitter', null],
     ['docker', 'docker (train labels, for reference)'],
   ]) {
-    if (!fs.existsSync(path.join(labelsDir, `asks-${set}.jsonl`))) continue
+    if (!fs.existsSync(handLabelsFile(set))) continue
     const streams = handStreams(set)
     sources.push([name ?? `Gitter rooms (${streams.map((s) => s[0].channelId).join(', ')})`, streams])
   }

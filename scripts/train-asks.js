@@ -214,13 +214,16 @@ function chatlogStreams(labels, { before = 150, after = 30 } = {}) {
 }
 
 /**
- * The hand-made Gitter dialogs of the given rooms: each room's dialogs as one stream by time,
- * after deduplication on (project, timestamp, author, text); a line's label goes to its message.
+ * The hand-made Gitter dialogs of the rooms the labels name (in the labels' order), but for the
+ * rooms in `except`: each room's dialogs as one stream by time, after deduplication on (project,
+ * timestamp, author, text); a line's label goes to its message.
  */
-function manualStreams(labels, rooms) {
+function manualStreams(labels, except = []) {
   const file = 'dialogs/gitter_manual_dialogs.jsonl'
   const gold = new Map(labels.filter((l) => l.file === file).map((l) => [l.line, l.label]))
   const rows = readJsonl(path.join(dataDir, file))
+  const roomOf = new Map(rows.map((r) => [r._line, r.project]))
+  const rooms = [...new Set([...gold.keys()].map((line) => roomOf.get(line)))].filter((room) => !except.includes(room))
   const streams = []
   for (const room of rooms) {
     const seen = new Map()
@@ -253,20 +256,19 @@ function manualStreams(labels, rooms) {
 
 const HAND_SETS = ['docker', 'irc', 'gitter']
 
+/** The file of a set of hand labels. */
+const handLabelsFile = (set) => path.join(root, 'data', 'labels', `asks-${set}.jsonl`)
+
 /**
  * The streams of a set of hand labels, `data/labels/asks-<set>.jsonl`: IRC dev files whole, the
  * Gitter rooms other than docker by room, docker by labelled stretch.
  */
 function handStreams(set) {
   if (!HAND_SETS.includes(set)) throw new Error(`--hand: no hand-label set ${JSON.stringify(set)} (sets: ${HAND_SETS.join(', ')})`)
-  const file = path.join(root, 'data', 'labels', `asks-${set}.jsonl`)
-  const labels = readLabels(file)
+  const labels = readLabels(handLabelsFile(set))
   if (set === 'irc') return chatlogStreams(labels, { before: 1e9, after: 1e9 })
-  if (set === 'gitter') {
-    const lines = fs.readFileSync(path.join(dataDir, 'dialogs', 'gitter_manual_dialogs.jsonl'), 'utf8').split('\n')
-    const rooms = [...new Set(labels.map((l) => JSON.parse(lines[l.line - 1]).project))].filter((p) => p !== 'docker')
-    return manualStreams(labels, rooms)
-  }
+  // docker's room is the training set's (asks-docker.jsonl)
+  if (set === 'gitter') return manualStreams(labels, ['docker'])
   return chatlogStreams(labels)
 }
 
@@ -301,7 +303,7 @@ async function main() {
   if (structure === 'linker') weak.forEach((s) => s.forEach((m) => delete m.conversation))
   const handSets = value('hand', 'docker').split(',')
   const hand = handSets.flatMap((set) => handStreams(set))
-  const handFile = handSets.map((set) => `data/labels/asks-${set}.jsonl`).join(', ')
+  const handFile = handSets.map((set) => path.relative(root, handLabelsFile(set))).join(', ')
   // folds: the labelled stretches
   hand.forEach((stream, k) =>
     stream.forEach((m) => {
@@ -353,4 +355,4 @@ if (require.main === module) {
   })
 }
 
-module.exports = { ROLES, readLabels, handStreams, chatlogStreams, manualStreams, ircTimes, dockerDialogs, ircTrain }
+module.exports = { ROLES, handStreams, handLabelsFile, ircTimes, dockerDialogs, ircTrain }

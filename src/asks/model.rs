@@ -83,16 +83,14 @@ impl AskModel {
                 set(1 + d, ws, name)?;
             }
         }
-        for (block, offset, len, what) in [(&f.surface, 1 + DENSE_LEN, SURFACE, "surface")] {
-            if block.is_empty() {
-                continue;
+        // the surface block: none (zeros), or K rows of SURFACE weights
+        if !f.surface.is_empty() {
+            if f.surface.len() != K || f.surface.iter().any(|v| v.len() != SURFACE) {
+                return Err(format!("surface needs {K} rows of {SURFACE} weights"));
             }
-            if block.len() != K || block.iter().any(|v| v.len() != len) {
-                return Err(format!("{what} needs {K} rows of {len} weights"));
-            }
-            for (k, row) in block.iter().enumerate() {
+            for (k, row) in f.surface.iter().enumerate() {
                 for (j, &x) in row.iter().enumerate() {
-                    m.w[(offset + j) * K + k] = x;
+                    m.w[(1 + DENSE_LEN + j) * K + k] = x;
                 }
             }
         }
