@@ -25,15 +25,7 @@ if (value('model')) process.env.QUESTION_INSIGHTS_ASK_MODEL = path.resolve(value
 const qi = require('..')
 const { ROLES, handStreams, handLabelsFile } = require('./train-asks.js')
 const { askFigures } = require('./ask-figures')
-
-function prf(pairs) {
-  const tp = pairs.filter(([p, g]) => p && g).length
-  const fp = pairs.filter(([p, g]) => p && !g).length
-  const fn = pairs.filter(([p, g]) => !p && g).length
-  const precision = tp + fp ? tp / (tp + fp) : 0
-  const recall = tp + fn ? tp / (tp + fn) : 0
-  return { precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0 }
-}
+const { prf, bootstrap } = require('./metrics')
 
 const fmt = (x) => x.toFixed(3)
 
@@ -44,7 +36,7 @@ async function score(name, streams, options) {
     const out = await qi.asks(input, options)
     out.forEach((r, i) => {
       const m = stream[i]
-      if (m.gold) rows.push({ gold: m.gold, role: r.role ?? 'none', isQuestion: r.isQuestion, mark: m.content.includes('?'), text: m.content })
+      if (m.gold) rows.push({ gold: m.gold, role: r.role ?? 'none', isQuestion: r.isQuestion, mark: m.content.includes('?'), text: m.content, conversation: `${m.channelId}\u0000${r.conversationId}` })
     })
   }
   const gold = (r) => r.gold === 'ask'
@@ -58,6 +50,19 @@ async function score(name, streams, options) {
   for (const [label, s] of [['asks() role = ask', model], ["contains '?'", mark], ['classifier isQuestion@0.7', clf]]) {
     console.log(`  ${label.padEnd(26)} ${fmt(s.precision).padStart(9)} ${fmt(s.recall).padStart(7)} ${fmt(s.f1).padStart(6)}`)
   }
+  // 95 % intervals: conversations drawn with replacement (a conversation's errors go together)
+  const byConversation = new Map()
+  for (const r of rows) {
+    if (!byConversation.has(r.conversation)) byConversation.set(r.conversation, [])
+    byConversation.get(r.conversation).push(r)
+  }
+  const ci = bootstrap([...byConversation.values()], (items) => {
+    const a = prf(items.map((r) => [r.role === 'ask', gold(r)]))
+    const q = prf(items.map((r) => [r.mark, gold(r)]))
+    return { precision: a.precision, recall: a.recall, f1: a.f1, gain: a.f1 - q.f1 }
+  })
+  const range = ([lo, hi]) => `${fmt(lo)}–${fmt(hi)}`
+  console.log(`  95 % intervals of asks() (${byConversation.size} conversations resampled): precision ${range(ci.precision)}, recall ${range(ci.recall)}, F1 ${range(ci.f1)}; F1 over the '?' rule +${range(ci.gain)}`)
   const recallNoMark = noMark.length ? noMark.filter((r) => r.role === 'ask').length / noMark.length : 0
   console.log(`  recall of asks without '?': asks() ${fmt(recallNoMark)} (${noMark.filter((r) => r.role === 'ask').length}/${noMark.length}), '?' rule 0.000, classifier ${fmt(noMark.length ? noMark.filter((r) => r.isQuestion).length / noMark.length : 0)}`)
   const cols = [...ROLES, 'none']
@@ -69,7 +74,7 @@ async function score(name, streams, options) {
   if (args.includes('--errors')) {
     for (const r of rows.filter((x) => (x.role === 'ask') !== gold(x))) console.log(`    ${r.gold.padEnd(13)} → ${r.role.padEnd(13)} ${r.text.slice(0, 110).replace(/\s+/g, ' ')}`)
   }
-  return { name, rows: rows.length, asks, model, mark, clf, recallNoMark }
+  return { name, rows: rows.length, asks, model, mark, clf, recallNoMark, ci }
 }
 
 /**
@@ -131,7 +136,7 @@ async function main() {
   console.log('\nsummary (ask role)                       asks()            contains ?        classifier@0.7')
   for (const r of results) {
     const cell = (s) => `${fmt(s.precision)}/${fmt(s.recall)}/${fmt(s.f1)}`
-    console.log(`  ${r.name.slice(0, 36).padEnd(36)} ${cell(r.model)}  ${cell(r.mark)}  ${cell(r.clf)}   (P/R/F1, ${r.asks} asks)`)
+    console.log(`  ${r.name.slice(0, 36).padEnd(36)} ${cell(r.model)}  ${cell(r.mark)}  ${cell(r.clf)}   (P/R/F1, ${r.asks} asks; asks() F1 ${fmt(r.ci.f1[0])}–${fmt(r.ci.f1[1])})`)
   }
   // the held-out sources, as months of a tenant
   if (!args.includes('--no-months')) for (const [name, streams] of sources.filter(([n]) => !n.startsWith('docker'))) await monthFigures(name, streams)

@@ -1,7 +1,9 @@
 'use strict'
 // Clustering agreement scores for two labelings of the same items: normalised mutual information
 // (arithmetic mean, as scikit-learn's default), the adjusted Rand index, and the disentanglement
-// scores Shen-F (Shen et al. 2006) and exact-match F1 of clusters (Kummerfeld et al. 2019).
+// scores Shen-F (Shen et al. 2006) and exact-match F1 of clusters (Kummerfeld et al. 2019);
+// precision, recall and F1 of a yes/no prediction, and percentile-bootstrap intervals of any
+// such score over groups of items (conversations: errors within one are not independent).
 
 function contingency(a, b) {
   const table = new Map()
@@ -87,4 +89,58 @@ function exactF1(gold, pred) {
   return (2 * precision * recall) / (precision + recall)
 }
 
-module.exports = { nmi, ari, shenF, exactF1 }
+/** Precision, recall and F1 of `[predicted, gold]` boolean pairs (0 where undefined). */
+function prf(pairs) {
+  let tp = 0
+  let fp = 0
+  let fn = 0
+  for (const [p, g] of pairs) {
+    if (p && g) tp++
+    else if (p) fp++
+    else if (g) fn++
+  }
+  const precision = tp + fp ? tp / (tp + fp) : 0
+  const recall = tp + fn ? tp / (tp + fn) : 0
+  return { precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0 }
+}
+
+/** A small seeded generator (mulberry32): the same intervals on every run. */
+function random(seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * Percentile-bootstrap intervals of the scores `statistic(items)` returns (an object of
+ * numbers): `groups` (arrays of items) are drawn with replacement, `draws` times, and each
+ * score's `level` interval is read off the draws. Returns `{ name: [low, high] }`.
+ */
+function bootstrap(groups, statistic, { draws = 2000, level = 0.95, seed = 1 } = {}) {
+  if (!groups.length) throw new Error('bootstrap: no groups')
+  const next = random(seed)
+  const samples = new Map()
+  for (let d = 0; d < draws; d++) {
+    const items = []
+    for (let k = 0; k < groups.length; k++) items.push(...groups[Math.floor(next() * groups.length)])
+    for (const [name, v] of Object.entries(statistic(items))) {
+      if (!samples.has(name)) samples.set(name, [])
+      samples.get(name).push(v)
+    }
+  }
+  const tail = (1 - level) / 2
+  const out = {}
+  for (const [name, list] of samples) {
+    list.sort((x, y) => x - y)
+    const at = (q) => list[Math.min(list.length - 1, Math.max(0, Math.round(q * (list.length - 1))))]
+    out[name] = [at(tail), at(1 - tail)]
+  }
+  return out
+}
+
+module.exports = { nmi, ari, shenF, exactF1, prf, bootstrap }
