@@ -6,6 +6,9 @@
 //   npm run eval:asks -- --model out/m.json # a model file instead of the compiled-in one
 //   npm run eval:asks -- --errors           # list the messages the ask role gets wrong
 //   npm run eval:asks -- --no-months        # without the per-month analyzeTenant figures
+//   npm run eval:asks -- --save-roles a.json # keep this run's roles, to compare another run with
+//   npm run eval:asks -- --model b.json --compare a.json
+//                                           # paired 95 % interval of F1(this run) − F1(a.json)
 // Sources (labels are file + line + role, text read from ../shared/data):
 // - IRC #ubuntu dev files (data/labels/asks-irc.jsonl): each dev file's whole stream in line order;
 // - 6 non-docker Gitter rooms of the hand-made dialogs (data/labels/asks-gitter.jsonl): each room's
@@ -36,7 +39,7 @@ async function score(name, streams, options) {
     const out = await qi.asks(input, options)
     out.forEach((r, i) => {
       const m = stream[i]
-      if (m.gold) rows.push({ gold: m.gold, role: r.role ?? 'none', isQuestion: r.isQuestion, mark: m.content.includes('?'), text: m.content, conversation: `${m.channelId}\u0000${r.conversationId}` })
+      if (m.gold) rows.push({ id: `${m.channelId}\u0000${m.id}`, gold: m.gold, role: r.role ?? 'none', isQuestion: r.isQuestion, mark: m.content.includes('?'), text: m.content, conversation: `${m.channelId}\u0000${r.conversationId}` })
     })
   }
   const gold = (r) => r.gold === 'ask'
@@ -74,7 +77,7 @@ async function score(name, streams, options) {
   if (args.includes('--errors')) {
     for (const r of rows.filter((x) => (x.role === 'ask') !== gold(x))) console.log(`    ${r.gold.padEnd(13)} → ${r.role.padEnd(13)} ${r.text.slice(0, 110).replace(/\s+/g, ' ')}`)
   }
-  return { name, rows: rows.length, asks, model, mark, clf, recallNoMark, ci }
+  return { name, rows, asks, model, mark, clf, recallNoMark, ci }
 }
 
 /**
@@ -118,6 +121,35 @@ async function monthFigures(name, streams) {
   console.log(`  all      ${String(sum.messages).padStart(8)}  ${String(sum.asks).padStart(4)}  ${String(sum.reported).padStart(8)}  ${pct(share(sum.reportedAsks, sum.reported))}  ${pct(share(sum.found, sum.asks)).padStart(10)}  ${''.padStart(12)}  ${pct(share(sum.topAsks, sum.top)).padStart(16)}`)
 }
 
+/**
+ * This run against the roles of an earlier one (`--save-roles`), on the same labelled messages:
+ * the F1 of each and a paired 95 % interval of the difference, conversations resampled.
+ */
+function compare(results, saved) {
+  console.log(`\nthis run against ${value('compare')} (paired, conversations resampled)`)
+  for (const r of results) {
+    const before = saved[r.name]
+    if (!before) {
+      console.log(`  ${r.name.slice(0, 36).padEnd(36)} not in the saved run`)
+      continue
+    }
+    const missing = r.rows.filter((x) => !(x.id in before)).length
+    if (missing) throw new Error(`--compare: ${missing} labelled messages of ${r.name} are not in ${value('compare')}: the labels changed`)
+    const groups = new Map()
+    for (const x of r.rows) {
+      if (!groups.has(x.conversation)) groups.set(x.conversation, [])
+      groups.get(x.conversation).push(x)
+    }
+    const f1 = (items, role) => prf(items.map((x) => [role(x) === 'ask', x.gold === 'ask'])).f1
+    const now = (x) => x.role
+    const then = (x) => before[x.id]
+    const ci = bootstrap([...groups.values()], (items) => ({ gain: f1(items, now) - f1(items, then) }))
+    const gain = f1(r.rows, now) - f1(r.rows, then)
+    const sign = (x) => (x >= 0 ? '+' : '') + fmt(x)
+    console.log(`  ${r.name.slice(0, 36).padEnd(36)} F1 ${fmt(f1(r.rows, then))} → ${fmt(f1(r.rows, now))}: ${sign(gain)} (95 % ${sign(ci.gain[0])} to ${sign(ci.gain[1])})`)
+  }
+}
+
 async function main() {
   const options = {}
   if (value('threshold')) options.threshold = Number(value('threshold'))
@@ -133,11 +165,16 @@ async function main() {
   }
   const results = []
   for (const [name, streams] of sources) results.push(await score(name, streams, options))
+  if (value('save-roles')) {
+    const saved = Object.fromEntries(results.map((r) => [r.name, Object.fromEntries(r.rows.map((x) => [x.id, x.role]))]))
+    fs.writeFileSync(value('save-roles'), JSON.stringify(saved))
+  }
   console.log('\nsummary (ask role)                       asks()            contains ?        classifier@0.7')
   for (const r of results) {
     const cell = (s) => `${fmt(s.precision)}/${fmt(s.recall)}/${fmt(s.f1)}`
     console.log(`  ${r.name.slice(0, 36).padEnd(36)} ${cell(r.model)}  ${cell(r.mark)}  ${cell(r.clf)}   (P/R/F1, ${r.asks} asks; asks() F1 ${fmt(r.ci.f1[0])}–${fmt(r.ci.f1[1])})`)
   }
+  if (value('compare')) compare(results, JSON.parse(fs.readFileSync(value('compare'), 'utf8')))
   // the held-out sources, as months of a tenant
   if (!args.includes('--no-months')) for (const [name, streams] of sources.filter(([n]) => !n.startsWith('docker'))) await monthFigures(name, streams)
 }
