@@ -59,7 +59,8 @@ async function score(name, streams, options) {
     if (!byConversation.has(r.conversation)) byConversation.set(r.conversation, [])
     byConversation.get(r.conversation).push(r)
   }
-  const ci = bootstrap([...byConversation.values()], (items) => {
+  const conversations = [...byConversation.values()]
+  const ci = bootstrap(conversations, (items) => {
     const a = prf(items.map((r) => [r.role === 'ask', gold(r)]))
     const q = prf(items.map((r) => [r.mark, gold(r)]))
     return { precision: a.precision, recall: a.recall, f1: a.f1, gain: a.f1 - q.f1 }
@@ -77,7 +78,7 @@ async function score(name, streams, options) {
   if (args.includes('--errors')) {
     for (const r of rows.filter((x) => (x.role === 'ask') !== gold(x))) console.log(`    ${r.gold.padEnd(13)} → ${r.role.padEnd(13)} ${r.text.slice(0, 110).replace(/\s+/g, ' ')}`)
   }
-  return { name, rows, asks, model, mark, clf, recallNoMark, ci }
+  return { name, rows, conversations, asks, model, mark, clf, recallNoMark, ci }
 }
 
 /**
@@ -135,15 +136,10 @@ function compare(results, saved) {
     }
     const missing = r.rows.filter((x) => !(x.id in before)).length
     if (missing) throw new Error(`--compare: ${missing} labelled messages of ${r.name} are not in ${value('compare')}: the labels changed`)
-    const groups = new Map()
-    for (const x of r.rows) {
-      if (!groups.has(x.conversation)) groups.set(x.conversation, [])
-      groups.get(x.conversation).push(x)
-    }
     const f1 = (items, role) => prf(items.map((x) => [role(x) === 'ask', x.gold === 'ask'])).f1
     const now = (x) => x.role
     const then = (x) => before[x.id]
-    const ci = bootstrap([...groups.values()], (items) => ({ gain: f1(items, now) - f1(items, then) }))
+    const ci = bootstrap(r.conversations, (items) => ({ gain: f1(items, now) - f1(items, then) }))
     const gain = f1(r.rows, now) - f1(r.rows, then)
     const sign = (x) => (x >= 0 ? '+' : '') + fmt(x)
     console.log(`  ${r.name.slice(0, 36).padEnd(36)} F1 ${fmt(f1(r.rows, then))} → ${fmt(f1(r.rows, now))}: ${sign(gain)} (95 % ${sign(ci.gain[0])} to ${sign(ci.gain[1])})`)

@@ -1,6 +1,7 @@
 //! Features of a candidate message for the role model: what the text says (cue phrases,
-//! code, addressing, the classifier's P(question) and its surface cues) and where it sits in its conversation (the starter's opening turn, who spoke before
-//! and after, gaps). Training and inference both use [`candidates`].
+//! code, addressing, the classifier's P(question) and its surface cues) and where it sits in
+//! its conversation (the starter's opening turn, who spoke before and after, gaps). Training
+//! and inference both use [`candidates`].
 
 use std::collections::HashMap;
 
