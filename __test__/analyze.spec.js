@@ -1,8 +1,9 @@
 'use strict'
 const { execFileSync } = require('node:child_process')
+const fs = require('node:fs')
 const path = require('node:path')
 const { qi } = require('./helpers')
-const { startFakeOpenAI } = require('./support/fake-openai')
+const { startFakeOpenAI, questionsIn } = require('./support/fake-openai')
 const sample = require('../data/sample-month.json')
 const { askFigures } = require('../scripts/ask-figures')
 
@@ -187,6 +188,42 @@ describe('analyzeTenant', () => {
     }
   })
 
+  test('with an LLM, the candidates the detector is unsure of are reviewed: asks when it rewrites them, left out when it says NOT_A_QUESTION', async () => {
+    const input = sample.messages.map(({ id, channelId, authorId, content, timestamp, replyToId, threadId }) => ({ id, channelId, authorId, content, timestamp, replyToId, threadId }))
+    const threshold = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'models', 'asks', 'ask-model.json'), 'utf8')).threshold
+    const roles = await qi.asks(input)
+    const unsure = sample.messages.filter((m, i) => roles[i].role && roles[i].role !== 'ask' && roles[i].askProbability >= 0.2 && roles[i].askProbability < threshold)
+    const turnedDown = unsure.find((m) => /student discount/.test(m.content))
+    expect(unsure.length).toBeGreaterThan(5)
+    expect(turnedDown).toBeDefined()
+    const reported = (r) => new Set(r.questions.filter((q) => !q.notRequest).flatMap((q) => q.messageIds))
+    const listed = (r) => new Set(r.questions.flatMap((q) => q.messageIds))
+    // the LLM rewrites every question but one of the unsure candidates
+    const fake = await startFakeOpenAI({ answer: (user) => (questionsIn(user)[0] === turnedDown.content ? 'NOT_A_QUESTION' : undefined) })
+    const logs = []
+    try {
+      const reviewed = await qi.analyzeTenant({ ...base, messages: sample.messages, options: { llm: { apiKey: 'k', baseUrl: fake.url }, onLog: (l) => logs.push(l) } })
+      const off = await qi.analyzeTenant({ ...base, messages: sample.messages, options: { llm: { apiKey: 'k', baseUrl: fake.url }, askReview: 1 } })
+      for (const m of unsure) {
+        // offline, or with the review off, they are not asks
+        expect(reported(result).has(m.id)).toBe(false)
+        expect(listed(off).has(m.id)).toBe(false)
+        // reviewed: asks, unless the LLM turned them down; then they are not listed at all
+        expect(reported(reviewed).has(m.id)).toBe(m !== turnedDown)
+      }
+      expect(listed(reviewed).has(turnedDown.id)).toBe(false)
+      expect(reviewed.stats.roles.ask).toBe(off.stats.roles.ask + unsure.length - 1)
+      expect(reviewed.stats.notRequests).toBe(off.stats.notRequests)
+      expect(off.stats.roles).toEqual(result.stats.roles)
+      expect(logs.some((l) => l.message.includes(`confirmed ${unsure.length - 1} of the ${unsure.length} candidates`))).toBe(true)
+      // every reviewed candidate was sent, with its author
+      const sent = fake.stats.bodies.map((b) => b.messages[1].content)
+      for (const m of unsure) expect(sent.some((u) => questionsIn(u)[0] === m.content && u.includes(`<asker>${m.authorId}</asker>`))).toBe(true)
+    } finally {
+      await fake.close()
+    }
+  })
+
   test('the encoder starts during extraction: answers arriving one by one or in bursts give the same clusters', async () => {
     // one request at a time, 30 ms each: the encoder takes the asks as they trickle in; eight at
     // once without delay: in bursts. Vectors do not depend on what they were embedded with.
@@ -345,6 +382,8 @@ describe('analyzeTenant', () => {
     await expect(qi.analyzeTenant({ tenantId: 't', month: '2026-10', messages: [], options: { onLog: 'x' } })).rejects.toMatchObject({ field: 'options.onLog' })
     await expect(qi.analyzeTenant({ tenantId: 't', month: '2026-10', messages: [], options: { questions: 'some' } })).rejects.toMatchObject({ name: 'RangeError', field: 'options.questions' })
     await expect(qi.analyzeTenant({ tenantId: 't', month: '2026-10', messages: [], options: { minAskers: 0 } })).rejects.toMatchObject({ name: 'RangeError', field: 'options.minAskers' })
+    await expect(qi.analyzeTenant({ tenantId: 't', month: '2026-10', messages: [], options: { askReview: 1.5 } })).rejects.toMatchObject({ name: 'RangeError', field: 'options.askReview' })
+    await expect(qi.analyzeTenant({ tenantId: 't', month: '2026-10', messages: [], options: { askReview: 'low' } })).rejects.toMatchObject({ field: 'options.askReview' })
     await expect(qi.analyzeTenant({ tenantId: 't', month: '2026-10', messages: async () => { throw new Error('db down') } })).rejects.toMatchObject({ code: 'ERR_MESSAGE_SOURCE', message: expect.stringMatching(/db down/) })
     const empty = await qi.analyzeTenant({ tenantId: 't', month: '2026-10', messages: [] })
     expect(empty).toMatchObject({ questions: [], clusters: [], stats: { messages: 0, questions: 0 } })

@@ -11,6 +11,7 @@ const items = (n, withContext = true) =>
   Array.from({ length: n }, (_, i) => ({
     id: `q${i}`,
     question: `does it work on v${i}?`,
+    authorId: 'u1',
     context: withContext ? [{ authorId: 'u1', content: `I am on the docker image ${i}`, timestamp: '2026-10-01T10:00:00Z' }] : [],
     confidence: 0.8,
   }))
@@ -42,6 +43,7 @@ describe('extract', () => {
     expect(body.temperature).toBe(0)
     expect(body.messages[1].content).toContain('<question>')
     expect(body.messages[1].content).toContain('<context>')
+    expect(body.messages[1].content).toContain('<asker>u1</asker>')
   })
 
   test('no API key: originals with a warning, nothing sent', async () => {

@@ -9,6 +9,14 @@
 //   npm run eval:asks -- --save-roles a.json # keep this run's roles, to compare another run with
 //   npm run eval:asks -- --model b.json --compare a.json
 //                                           # paired 95 % interval of F1(this run) − F1(a.json)
+//   npm run eval:asks -- --llm              # the months with the LLM of the environment
+//                                           # (OPENROUTER_API_KEY, LLM_BASE_URL, LLM_MODEL): its
+//                                           # verdicts and its review of unsure candidates
+//   npm run eval:asks -- --llm-answers F    # the same, the LLM's answers replayed from F (JSONL
+//                                           # {"key", "answer"}) by a loopback server; prompts F has
+//                                           # no answer for are written to F.todo.jsonl
+//   npm run eval:asks -- --ask-review 0.3   # analyzeTenant's askReview (default: the library's)
+//   npm run eval:asks -- --docker-months    # the months of the docker labels too (trained on)
 // Sources (labels are file + line + role, text read from ../shared/data):
 // - IRC #ubuntu dev files (data/labels/asks-irc.jsonl): each dev file's whole stream in line order;
 // - 6 non-docker Gitter rooms of the hand-made dialogs (data/labels/asks-gitter.jsonl): each room's
@@ -100,7 +108,7 @@ async function monthFigures(name, streams) {
   for (const [month, list] of [...months].sort()) {
     if (!list.some((m) => m.gold === 'ask')) continue
     const messages = list.map(({ id, channelId, authorId, content, timestamp }) => ({ id, channelId, authorId, content, timestamp: new Date(timestamp).toISOString() }))
-    const result = await qi.analyzeTenant({ tenantId: 'eval', month, messages })
+    const result = await qi.analyzeTenant({ tenantId: 'eval', month, messages, options: tenantOptions() })
     const f = askFigures(result, list.map((m) => ({ id: m.id, expectedRole: m.gold })))
     rows.push({ month, messages: list.length, ...f })
   }
@@ -120,7 +128,63 @@ async function monthFigures(name, streams) {
   }
   const share = (a, b) => (b ? a / b : 0)
   console.log(`  all      ${String(sum.messages).padStart(8)}  ${String(sum.asks).padStart(4)}  ${String(sum.reported).padStart(8)}  ${pct(share(sum.reportedAsks, sum.reported))}  ${pct(share(sum.found, sum.asks)).padStart(10)}  ${''.padStart(12)}  ${pct(share(sum.topAsks, sum.top)).padStart(16)}`)
+  const s = prf([
+    ...Array.from({ length: sum.reportedAsks }, () => [true, true]),
+    ...Array.from({ length: sum.reported - sum.reportedAsks }, () => [true, false]),
+    ...Array.from({ length: sum.asks - sum.found }, () => [false, true]),
+  ])
+  console.log(`  as the ask role: P / R / F1 ${fmt(s.precision)} / ${fmt(s.recall)} / ${fmt(s.f1)}${llm ? ` (with the LLM: ${llm.label})` : ''}`)
 }
+
+/** analyzeTenant's options of this run. */
+const tenantOptions = () => (value('ask-review') ? { askReview: Number(value('ask-review')) } : {})
+
+/**
+ * The LLM the months run with (`--llm`, `--llm-answers F`), or null. With answers from a file, a
+ * loopback chat-completions server replays them: the extraction prompts are keyed by the hash of
+ * their user message, other prompts (cluster titles) get a fixed title.
+ */
+async function startLlm() {
+  const file = value('llm-answers')
+  if (!file && !args.includes('--llm')) return null
+  if (!file) {
+    if (!process.env.OPENROUTER_API_KEY) throw new Error('--llm: OPENROUTER_API_KEY is not set')
+    return { label: process.env.LLM_MODEL || 'the default model', close: async () => {} }
+  }
+  const crypto = require('node:crypto')
+  const { startFakeOpenAI } = require('../__test__/support/fake-openai')
+  const key = (user) => crypto.createHash('sha256').update(user).digest('hex').slice(0, 16)
+  const answers = new Map()
+  if (fs.existsSync(file)) {
+    for (const line of fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim())) {
+      const a = JSON.parse(line)
+      if (typeof a.key !== 'string' || typeof a.answer !== 'string') throw new Error(`--llm-answers: ${file}: each line needs "key" and "answer" strings`)
+      answers.set(a.key, a.answer)
+    }
+  }
+  const todo = new Map()
+  const fake = await startFakeOpenAI({
+    answer: (user) => {
+      if (!user.includes('<question>')) return 'Questions of the community'
+      const k = key(user)
+      if (answers.has(k)) return answers.get(k)
+      todo.set(k, user)
+      return 'NOT_A_QUESTION'
+    },
+  })
+  Object.assign(process.env, { OPENROUTER_API_KEY: 'replay', LLM_BASE_URL: fake.url, LLM_MODEL: 'replay' })
+  return {
+    label: `answers replayed from ${file}`,
+    close: async () => {
+      await fake.close()
+      if (todo.size) {
+        fs.writeFileSync(`${file}.todo.jsonl`, [...todo].map(([k, user]) => JSON.stringify({ key: k, user })).join('\n') + '\n')
+        throw new Error(`--llm-answers: ${todo.size} prompts have no answer in ${file} (written to ${file}.todo.jsonl); the month figures above counted them as NOT_A_QUESTION`)
+      }
+    },
+  }
+}
+let llm = null
 
 /**
  * This run against the roles of an earlier one (`--save-roles`), on the same labelled messages:
@@ -172,7 +236,11 @@ async function main() {
   }
   if (value('compare')) compare(results, JSON.parse(fs.readFileSync(value('compare'), 'utf8')))
   // the held-out sources, as months of a tenant
-  if (!args.includes('--no-months')) for (const [name, streams] of sources.filter(([n]) => !n.startsWith('docker'))) await monthFigures(name, streams)
+  if (!args.includes('--no-months')) {
+    llm = await startLlm()
+    for (const [name, streams] of sources.filter(([n]) => args.includes('--docker-months') || !n.startsWith('docker'))) await monthFigures(name, streams)
+    await llm?.close()
+  }
 }
 
 main().catch((e) => {

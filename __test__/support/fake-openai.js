@@ -20,6 +20,8 @@
  *   faultModes    modes drawn for random faults (default 429, 500, hang, badjson, empty, inject)
  *   failModels    requests whose body.model is listed get `failMode` (default '500')
  *   failMode      see failModels
+ *   answer        (user, system) => string | undefined: the answer to a request whose mode is
+ *                 'ok' (user and system: the two messages' texts); undefined gives the default
  *
  * Per-request precedence: script() queue, then failModels, then faultRate, then mode.
  * Default answer: "Standalone: <question>?" for the text inside <question>…</question>;
@@ -98,6 +100,8 @@ async function startFakeOpenAI(opts = {}) {
   function answerFor(body, mode) {
     const messages = (body && Array.isArray(body.messages)) ? body.messages : [];
     const user = String((messages[1] && messages[1].content) || '');
+    const given = mode === 'ok' && opts.answer ? opts.answer(user, String((messages[0] && messages[0].content) || '')) : undefined;
+    if (given !== undefined) return given;
     const qs = questionsIn(user);
     if (!user.trimStart().startsWith('<items>')) return answerTo(qs[0] || '');
     let arr = qs.map((q, i) => ({ i, question: answerTo(q) }));

@@ -19,6 +19,12 @@ export interface AnalyzeOptions {
   questions?: 'asks' | 'all'
   /** Clusters asked by fewer distinct members go to `minorClusters` (default 2). */
   minAskers?: number
+  /**
+   * With an LLM key: candidates the ask detector puts below its threshold but gives at least
+   * this P(ask) go to the LLM as well, and count as asks when it rewrites them as a request for
+   * help (default 0.2; 1 turns the review off). Only with `questions: 'asks'`.
+   */
+  askReview?: number
   /** Return every message's classification, not only the questions' (default false). */
   includeAllClassifications?: boolean
   /** Let the lexical stage decide clear cases without the encoder (default true). */

@@ -39,18 +39,30 @@ impl Role {
     }
 }
 
+/// The default [`AskOptions::review`]: on the held-out labels, the candidates from P(ask) 0.2 up
+/// to the threshold hold a third of the asks the threshold misses (models/asks/README.md).
+pub const DEFAULT_REVIEW: f32 = 0.2;
+
 #[derive(Debug, Clone)]
 pub struct AskOptions {
     /// Minimum P(ask) for the ask role.
     pub threshold: f32,
     /// The classifier's threshold: a message at or above it is question-like.
     pub question_threshold: f32,
+    /// With an LLM configured, a candidate below the threshold whose P(ask) is at least this is
+    /// reviewed: it goes to the LLM too, and is an ask when the LLM rewrites it as a request for
+    /// help (`analyze_questions`). At or above `threshold`, nothing is reviewed.
+    pub review: f32,
 }
 
 impl Default for AskOptions {
     /// The threshold tuned when the built-in model was trained.
     fn default() -> Self {
-        AskOptions { threshold: BUILTIN.threshold, question_threshold: crate::classify::DEFAULT_THRESHOLD }
+        AskOptions {
+            threshold: BUILTIN.threshold,
+            question_threshold: crate::classify::DEFAULT_THRESHOLD,
+            review: DEFAULT_REVIEW,
+        }
     }
 }
 

@@ -89,6 +89,7 @@ pub fn asks<'env>(
             threshold: num_in(o.threshold, "options.threshold", 0.0, 1.0)?.map_or(d.threshold, |x| x as f32),
             question_threshold: num_in(o.question_threshold, "options.questionThreshold", 0.0, 1.0)?
                 .map_or(d.question_threshold, |x| x as f32),
+            review: d.review,
         };
         let batch = int_in(o.batch_size, "options.batchSize", 1, 4096)?.unwrap_or(crate::classify::DEFAULT_BATCH_SIZE);
         Ok((msgs, opts, batch))

@@ -180,7 +180,11 @@ pub struct ExtractItemInput {
     #[serde(deserialize_with = "js::id")]
     pub id: String,
     pub question: String,
-    /// The same author's messages around the question.
+    /// Who asked (shown to the model beside the context's authors).
+    #[serde(default, deserialize_with = "js::opt_id")]
+    pub author_id: Option<String>,
+    /// The conversation around the question: the asker's messages around it, and what others
+    /// wrote just before it.
     pub context: Option<Vec<ExtractContextInput>>,
     /// Classifier confidence; with no context and confidence ≥ 0.9 the item needs no rewrite.
     pub confidence: Option<f64>,
@@ -277,7 +281,7 @@ fn extract_items(v: &Unknown<'_>) -> CoreResult<Vec<ExtractItem>> {
                         .unwrap_or(0),
                 })
                 .collect();
-            Ok(ExtractItem { id: item.id, question: item.question, context, confidence })
+            Ok(ExtractItem { id: item.id, question: item.question, author_id: item.author_id, context, confidence })
         })
         .collect()
 }
@@ -444,6 +448,10 @@ pub struct AnalyzeOptions {
     pub questions: Option<String>,
     /// Clusters asked by fewer distinct members go to `minorClusters` (default 2).
     pub min_askers: Option<u32>,
+    /// With an LLM key: candidates the ask detector puts below its threshold but gives at least
+    /// this P(ask) go to the LLM as well, and count as asks when it rewrites them as a request for
+    /// help (default 0.2; 1 turns the review off). Only with `questions: 'asks'`.
+    pub ask_review: Option<f64>,
     /// Return every message's classification, not only the questions' (default false).
     pub include_all_classifications: Option<bool>,
     /// Let the lexical stage decide clear cases without the encoder (default true).
@@ -926,7 +934,11 @@ fn pipeline_options(o: &AnalyzeOptions, month: &str) -> CoreResult<PipelineOptio
         },
         min_askers: int_in(o.min_askers, "options.minAskers", 1, 1_000_000)?.unwrap_or(d.min_askers),
         conversations: d.conversations,
-        asks: crate::asks::AskOptions { question_threshold: threshold, ..d.asks },
+        asks: crate::asks::AskOptions {
+            question_threshold: threshold,
+            review: num_in(o.ask_review, "options.askReview", 0.0, 1.0)?.map_or(d.asks.review, |x| x as f32),
+            ..d.asks
+        },
         include_all_classifications: o.include_all_classifications.unwrap_or(d.include_all_classifications),
         classify,
         llm: llm_config(o.llm.as_ref(), "options.llm")?,

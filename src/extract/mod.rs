@@ -178,7 +178,7 @@ impl LlmConfig {
     }
 }
 
-/// A message of the same author near the question.
+/// A message of the conversation around the question: the asker's own, or one just before it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContextMessage {
@@ -195,6 +195,9 @@ pub struct ContextMessage {
 pub struct ExtractItem {
     pub id: String,
     pub question: String,
+    /// Who asked: told to the model, so that it can tell the asker's context from others'.
+    #[serde(default)]
+    pub author_id: Option<String>,
     #[serde(default)]
     pub context: Vec<ContextMessage>,
     /// Question-detector confidence, used by `skip_self_contained`.

@@ -363,14 +363,20 @@ pub async fn analyze_questions(
     // asks: the role of each candidate
     let t = Instant::now();
     let scored: Vec<Option<f32>> = a.confidences.iter().map(|&c| Some(c)).collect();
-    let roles = crate::asks::roles(&a.messages, &convs, &scored, &opts.asks);
-    for r in roles.iter().flatten() {
-        *a.roles.entry(r.role).or_default() += 1;
-    }
+    let mut roles = crate::asks::roles(&a.messages, &convs, &scored, &opts.asks);
+    // with an LLM, the candidates the detector is unsure of go to it too (`AskOptions::review`)
+    let has_key = opts.llm.api_key.as_deref().is_some_and(|k| !k.trim().is_empty());
+    let reviewed = |i: usize| {
+        has_key
+            && opts.questions == QuestionSet::Asks
+            && roles[i].is_some_and(|r| {
+                r.role != Role::Ask && r.ask_probability >= opts.asks.review && r.ask_probability < opts.asks.threshold
+            })
+    };
     // in time order (ties: id), so that the result does not depend on the order messages came in
     let mut question_idx: Vec<usize> = (0..a.messages.len())
         .filter(|&i| match opts.questions {
-            QuestionSet::Asks => roles[i].is_some_and(|r| r.role == Role::Ask),
+            QuestionSet::Asks => roles[i].is_some_and(|r| r.role == Role::Ask) || reviewed(i),
             QuestionSet::All => a.confidences[i] >= opts.threshold || roles[i].is_some_and(|r| r.role == Role::Ask),
         })
         .collect();
@@ -378,26 +384,28 @@ pub async fn analyze_questions(
         let (mx, my) = (&a.messages[x], &a.messages[y]);
         mx.timestamp_ms.cmp(&my.timestamp_ms).then_with(|| mx.id.cmp(&my.id))
     });
+    let review: Vec<bool> = question_idx.iter().map(|&q| reviewed(q)).collect();
     let outcomes: Vec<Outcome> = question_idx.iter().map(|&q| outcome::outcome(&a.messages, &convs, q)).collect();
-    a.answered = outcomes.iter().filter(|o| o.answered).count();
-    a.resolved = outcomes.iter().filter(|o| o.resolved).count();
     forget_unused_text(&mut a.messages, &question_idx, &outcomes);
     a.timings.asks = ms(t);
     crate::models::release_free_memory();
     report(&*hooks, "asks", 1, 1);
     check(&*hooks)?;
 
-    // extract: the ask, with the rest of the asker's turn as context
+    // extract: the ask, with the rest of the asker's turn and what came just before it as context
     let t = Instant::now();
     let items: Vec<ExtractItem> = question_idx
         .iter()
         .zip(&outcomes)
-        .map(|(&q, o)| ExtractItem {
+        .enumerate()
+        .map(|(k, (&q, o))| ExtractItem {
             id: a.messages[q].id.clone(),
             question: a.messages[q].content.clone(),
+            author_id: Some(a.messages[q].author_id.clone()),
             context: o
-                .turn
+                .lead
                 .iter()
+                .chain(&o.turn)
                 .filter(|&&i| i != q)
                 .map(|&i| ContextMessage {
                     author_id: Some(a.messages[i].author_id.clone()),
@@ -405,7 +413,8 @@ pub async fn analyze_questions(
                     timestamp_ms: a.messages[i].timestamp_ms,
                 })
                 .collect(),
-            confidence: Some(a.confidences[q]),
+            // an item under review is always sent: the LLM's verdict is what it is sent for
+            confidence: if review[k] { None } else { Some(a.confidences[q]) },
         })
         .collect();
     let total_items = items.len();
@@ -423,6 +432,7 @@ pub async fn analyze_questions(
             stream: &stream,
             messages: &a.messages,
             outcomes: &outcomes,
+            review: &review,
             sent: std::sync::Mutex::new(vec![false; total_items]),
         },
     };
@@ -443,9 +453,37 @@ pub async fn analyze_questions(
     }
     fault("extract")?;
 
+    // the reviewed candidates the LLM rewrote as a request for help are asks; the others keep
+    // their role and leave
+    let mut promoted = 0;
+    for (k, &q) in question_idx.iter().enumerate() {
+        if review[k] && confirmed(&extracted.results[k]) {
+            if let Some(r) = roles[q].as_mut() {
+                r.role = Role::Ask;
+                promoted += 1;
+            }
+        }
+    }
+    let kept = |k: &usize| !review[*k] || confirmed(&extracted.results[*k]);
+    if review.iter().any(|&r| r) {
+        let line = format!(
+            "review: the LLM confirmed {promoted} of the {} candidates below the ask threshold as asks",
+            review.iter().filter(|&&r| r).count()
+        );
+        hooks.log("info", "asks", &line);
+    }
+    for r in roles.iter().flatten() {
+        *a.roles.entry(r.role).or_default() += 1;
+    }
+    a.answered = (0..question_idx.len()).filter(kept).filter(|&k| outcomes[k].answered).count();
+    a.resolved = (0..question_idx.len()).filter(kept).filter(|&k| outcomes[k].resolved).count();
+
     // embed, dedupe, cluster: the LLM's question, else the asker's turn with pastes reduced
-    let grouped: Vec<usize> = (0..question_idx.len()).filter(|&k| !extracted.results[k].not_request).collect();
-    a.not_requests = question_idx.len() - grouped.len();
+    let grouped: Vec<usize> =
+        (0..question_idx.len()).filter(kept).filter(|&k| !extracted.results[k].not_request).collect();
+    let set_apart: Vec<usize> =
+        (0..question_idx.len()).filter(|&k| !review[k] && extracted.results[k].not_request).collect();
+    a.not_requests = set_apart.len();
     let mut qs: Vec<Question> = Vec::with_capacity(grouped.len());
     for &k in &grouped {
         let q = question_idx[k];
@@ -538,9 +576,7 @@ pub async fn analyze_questions(
         })
         .collect();
     questions.extend(
-        (0..question_idx.len())
-            .filter(|&k| extracted.results[k].not_request)
-            .map(|k| out_question(k, vec![k], vec![a.messages[question_idx[k]].id.clone()], None)),
+        set_apart.iter().map(|&k| out_question(k, vec![k], vec![a.messages[question_idx[k]].id.clone()], None)),
     );
     a.questions = questions;
     a.unclustered = g.clustering.unclustered.len();
@@ -613,7 +649,6 @@ pub async fn analyze_questions(
     }
     let mut slots: Vec<Option<ClusterOut>> = clusters.drain(..).map(Some).collect();
     a.clusters = order.iter().map(|&c| slots[c].take().expect("each cluster once")).collect();
-    let has_key = opts.llm.api_key.as_deref().is_some_and(|k| !k.trim().is_empty());
     if has_key && !a.clusters.is_empty() {
         let titles = title_clusters(&a, &opts, &cancel).await;
         for (c, t) in a.clusters.iter_mut().zip(titles) {
@@ -626,13 +661,13 @@ pub async fn analyze_questions(
     Ok(a)
 }
 
-/// The stages after the asks read the text of the asks' turns only: the month's other texts
+/// The stages after the asks read the text of the asks' turns (and their leads) only: the month's other texts
 /// (most of its bytes) and the mentions are freed.
 fn forget_unused_text(messages: &mut [Message], question_idx: &[usize], outcomes: &[Outcome]) {
     let mut keep = vec![false; messages.len()];
     for (&q, o) in question_idx.iter().zip(outcomes) {
         keep[q] = true;
-        for &i in &o.turn {
+        for &i in o.lead.iter().chain(&o.turn) {
             keep[i] = true;
         }
     }
@@ -642,6 +677,11 @@ fn forget_unused_text(messages: &mut [Message], question_idx: &[usize], outcomes
         }
         m.mentions = Vec::new();
     }
+}
+
+/// The LLM rewrote a reviewed candidate as a request for help (and did not set it apart).
+fn confirmed(r: &crate::extract::ExtractResult) -> bool {
+    r.source == Source::Llm && !r.not_request
 }
 
 /// What the encoder reads of an ask: the LLM's question, else the asker's turn; `None` for an
@@ -721,6 +761,8 @@ struct Feed<'a> {
     stream: &'a crate::grouping::EmbedStream,
     messages: &'a [Message],
     outcomes: &'a [Outcome],
+    /// which items are candidates under review (only an ask when the LLM confirms it)
+    review: &'a [bool],
     /// which items' texts went to the encoder
     sent: std::sync::Mutex<Vec<bool>>,
 }
@@ -739,6 +781,9 @@ impl ExtractHooks for ExtractStage<'_> {
     }
     fn result(&self, index: usize, result: &crate::extract::ExtractResult) {
         let f = &self.feed;
+        if f.review[index] && !confirmed(result) {
+            return;
+        }
         if let Some(text) = embed_text(f.messages, &f.outcomes[index], result) {
             f.sent.lock().unwrap_or_else(|e| e.into_inner())[index] = true;
             f.stream.push(index, text);

@@ -8,6 +8,8 @@ use crate::prose;
 
 /// Longest asker's turn kept as context.
 const MAX_TURN: usize = 20;
+/// Messages before the turn kept as its lead.
+pub const LEAD: usize = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Answer {
@@ -22,6 +24,9 @@ pub struct Outcome {
     /// The asker's messages around the ask before someone else speaks, in time order (the ask
     /// included).
     pub turn: Vec<usize>,
+    /// The conversation's messages just before the turn (at most [`LEAD`]; none for a turn that
+    /// opens it): what the ask may be a reaction to.
+    pub lead: Vec<usize>,
     pub answered: bool,
     pub resolved: bool,
     pub answer: Option<Answer>,
@@ -89,6 +94,7 @@ pub fn outcome(messages: &[Message], convs: &Conversations, ask: usize) -> Outco
         end += 1;
     }
     let turn = members[start..end].to_vec();
+    let lead = members[start.saturating_sub(LEAD)..start].to_vec();
     let after = &members[end..];
     let answered = after.iter().any(|&i| !by_asker(i));
 
@@ -118,7 +124,7 @@ pub fn outcome(messages: &[Message], convs: &Conversations, ask: usize) -> Outco
             .find(|&i| !by_asker(i) && is_substantial(&messages[i].content))
             .map(|message| Answer { message, acknowledged: false });
     }
-    Outcome { turn, answered, resolved, answer }
+    Outcome { turn, lead, answered, resolved, answer }
 }
 
 #[cfg(test)]
@@ -158,6 +164,24 @@ mod tests {
         assert!(!o.resolved);
         // "use -v" is a reply, but too short to link as the answer
         assert_eq!(o.answer, None);
+    }
+
+    #[test]
+    fn the_lead_is_what_came_just_before_a_later_turn() {
+        let (m, c) = conv(&[
+            ("a", "how do I mount a volume?"),
+            ("b", "use -v"),
+            ("c", "or a bind mount"),
+            ("b", "see the docs"),
+            ("a", "thanks. and how do I list them?"),
+            ("a", "on windows"),
+        ]);
+        // an opening turn has no lead
+        assert!(outcome(&m, &c, 0).lead.is_empty());
+        let o = outcome(&m, &c, 4);
+        assert_eq!(o.turn, vec![4, 5]);
+        assert_eq!(o.lead, vec![1, 2, 3]);
+        assert_eq!(outcome(&m, &c, 1).lead, vec![0]);
     }
 
     #[test]
