@@ -17,6 +17,7 @@
 //                                           # no answer for are written to F.todo.jsonl
 //   npm run eval:asks -- --ask-review 0.3   # analyzeTenant's askReview (default: the library's)
 //   npm run eval:asks -- --docker-months    # the months of the docker labels too (trained on)
+//   npm run eval:asks -- --skip-self-contained false # analyzeTenant's skipSelfContained
 // Sources (labels are file + line + role, text read from ../shared/data):
 // - IRC #ubuntu dev files (data/labels/asks-irc.jsonl): each dev file's whole stream in line order;
 // - 6 non-docker Gitter rooms of the hand-made dialogs (data/labels/asks-gitter.jsonl): each room's
@@ -137,7 +138,10 @@ async function monthFigures(name, streams) {
 }
 
 /** analyzeTenant's options of this run. */
-const tenantOptions = () => (value('ask-review') ? { askReview: Number(value('ask-review')) } : {})
+const tenantOptions = () => ({
+  ...(value('ask-review') ? { askReview: Number(value('ask-review')) } : {}),
+  ...(value('skip-self-contained') ? { skipSelfContained: value('skip-self-contained') === 'true' } : {}),
+})
 
 /**
  * The LLM the months run with (`--llm`, `--llm-answers F`), or null. With answers from a file, a
