@@ -391,7 +391,7 @@ export interface LlmOptions {
   apiKey?: string
   /** Default `$LLM_BASE_URL`, else https://openrouter.ai/api/v1 (any OpenAI-compatible server). */
   baseUrl?: string
-  /** Default `$LLM_MODEL`, else google/gemini-2.0-flash-exp. */
+  /** Default `$LLM_MODEL`, else google/gemini-3.5-flash. */
   model?: string
   /** Tried in order when the model fails; also sent as OpenRouter's `models` list. */
   fallbackModels?: Array<string>

@@ -33,7 +33,7 @@ pub struct LlmOptions {
     pub api_key: Option<String>,
     /// Default `$LLM_BASE_URL`, else https://openrouter.ai/api/v1 (any OpenAI-compatible server).
     pub base_url: Option<String>,
-    /// Default `$LLM_MODEL`, else google/gemini-2.0-flash-exp.
+    /// Default `$LLM_MODEL`, else google/gemini-3.5-flash.
     pub model: Option<String>,
     /// Tried in order when the model fails; also sent as OpenRouter's `models` list.
     pub fallback_models: Option<Vec<String>>,

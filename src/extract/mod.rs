@@ -30,8 +30,9 @@ pub use prompt::{NOT_A_QUESTION, SYSTEM_PROMPT, SYSTEM_PROMPT_PACKED};
 
 /// Default OpenRouter endpoint.
 pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
-/// Default model.
-pub const DEFAULT_MODEL: &str = "google/gemini-2.0-flash-exp";
+/// Default model: a current Gemini Flash on OpenRouter (the default until 2026-12,
+/// google/gemini-2.0-flash-exp, was retired by Google in 2026). `LLM_MODEL` overrides it.
+pub const DEFAULT_MODEL: &str = "google/gemini-3.5-flash";
 /// Default deadline of one [`extract`] call (`ExtractOptions::deadline`).
 pub const DEFAULT_EXTRACT_DEADLINE: Duration = Duration::from_secs(10 * 60);
 /// Default deadline of the extraction step of `analyzeTenant`.

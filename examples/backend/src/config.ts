@@ -21,7 +21,7 @@ export interface Config {
     apiKey?: string
     /** LLM_BASE_URL — any OpenAI-compatible server, default: the library's (OpenRouter). */
     baseUrl?: string
-    /** LLM_MODEL — default: the library's (google/gemini-2.0-flash-exp). */
+    /** LLM_MODEL — default: the library's (google/gemini-3.5-flash). */
     model?: string
     /** LLM_FALLBACK_MODELS — comma separated. */
     fallbackModels?: string[]
