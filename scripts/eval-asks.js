@@ -96,7 +96,7 @@ async function score(name, streams, options) {
  * questions that are asks, the share of asks found, the share of the top 5 clusters' members that
  * are asks. Only labelled messages count.
  */
-async function monthFigures(name, streams) {
+async function monthFigures(name, streams, conversationOf) {
   const months = new Map()
   for (const stream of streams) {
     for (const m of stream) {
@@ -106,12 +106,19 @@ async function monthFigures(name, streams) {
     }
   }
   const rows = []
+  // every labelled message: reported or not, an ask or not, and its conversation (as asks() put it)
+  const labelled = []
   for (const [month, list] of [...months].sort()) {
     if (!list.some((m) => m.gold === 'ask')) continue
     const messages = list.map(({ id, channelId, authorId, content, timestamp }) => ({ id, channelId, authorId, content, timestamp: new Date(timestamp).toISOString() }))
     const result = await qi.analyzeTenant({ tenantId: 'eval', month, messages, options: tenantOptions() })
     const f = askFigures(result, list.map((m) => ({ id: m.id, expectedRole: m.gold })))
     rows.push({ month, messages: list.length, ...f })
+    const reported = new Set(result.questions.filter((q) => !q.notRequest).flatMap((q) => q.messageIds))
+    for (const m of list.filter((x) => x.gold)) {
+      const key = `${m.channelId}\u0000${m.id}`
+      labelled.push({ reported: reported.has(String(m.id)), ask: m.gold === 'ask', conversation: conversationOf.get(key) ?? key })
+    }
   }
   const pct = (x) => `${(x * 100).toFixed(1)}%`.padStart(7)
   console.log(`\n${name}: analyzeTenant per calendar month (every message analysed; the shares count labelled ones)`)
@@ -129,12 +136,16 @@ async function monthFigures(name, streams) {
   }
   const share = (a, b) => (b ? a / b : 0)
   console.log(`  all      ${String(sum.messages).padStart(8)}  ${String(sum.asks).padStart(4)}  ${String(sum.reported).padStart(8)}  ${pct(share(sum.reportedAsks, sum.reported))}  ${pct(share(sum.found, sum.asks)).padStart(10)}  ${''.padStart(12)}  ${pct(share(sum.topAsks, sum.top)).padStart(16)}`)
-  const s = prf([
-    ...Array.from({ length: sum.reportedAsks }, () => [true, true]),
-    ...Array.from({ length: sum.reported - sum.reportedAsks }, () => [true, false]),
-    ...Array.from({ length: sum.asks - sum.found }, () => [false, true]),
-  ])
-  console.log(`  as the ask role: P / R / F1 ${fmt(s.precision)} / ${fmt(s.recall)} / ${fmt(s.f1)}${llm ? ` (with the LLM: ${llm.label})` : ''}`)
+  const judged = (items) => prf(items.map((r) => [r.reported, r.ask]))
+  const s = judged(labelled)
+  const groups = new Map()
+  for (const r of labelled) groups.set(r.conversation, [...(groups.get(r.conversation) ?? []), r])
+  const ci = bootstrap([...groups.values()], (items) => {
+    const x = judged(items)
+    return { precision: x.precision, recall: x.recall, f1: x.f1 }
+  })
+  const range = ([lo, hi]) => `${fmt(lo)}–${fmt(hi)}`
+  console.log(`  as the ask role: P / R / F1 ${fmt(s.precision)} / ${fmt(s.recall)} / ${fmt(s.f1)}; 95 % (${groups.size} conversations resampled): P ${range(ci.precision)}, R ${range(ci.recall)}, F1 ${range(ci.f1)}${llm ? ` (with the LLM: ${llm.label})` : ''}`)
 }
 
 /** analyzeTenant's options of this run. */
@@ -242,7 +253,10 @@ async function main() {
   // the held-out sources, as months of a tenant
   if (!args.includes('--no-months')) {
     llm = await startLlm()
-    for (const [name, streams] of sources.filter(([n]) => args.includes('--docker-months') || !n.startsWith('docker'))) await monthFigures(name, streams)
+    for (const [name, streams] of sources.filter(([n]) => args.includes('--docker-months') || !n.startsWith('docker'))) {
+      const scored = results.find((r) => r.name === name)
+      await monthFigures(name, streams, new Map(scored.rows.map((r) => [r.id, r.conversation])))
+    }
     await llm?.close()
   }
 }
