@@ -67,5 +67,8 @@ describe('question-insights analyze (CLI)', () => {
     expect(() => run(['analyze', path.join(dir, 'broken.json')])).toThrow(/not JSON/)
     expect(() => run(['analyze', path.join(dir, 'missing.json')])).toThrow(/no such file/)
     expect(() => run(['frobnicate'])).toThrow(/unknown command/)
+    expect(() => run(['analyze', file, '--frobnicate', '1'])).toThrow(/unknown option --frobnicate/)
+    expect(() => run(['analyze', file, '--out'])).toThrow(/--out needs a value/)
+    expect(() => run(['analyze', file, '--out', '-', '--ask-review', '2'])).toThrow(/options\.askReview/)
   })
 })

@@ -3,6 +3,7 @@
 //   question-insights models     fetch and verify the model files (Node alone; see scripts/fetch-models.js)
 //   question-insights analyze <file.json> [more.json …] [--out result.json|-] [--tenant ID] [--month YYYY-MM]
 //                            [--threshold 0.7] [--questions-per-request N] [--questions asks|all] [--include-all]
+//                            [--ask-review 0.2]
 // Without --month, each month of the input is analysed on its own (one analysis, or an array of them).
 // Input: an array of messages {id, channelId, authorId, content, timestamp, threadId?, replyToId?},
 // an object {messages: [...]}, or DiscordChatExporter JSON exports (one file per channel).
@@ -13,16 +14,21 @@ const path = require('node:path')
 
 const USAGE = [
   'usage: question-insights models     fetch the model files (into $QUESTION_INSIGHTS_MODELS or the package\'s models/)',
-  '       question-insights analyze <file.json> [more.json …] [--out FILE|-] [--tenant ID] [--month YYYY-MM] [--threshold 0.7] [--questions-per-request N] [--questions asks|all] [--include-all]',
+  '       question-insights analyze <file.json> [more.json …] [--out FILE|-] [--tenant ID] [--month YYYY-MM] [--threshold 0.7] [--questions-per-request N] [--questions asks|all] [--include-all] [--ask-review 0.2]',
 ].join('\n')
+
+const FLAGS = new Set(['out', 'tenant', 'month', 'threshold', 'questions-per-request', 'questions', 'ask-review'])
 
 function parseArgs(argv) {
   const args = { files: [], flags: {} }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--include-all') args.flags.includeAll = true
-    else if (a.startsWith('--')) args.flags[a.slice(2)] = argv[++i]
-    else args.files.push(a)
+    else if (a.startsWith('--')) {
+      if (!FLAGS.has(a.slice(2))) throw new Error(`unknown option ${a}\n${USAGE}`)
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value\n${USAGE}`)
+      args.flags[a.slice(2)] = argv[++i]
+    } else args.files.push(a)
   }
   return args
 }
@@ -108,6 +114,8 @@ async function analyze(args) {
   if (args.flags.threshold) options.threshold = Number(args.flags.threshold)
   if (args.flags['questions-per-request']) options.questionsPerRequest = Number(args.flags['questions-per-request'])
   if (args.flags.questions) options.questions = args.flags.questions
+  // with an LLM key: the candidates the ask detector is unsure of from this P(ask) up are reviewed
+  if (args.flags['ask-review']) options.askReview = Number(args.flags['ask-review'])
   const results = []
   for (const month of months) {
     const input = given ? messages : messages.filter((m) => monthOf(m) === month || monthOf(m) === null)
