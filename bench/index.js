@@ -4,6 +4,7 @@
 //   node bench/index.js [row …] [size …]     (default: every row but `prose`)
 // rows: embed classify extract pipeline pipeline-real gitter cluster spam prose; sizes (25k,
 // 250000, …) choose the months of the pipeline rows, e.g. `npm run bench -- pipeline-real 25k`.
+// BENCH_ASK_REVIEW=1 runs the pipeline rows without the LLM's review of unsure candidates.
 'use strict'
 const { execFileSync } = require('node:child_process')
 const os = require('node:os')

@@ -71,7 +71,13 @@ async function main() {
       tenantId: 'bench',
       month: monthName,
       messages: nextPage,
-      options: { llm: { apiKey: 'sk-bench', baseUrl: fake.url, concurrency: 20 }, questionsPerRequest: perRequest },
+      // BENCH_ASK_REVIEW: analyzeTenant's askReview (the fake LLM confirms every candidate it
+      // reviews: the most work the review can add); 1 turns the review off
+      options: {
+        llm: { apiKey: 'sk-bench', baseUrl: fake.url, concurrency: 20 },
+        questionsPerRequest: perRequest,
+        ...(process.env.BENCH_ASK_REVIEW ? { askReview: Number(process.env.BENCH_ASK_REVIEW) } : {}),
+      },
     },
     (p) => {
       sample()
