@@ -214,6 +214,8 @@ describe('analyzeTenant', () => {
       expect(listed(reviewed).has(turnedDown.id)).toBe(false)
       expect(reviewed.stats.roles.ask).toBe(off.stats.roles.ask + unsure.length - 1)
       expect(reviewed.stats.notRequests).toBe(off.stats.notRequests)
+      // the turned-down candidate is no rewritten question either
+      expect(reviewed.stats.extracted).toBe(off.stats.extracted + unsure.length - 1)
       expect(off.stats.roles).toEqual(result.stats.roles)
       expect(logs.some((l) => l.message.includes(`confirmed ${unsure.length - 1} of the ${unsure.length} candidates`))).toBe(true)
       // every reviewed candidate was sent, with its author

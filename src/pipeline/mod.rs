@@ -446,7 +446,6 @@ pub async fn analyze_questions(
     a.llm_requests = extracted.requests;
     a.skipped_extraction = extracted.skipped;
     a.llm_fallbacks = extracted.fallbacks;
-    a.extracted = extracted.results.iter().filter(|r| r.source == Source::Llm).count();
     for w in &extracted.warnings {
         hooks.log("warn", "extract", w);
         a.warnings.push(w.clone());
@@ -465,6 +464,8 @@ pub async fn analyze_questions(
         }
     }
     let kept = |k: &usize| !review[*k] || confirmed(&extracted.results[*k]);
+    // what the LLM answered, of the asks (a reviewed candidate it turned down is none)
+    a.extracted = (0..question_idx.len()).filter(kept).filter(|&k| extracted.results[k].source == Source::Llm).count();
     if review.iter().any(|&r| r) {
         let line = format!(
             "review: the LLM confirmed {promoted} of the {} candidates below the ask threshold as asks",
