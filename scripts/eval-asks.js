@@ -41,6 +41,16 @@ const { prf, bootstrap } = require('./metrics')
 
 const fmt = (x) => x.toFixed(3)
 
+/** Items grouped by a key, in first-seen order: key → items. */
+function byKey(items, key) {
+  const out = new Map()
+  for (const x of items) {
+    if (!out.has(key(x))) out.set(key(x), [])
+    out.get(key(x)).push(x)
+  }
+  return out
+}
+
 async function score(name, streams, options) {
   const rows = []
   for (const stream of streams) {
@@ -63,11 +73,7 @@ async function score(name, streams, options) {
     console.log(`  ${label.padEnd(26)} ${fmt(s.precision).padStart(9)} ${fmt(s.recall).padStart(7)} ${fmt(s.f1).padStart(6)}`)
   }
   // 95 % intervals: conversations drawn with replacement (a conversation's errors go together)
-  const byConversation = new Map()
-  for (const r of rows) {
-    if (!byConversation.has(r.conversation)) byConversation.set(r.conversation, [])
-    byConversation.get(r.conversation).push(r)
-  }
+  const byConversation = byKey(rows, (r) => r.conversation)
   const conversations = [...byConversation.values()]
   const ci = bootstrap(conversations, (items) => {
     const a = prf(items.map((r) => [r.role === 'ask', gold(r)]))
@@ -96,7 +102,7 @@ async function score(name, streams, options) {
  * questions that are asks, the share of asks found, the share of the top 5 clusters' members that
  * are asks. Only labelled messages count.
  */
-async function monthFigures(name, streams, conversationOf) {
+async function monthFigures(name, streams, conversationOf, llm) {
   const months = new Map()
   for (const stream of streams) {
     for (const m of stream) {
@@ -138,8 +144,7 @@ async function monthFigures(name, streams, conversationOf) {
   console.log(`  all      ${String(sum.messages).padStart(8)}  ${String(sum.asks).padStart(4)}  ${String(sum.reported).padStart(8)}  ${pct(share(sum.reportedAsks, sum.reported))}  ${pct(share(sum.found, sum.asks)).padStart(10)}  ${''.padStart(12)}  ${pct(share(sum.topAsks, sum.top)).padStart(16)}`)
   const judged = (items) => prf(items.map((r) => [r.reported, r.ask]))
   const s = judged(labelled)
-  const groups = new Map()
-  for (const r of labelled) groups.set(r.conversation, [...(groups.get(r.conversation) ?? []), r])
+  const groups = byKey(labelled, (r) => r.conversation)
   const ci = bootstrap([...groups.values()], (items) => {
     const x = judged(items)
     return { precision: x.precision, recall: x.recall, f1: x.f1 }
@@ -199,7 +204,6 @@ async function startLlm() {
     },
   }
 }
-let llm = null
 
 /**
  * This run against the roles of an earlier one (`--save-roles`), on the same labelled messages:
@@ -252,10 +256,10 @@ async function main() {
   if (value('compare')) compare(results, JSON.parse(fs.readFileSync(value('compare'), 'utf8')))
   // the held-out sources, as months of a tenant
   if (!args.includes('--no-months')) {
-    llm = await startLlm()
+    const llm = await startLlm()
     for (const [name, streams] of sources.filter(([n]) => args.includes('--docker-months') || !n.startsWith('docker'))) {
       const scored = results.find((r) => r.name === name)
-      await monthFigures(name, streams, new Map(scored.rows.map((r) => [r.id, r.conversation])))
+      await monthFigures(name, streams, new Map(scored.rows.map((r) => [r.id, r.conversation])), llm)
     }
     await llm?.close()
   }

@@ -104,6 +104,11 @@ fn attr(text: &str) -> String {
     text.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')).take(64).collect()
 }
 
+/// An author id as the prompt shows it (the asker, or a context message's author).
+fn author(id: Option<&str>) -> String {
+    id.map(attr).filter(|a| !a.is_empty()).unwrap_or_else(|| "unknown".to_string())
+}
+
 /// UTC ISO-8601 time from Unix milliseconds (e.g. `2024-05-01T12:34:56Z`).
 pub(crate) fn iso_time(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
@@ -160,13 +165,10 @@ pub(crate) fn prepare(item: &ExtractItem) -> PreparedItem {
         }
         let text = truncate_chars(m.content.trim(), budget);
         budget = budget.saturating_sub(text.chars().count());
-        let author =
-            m.author_id.as_deref().map(attr).filter(|a| !a.is_empty()).unwrap_or_else(|| "unknown".to_string());
-        context.push((author, iso_time(m.timestamp_ms), neutralise(&text)));
+        context.push((author(m.author_id.as_deref()), iso_time(m.timestamp_ms), neutralise(&text)));
     }
     let input_chars = question.chars().count() + context.iter().map(|c| c.2.chars().count()).sum::<usize>();
-    let asker = item.author_id.as_deref().map(attr).filter(|a| !a.is_empty()).unwrap_or_else(|| "unknown".to_string());
-    PreparedItem { question, asker, context, input_chars }
+    PreparedItem { question, asker: author(item.author_id.as_deref()), context, input_chars }
 }
 
 fn push_item_body(out: &mut String, p: &PreparedItem) {

@@ -463,9 +463,9 @@ pub async fn analyze_questions(
             }
         }
     }
-    let kept = |k: &usize| !review[*k] || confirmed(&extracted.results[*k]);
+    let stays = |k: &usize| kept(review[*k], &extracted.results[*k]);
     // what the LLM answered, of the asks (a reviewed candidate it turned down is none)
-    a.extracted = (0..question_idx.len()).filter(kept).filter(|&k| extracted.results[k].source == Source::Llm).count();
+    a.extracted = (0..question_idx.len()).filter(stays).filter(|&k| extracted.results[k].source == Source::Llm).count();
     if review.iter().any(|&r| r) {
         let line = format!(
             "review: the LLM confirmed {promoted} of the {} candidates below the ask threshold as asks",
@@ -476,12 +476,12 @@ pub async fn analyze_questions(
     for r in roles.iter().flatten() {
         *a.roles.entry(r.role).or_default() += 1;
     }
-    a.answered = (0..question_idx.len()).filter(kept).filter(|&k| outcomes[k].answered).count();
-    a.resolved = (0..question_idx.len()).filter(kept).filter(|&k| outcomes[k].resolved).count();
+    a.answered = (0..question_idx.len()).filter(stays).filter(|&k| outcomes[k].answered).count();
+    a.resolved = (0..question_idx.len()).filter(stays).filter(|&k| outcomes[k].resolved).count();
 
     // embed, dedupe, cluster: the LLM's question, else the asker's turn with pastes reduced
     let grouped: Vec<usize> =
-        (0..question_idx.len()).filter(kept).filter(|&k| !extracted.results[k].not_request).collect();
+        (0..question_idx.len()).filter(stays).filter(|&k| !extracted.results[k].not_request).collect();
     let set_apart: Vec<usize> =
         (0..question_idx.len()).filter(|&k| !review[k] && extracted.results[k].not_request).collect();
     a.not_requests = set_apart.len();
@@ -685,6 +685,12 @@ fn confirmed(r: &crate::extract::ExtractResult) -> bool {
     r.source == Source::Llm && !r.not_request
 }
 
+/// Whether an item stays after extraction: an ask always; a reviewed candidate only when the LLM
+/// confirmed it.
+fn kept(reviewed: bool, r: &crate::extract::ExtractResult) -> bool {
+    !reviewed || confirmed(r)
+}
+
 /// What the encoder reads of an ask: the LLM's question, else the asker's turn; `None` for an
 /// item the LLM set apart as no request for help.
 fn embed_text(messages: &[Message], outcome: &Outcome, r: &crate::extract::ExtractResult) -> Option<String> {
@@ -782,7 +788,7 @@ impl ExtractHooks for ExtractStage<'_> {
     }
     fn result(&self, index: usize, result: &crate::extract::ExtractResult) {
         let f = &self.feed;
-        if f.review[index] && !confirmed(result) {
+        if !kept(f.review[index], result) {
             return;
         }
         if let Some(text) = embed_text(f.messages, &f.outcomes[index], result) {
