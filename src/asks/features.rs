@@ -87,8 +87,9 @@ pub struct Candidate {
     pub dense: Vec<f32>,
     /// The classifier's surface cues of the text.
     pub surface: [f32; SURFACE],
-    /// Small talk to the room ([`is_small_talk`]): a rule of the stage, not a model feature.
-    pub small_talk: bool,
+    /// Small talk to the room ([`is_small_talk`]) or a rhetorical question ([`is_rhetorical`]):
+    /// it asks for no help. A rule of the stage, not a model feature.
+    pub asks_nothing: bool,
 }
 
 /// Single-line code: ends like a statement or a block.
@@ -241,15 +242,43 @@ static SMALL_TALK: Lazy<Regex> = Lazy::new(|| {
     .unwrap()
 });
 
+/// A rhetorical question or a point of debate: a question that expects no answer, or argues
+/// (`data/labels/ASKS-RUBRIC.md`: "rhetorical questions, debate and opinion" are `other`).
+static RHETORICAL: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?i)\bwhy (?:on earth |the hell |tf )?would (?:any(?:one|body)|some(?:one|body)|people|you ever|you even|one ever)\b|\bwho (?:even|actually|really|still|in their right mind|would ever|would even) (?:\w+ )?(?:use|uses|need|needs|care|cares|want|wants|bother|bothers)\b|\bwho cares\b|\bdoes any(?:one|body) (?:still|even|actually|really) (?:use|care|need|want)\b|\bdon'?t you think\b|\bwhat could (?:possibly )?go wrong\b|\bhow hard (?:can|could) it be\b|\b(?:prefer|like|love|hate) \w+ (?:that|so) much\b|\bif (?:nobody|no one|noone) (?:\w+ ){0,2}(?:uses?|hits?|notices?|cares?|reads?)\b",
+    )
+    .unwrap()
+});
+
 /// Whether a message is small talk to the room ("how is everyone doing?", "anyone going to the
 /// meetup?") with no problem or need of its author in it.
 pub fn is_small_talk(text: &str) -> bool {
     small_talk(&prose::reduce(text))
 }
 
+/// Whether a message is a rhetorical question or debate ("why would anyone self-host?", "who
+/// even uses X?", "you prefer syntax that much?") with no need of its author's in it, and no
+/// word of theirs about themselves (a problem of their own makes it an ask).
+pub fn is_rhetorical(text: &str) -> bool {
+    rhetorical(&prose::reduce(text))
+}
+
+/// No problem or need of the author's in a text reduced by [`prose::reduce`].
+fn no_need(reduced: &str) -> bool {
+    !PROBLEM.is_match(reduced) && !NEED.is_match(reduced)
+}
+
 /// [`is_small_talk`] of a text already reduced by [`prose::reduce`].
 fn small_talk(reduced: &str) -> bool {
-    SMALL_TALK.is_match(reduced) && !PROBLEM.is_match(reduced) && !NEED.is_match(reduced)
+    SMALL_TALK.is_match(reduced) && no_need(reduced)
+}
+
+/// [`is_rhetorical`] of a text already reduced by [`prose::reduce`].
+fn rhetorical(reduced: &str) -> bool {
+    RHETORICAL.is_match(reduced)
+        && !NEED.is_match(reduced)
+        && !words(reduced).iter().any(|w| FIRST_PERSON.contains(&w.as_str()))
 }
 
 /// A check-back on what someone said ("so I just run X?", "you mean …?").
@@ -307,7 +336,7 @@ struct Text {
     greeting_only: bool,
     greeting_start: bool,
     check_back: bool,
-    small_talk: bool,
+    asks_nothing: bool,
     addressee: Option<String>,
     /// The text without pastes and links: what the surface features read.
     prose: String,
@@ -354,7 +383,7 @@ impl Text {
             greeting_only: all(GREETINGS),
             greeting_start: w.first().is_some_and(|x| GREETING_START.contains(&x.as_str())),
             check_back: CHECK_BACK.is_match(&text),
-            small_talk: small_talk(&reduced),
+            asks_nothing: small_talk(&reduced) || rhetorical(&reduced),
             addressee: addressee(t),
             prose: text,
         }
@@ -566,7 +595,7 @@ pub fn candidates(
             for (name, v) in values {
                 dense[dense_index(name)] = v;
             }
-            Some(Candidate { dense, surface: surface(&t.prose), small_talk: t.small_talk })
+            Some(Candidate { dense, surface: surface(&t.prose), asks_nothing: t.asks_nothing })
         })
         .collect()
 }
@@ -596,6 +625,31 @@ mod tests {
             "how do I mount a volume?",
         ] {
             assert!(!is_small_talk(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn rhetorical_questions_and_debate() {
+        for t in [
+            "why would anyone self-host in 2026?",
+            "who even uses the old dashboard anymore?",
+            "you prefer syntax that much ?",
+            "is it really a bug if nobody hits it?",
+            "does anyone actually use swarm?",
+            "lol. why would someone do dat",
+            "that would be a personal preference don't you think?",
+        ] {
+            assert!(is_rhetorical(t), "{t}");
+        }
+        for t in [
+            "why would my container exit right after it starts?",
+            "who can help me with compose?",
+            "why would anyone get permission denied here? I run it as root",
+            "does anyone use swarm in production? I need to pick an orchestrator",
+            "how do I self-host it?",
+            "what happens if nobody is subscribed to the channel?",
+        ] {
+            assert!(!is_rhetorical(t), "{t}");
         }
     }
 

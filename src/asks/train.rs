@@ -219,7 +219,7 @@ mod tests {
         let mut dense = vec![0.0; DENSE_LEN];
         dense[0] = dense0;
         dense[cue] = 1.0;
-        Row { x: Candidate { dense, surface: [0.0; SURFACE], small_talk: false }, label, weight: 1.0, fold }
+        Row { x: Candidate { dense, surface: [0.0; SURFACE], asks_nothing: false }, label, weight: 1.0, fold }
     }
 
     #[test]
