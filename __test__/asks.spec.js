@@ -58,6 +58,21 @@ describe('asks', () => {
     expect(by.s3.role).toBe('ask')
   })
 
+  test('a rhetorical question or debate is not an ask; the same words about the author\'s own problem are', async () => {
+    const out = await qi.asks([
+      msg('r1', 'gina', 'why would anyone self-host in 2026?', 0),
+      msg('r2', 'hank', 'who even uses the old dashboard anymore?', 200),
+      msg('r3', 'ivan', 'why would anyone get permission denied on the volume? I run the container as root', 400),
+    ])
+    const by = Object.fromEntries(out.map((o) => [o.id, o]))
+    // each opens its conversation, so each is a candidate the model scores
+    for (const id of ['r1', 'r2']) {
+      expect(by[id].role).toBe('other')
+      expect(by[id].askProbability).not.toBeNull()
+    }
+    expect(by.r3.role).toBe('ask')
+  })
+
   test('the threshold decides the ask role', async () => {
     const strict = await qi.asks(conversation, { threshold: 1 })
     expect(strict.some((o) => o.role === 'ask')).toBe(false)
