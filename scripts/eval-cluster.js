@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // 1. Clusters CLINC150 (../shared/data/clinc150) with the default options — not told the number
-//    of intents — and scores the clusters against the intents (NMI, ARI).
+//    of intents — and scores the clusters against the intents (NMI, ARI). Then the same on
+//    month-sized samples, which is what a tenant's month is: 20 draws of a small month (20 intents
+//    with 15, 12, 9, … 1 queries: 91) and 20 of a busier one (50 intents, 260 queries), sizes
+//    skewed as topics are. Besides NMI and ARI it gives the top 5 clusters' purity: the share of
+//    their members that belong to the cluster's main intent, what the reader of the page sees.
 // 2. The token cap of the texts the cluster stage embeds (`maxTokens`): CLINC150's queries are
 //    short, an ask's opening turn is not (median 40 tokens on the code-heavy bench month, p90 119).
 //    On real dialogs cut by hand (the Gitter rooms' dialogs; IRC #ubuntu's annotated training
@@ -10,7 +14,8 @@
 //    the dialogs of its source: recall@1, recall@5 and mean reciprocal rank, plus the turns'
 //    cosine to their vector at 256 tokens. The encoder was trained on 128-token sequences.
 //   node scripts/eval-cluster.js [--split test|val] [--linkage ward] [--thresholds 0.8,1,1.2]
-//                                [--precision int8,fp32] [--token-caps 64,80,96,128,256 | --no-token-caps]
+//                                [--cap 1.1] [--precision int8,fp32] [--no-months]
+//                                [--token-caps 64,80,96,128,256 | --no-token-caps]
 // Tune on val only; report on test.
 'use strict'
 const fs = require('node:fs')
@@ -43,11 +48,16 @@ async function main() {
   const runs = precisions.flatMap((precision) => thresholdRuns.map((t) => ({ precision, t })))
   console.log(`CLINC150 ${split}: ${rows.length} texts, ${new Set(truth).size} intents (not given to the clustering)`)
   console.log('encoder  linkage   threshold  clusters  unclustered     NMI     ARI   time')
-  for (const { precision, t } of runs) {
+  const optionsOf = ({ precision, t }) => {
     const options = { precision }
     if (linkage) options.linkage = linkage
     if (arg('cap')) options.maxCentroidDistance = Number(arg('cap'))
     if (t !== undefined) options.distanceThreshold = t
+    return options
+  }
+  for (const run of runs) {
+    const { precision, t } = run
+    const options = optionsOf(run)
     const started = Date.now()
     const result = await qi.cluster(questions, options)
     const ms = Date.now() - started
@@ -61,6 +71,69 @@ async function main() {
       `${precision.padEnd(8)} ${(linkage || 'ward').padEnd(9)} ${String(t ?? 'default').padStart(9)}  ${String(result.stats.clusters).padStart(8)}  ${String(result.stats.unclustered).padStart(11)}  ${nmi(truth, predicted).toFixed(3).padStart(6)}  ${ari(truth, predicted).toFixed(3).padStart(6)}  ${(ms / 1000).toFixed(1)}s`,
     )
   }
+  if (process.argv.includes('--no-months')) return
+  const intents = rows.filter((r) => r.intent !== 'oos')
+  console.log(`\nmonth-sized samples of CLINC150 ${split} (20 draws each, out-of-scope queries left out; means)`)
+  console.log('month                      encoder  linkage   threshold  clusters     NMI     ARI  top-5 purity')
+  for (const [name, sizes] of MONTHS) {
+    const draws = monthDraws(intents, sizes, 20)
+    for (const run of runs) {
+      const m = await monthScores(draws, optionsOf(run))
+      console.log(
+        `${name.padEnd(26)} ${run.precision.padEnd(8)} ${(linkage || 'ward').padEnd(9)} ${String(run.t ?? 'default').padStart(9)}  ${m.clusters.toFixed(1).padStart(8)}  ${m.nmi.toFixed(3).padStart(6)}  ${m.ari.toFixed(3).padStart(6)}  ${m.purity.toFixed(3).padStart(12)}`,
+      )
+    }
+  }
+}
+
+/** Intents per month and queries per intent: skewed, as a month's topics are. */
+const MONTHS = [
+  ['small: 20 intents, 91', [15, 12, 9, 7, 6, 5, 4, 4, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1]],
+  ['busier: 50 intents, 260', [30, 24, 18, 15, 12, 10, 9, 8, 8, 7, 6, 6, 5, 5, 4, 4, 4, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, ...Array(22).fill(1)]],
+]
+
+/** `count` samples of `rows`: each draws `sizes.length` intents and `sizes[k]` queries of the k-th (fixed seed). */
+function monthDraws(rows, sizes, count) {
+  let seed = 7
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
+  const shuffle = (list) => {
+    const a = [...list]
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1))
+      ;[a[i], a[j]] = [a[j], a[i]]
+    }
+    return a
+  }
+  const byIntent = new Map(groupBy(rows, (r) => r.intent).map((g) => [g[0].intent, g]))
+  return Array.from({ length: count }, () => {
+    const picked = shuffle([...byIntent.keys()]).slice(0, sizes.length)
+    return shuffle(picked.flatMap((intent, k) => shuffle(byIntent.get(intent)).slice(0, sizes[k])))
+  })
+}
+
+/** Mean NMI, ARI, number of clusters and top-5 purity of clustering each draw with `options`. */
+async function monthScores(draws, options) {
+  const sum = { nmi: 0, ari: 0, clusters: 0 }
+  let top = 0
+  let topMain = 0
+  for (const rows of draws) {
+    const result = await qi.cluster(rows.map((r, i) => ({ id: String(i), text: r.text })), options)
+    const predicted = new Array(rows.length)
+    result.clusters.forEach((c) => c.messageIds.forEach((id) => (predicted[Number(id)] = `c${c.id}`)))
+    result.unclustered.forEach((u) => u.messageIds.forEach((id) => (predicted[Number(id)] = `u${u.id}`)))
+    const truth = rows.map((r) => r.intent)
+    sum.nmi += nmi(truth, predicted)
+    sum.ari += ari(truth, predicted)
+    sum.clusters += result.clusters.length
+    for (const c of result.clusters.slice(0, 5)) {
+      const counts = new Map()
+      for (const id of c.messageIds) counts.set(truth[Number(id)], (counts.get(truth[Number(id)]) ?? 0) + 1)
+      top += c.messageIds.length
+      topMain += Math.max(...counts.values())
+    }
+  }
+  const n = draws.length
+  return { nmi: sum.nmi / n, ari: sum.ari / n, clusters: sum.clusters / n, purity: top ? topMain / top : 0 }
 }
 
 /** The opening turn of a dialog's starter and the other people's messages, for dialogs that got a reply. */

@@ -112,7 +112,7 @@ export interface ClusterCallOptions {
   linkage?: 'ward' | 'average' | 'complete' | 'single'
   /** Height at which the dendrogram is cut (default 2.1 for Ward, 1.0 otherwise). */
   distanceThreshold?: number
-  /** Ward only: never merge groups whose centroids are farther apart than this (default 1.2). */
+  /** Ward only: never merge groups whose centroids are farther apart than this (default 1.1). */
   maxCentroidDistance?: number
   /** Groups smaller than this, counting duplicates, are returned as unclustered (default 2). */
   minClusterSize?: number

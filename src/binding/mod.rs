@@ -442,7 +442,7 @@ pub struct ClusterCallOptions {
     pub linkage: Option<String>,
     /// Height at which the dendrogram is cut (default 2.1 for Ward, 1.0 otherwise).
     pub distance_threshold: Option<f64>,
-    /// Ward only: never merge groups whose centroids are farther apart than this (default 1.2).
+    /// Ward only: never merge groups whose centroids are farther apart than this (default 1.1).
     pub max_centroid_distance: Option<f64>,
     /// Groups smaller than this, counting duplicates, are returned as unclustered (default 2).
     pub min_cluster_size: Option<u32>,
