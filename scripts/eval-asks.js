@@ -128,10 +128,10 @@ async function monthFigures(name, streams, conversationOf, llm) {
   }
   const pct = (x) => `${(x * 100).toFixed(1)}%`.padStart(7)
   console.log(`\n${name}: analyzeTenant per calendar month (every message analysed; the shares count labelled ones)`)
-  console.log('  month    messages  asks  reported  are asks  asks found  top clusters  members are asks')
+  console.log('  month    messages  asks  reported  are asks  asks found  top clusters  members are asks (of labelled)')
   const sum = { messages: 0, asks: 0, reported: 0, reportedAsks: 0, found: 0, top: 0, topAsks: 0 }
   for (const r of rows) {
-    console.log(`  ${r.month}  ${String(r.messages).padStart(8)}  ${String(r.asks).padStart(4)}  ${String(r.reported).padStart(8)}  ${pct(r.reportedAreAsks)}  ${pct(r.asksFound).padStart(10)}  ${String(r.topClusters).padStart(12)}  ${r.topMembers ? pct(r.topMembersAreAsks).padStart(16) : '               —'}`)
+    console.log(`  ${r.month}  ${String(r.messages).padStart(8)}  ${String(r.asks).padStart(4)}  ${String(r.reported).padStart(8)}  ${pct(r.reportedAreAsks)}  ${pct(r.asksFound).padStart(10)}  ${String(r.topClusters).padStart(12)}  ${r.topMembers ? `${pct(r.topMembersAreAsks).padStart(16)} (${r.topMemberAsks}/${r.topMembers})` : '               —'}`)
     sum.messages += r.messages
     sum.asks += r.asks
     sum.reported += r.reported
@@ -141,7 +141,7 @@ async function monthFigures(name, streams, conversationOf, llm) {
     sum.topAsks += r.topMemberAsks
   }
   const share = (a, b) => (b ? a / b : 0)
-  console.log(`  all      ${String(sum.messages).padStart(8)}  ${String(sum.asks).padStart(4)}  ${String(sum.reported).padStart(8)}  ${pct(share(sum.reportedAsks, sum.reported))}  ${pct(share(sum.found, sum.asks)).padStart(10)}  ${''.padStart(12)}  ${pct(share(sum.topAsks, sum.top)).padStart(16)}`)
+  console.log(`  all      ${String(sum.messages).padStart(8)}  ${String(sum.asks).padStart(4)}  ${String(sum.reported).padStart(8)}  ${pct(share(sum.reportedAsks, sum.reported))}  ${pct(share(sum.found, sum.asks)).padStart(10)}  ${''.padStart(12)}  ${pct(share(sum.topAsks, sum.top)).padStart(16)} (${sum.topAsks}/${sum.top})`)
   const judged = (items) => prf(items.map((r) => [r.reported, r.ask]))
   const s = judged(labelled)
   const groups = byKey(labelled, (r) => r.conversation)
