@@ -21,7 +21,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const qi = require('..')
-const { nmi, ari } = require('./metrics')
+const { nmi, ari, random: seeded } = require('./metrics')
 const { readJsonl } = require('./train-linker')
 
 function arg(name, fallback) {
@@ -94,8 +94,7 @@ const MONTHS = [
 
 /** `count` samples of `rows`: each draws `sizes.length` intents and `sizes[k]` queries of the k-th (fixed seed). */
 function monthDraws(rows, sizes, count) {
-  let seed = 7
-  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
+  const random = seeded(7)
   const shuffle = (list) => {
     const a = [...list]
     for (let i = a.length - 1; i > 0; i--) {

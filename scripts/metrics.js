@@ -143,4 +143,4 @@ function bootstrap(groups, statistic, { draws = 2000, level = 0.95, seed = 1 } =
   return out
 }
 
-module.exports = { nmi, ari, shenF, exactF1, prf, bootstrap }
+module.exports = { nmi, ari, shenF, exactF1, prf, bootstrap, random }
