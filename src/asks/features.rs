@@ -264,14 +264,9 @@ pub fn is_rhetorical(text: &str) -> bool {
     rhetorical(&prose::reduce(text))
 }
 
-/// No problem or need of the author's in a text reduced by [`prose::reduce`].
-fn no_need(reduced: &str) -> bool {
-    !PROBLEM.is_match(reduced) && !NEED.is_match(reduced)
-}
-
 /// [`is_small_talk`] of a text already reduced by [`prose::reduce`].
 fn small_talk(reduced: &str) -> bool {
-    SMALL_TALK.is_match(reduced) && no_need(reduced)
+    SMALL_TALK.is_match(reduced) && !PROBLEM.is_match(reduced) && !NEED.is_match(reduced)
 }
 
 /// [`is_rhetorical`] of a text already reduced by [`prose::reduce`].

@@ -463,9 +463,10 @@ pub async fn analyze_questions(
             }
         }
     }
-    let stays = |k: &usize| kept(review[*k], &extracted.results[*k]);
+    // the items that stay: every ask, and the reviewed candidates the LLM confirmed
+    let staying: Vec<usize> = (0..question_idx.len()).filter(|&k| kept(review[k], &extracted.results[k])).collect();
     // what the LLM answered, of the asks (a reviewed candidate it turned down is none)
-    a.extracted = (0..question_idx.len()).filter(stays).filter(|&k| extracted.results[k].source == Source::Llm).count();
+    a.extracted = staying.iter().filter(|&&k| extracted.results[k].source == Source::Llm).count();
     if review.iter().any(|&r| r) {
         let line = format!(
             "review: the LLM confirmed {promoted} of the {} candidates below the ask threshold as asks",
@@ -476,12 +477,11 @@ pub async fn analyze_questions(
     for r in roles.iter().flatten() {
         *a.roles.entry(r.role).or_default() += 1;
     }
-    a.answered = (0..question_idx.len()).filter(stays).filter(|&k| outcomes[k].answered).count();
-    a.resolved = (0..question_idx.len()).filter(stays).filter(|&k| outcomes[k].resolved).count();
+    a.answered = staying.iter().filter(|&&k| outcomes[k].answered).count();
+    a.resolved = staying.iter().filter(|&&k| outcomes[k].resolved).count();
 
     // embed, dedupe, cluster: the LLM's question, else the asker's turn with pastes reduced
-    let grouped: Vec<usize> =
-        (0..question_idx.len()).filter(stays).filter(|&k| !extracted.results[k].not_request).collect();
+    let grouped: Vec<usize> = staying.iter().copied().filter(|&k| !extracted.results[k].not_request).collect();
     let set_apart: Vec<usize> =
         (0..question_idx.len()).filter(|&k| !review[k] && extracted.results[k].not_request).collect();
     a.not_requests = set_apart.len();
