@@ -61,12 +61,7 @@ async function main() {
     const started = Date.now()
     const result = await qi.cluster(questions, options)
     const ms = Date.now() - started
-    const predicted = new Array(rows.length)
-    result.clusters.forEach((c) => c.messageIds.forEach((id) => (predicted[Number(id)] = `c${c.id}`)))
-    // unclustered texts count as singletons (their duplicates share one)
-    result.unclustered.forEach((u) => u.messageIds.forEach((id) => (predicted[Number(id)] = `u${u.id}`)))
-    const missing = predicted.findIndex((p) => p === undefined)
-    if (missing >= 0) throw new Error(`text ${missing} is in no cluster and not unclustered`)
+    const predicted = labels(result, rows.length)
     console.log(
       `${precision.padEnd(8)} ${(linkage || 'ward').padEnd(9)} ${String(t ?? 'default').padStart(9)}  ${String(result.stats.clusters).padStart(8)}  ${String(result.stats.unclustered).padStart(11)}  ${nmi(truth, predicted).toFixed(3).padStart(6)}  ${ari(truth, predicted).toFixed(3).padStart(6)}  ${(ms / 1000).toFixed(1)}s`,
     )
@@ -84,6 +79,19 @@ async function main() {
       )
     }
   }
+}
+
+/**
+ * The cluster label of each of the `n` texts (ids "0" … n−1) in a `cluster()` result; unclustered
+ * texts count as singletons (their duplicates share one).
+ */
+function labels(result, n) {
+  const predicted = new Array(n)
+  result.clusters.forEach((c) => c.messageIds.forEach((id) => (predicted[Number(id)] = `c${c.id}`)))
+  result.unclustered.forEach((u) => u.messageIds.forEach((id) => (predicted[Number(id)] = `u${u.id}`)))
+  const missing = predicted.findIndex((p) => p === undefined)
+  if (missing >= 0) throw new Error(`text ${missing} is in no cluster and not unclustered`)
+  return predicted
 }
 
 /** Intents per month and queries per intent: skewed, as a month's topics are. */
@@ -117,9 +125,7 @@ async function monthScores(draws, options) {
   let topMain = 0
   for (const rows of draws) {
     const result = await qi.cluster(rows.map((r, i) => ({ id: String(i), text: r.text })), options)
-    const predicted = new Array(rows.length)
-    result.clusters.forEach((c) => c.messageIds.forEach((id) => (predicted[Number(id)] = `c${c.id}`)))
-    result.unclustered.forEach((u) => u.messageIds.forEach((id) => (predicted[Number(id)] = `u${u.id}`)))
+    const predicted = labels(result, rows.length)
     const truth = rows.map((r) => r.intent)
     sum.nmi += nmi(truth, predicted)
     sum.ari += ari(truth, predicted)
