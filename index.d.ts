@@ -164,6 +164,11 @@ export interface ClusterCallOptions {
   distanceThreshold?: number
   /** Ward only: never merge groups whose centroids are farther apart than this (default 1.1). */
   maxCentroidDistance?: number
+  /**
+   * Ward only: never make a group less cohesive than this, the mean cosine of its members to
+   * their normalised centroid (default 0.675).
+   */
+  minCohesion?: number
   /** Groups smaller than this, counting duplicates, are returned as unclustered (default 2). */
   minClusterSize?: number
   /** Samples per cluster (default 5). */

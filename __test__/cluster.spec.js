@@ -109,10 +109,28 @@ describe('cluster', () => {
     for (const c of r.clusters) expect(new Set(c.memberIds.map((id) => id[0])).size).toBe(1)
   })
 
+  test('minCohesion: a cut loose enough to merge every topic keeps them apart when a merge would leave a group less alike than the floor', async () => {
+    const loose = { distanceThreshold: 100, maxCentroidDistance: 2 }
+    const merged = await qi.cluster(questions, { ...loose, minCohesion: 0 })
+    expect(merged.clusters).toHaveLength(1)
+    const apart = await qi.cluster(questions, loose)
+    expect(apart.clusters.length).toBeGreaterThanOrEqual(3)
+    for (const c of apart.clusters) expect(c.cohesion).toBeGreaterThanOrEqual(0.675 - 1e-4)
+    // each topic's questions together, and apart from the others' (the one-off may join any)
+    const topicOf = (id) => {
+      const t = all[Number(id.slice(1))]
+      return passwordQs.includes(t) ? 'password' : dockerQs.includes(t) ? 'docker' : billingQs.includes(t) ? 'billing' : null
+    }
+    const topics = apart.clusters.map((c) => [...new Set(c.memberIds.map(topicOf).filter(Boolean))])
+    for (const t of topics) expect(t).toHaveLength(1)
+    expect(topics.flat().sort()).toEqual(['billing', 'docker', 'password'])
+  })
+
   test('bad options reject naming the field', async () => {
     await expect(qi.cluster(questions, { linkage: 'median' })).rejects.toMatchObject({ name: 'RangeError', field: 'options.linkage' })
     await expect(qi.cluster(questions, { minClusterSize: 0 })).rejects.toMatchObject({ name: 'RangeError', field: 'options.minClusterSize' })
     await expect(qi.cluster(questions, { duplicateThreshold: -0.1 })).rejects.toMatchObject({ field: 'options.duplicateThreshold' })
+    await expect(qi.cluster(questions, { minCohesion: 1.5 })).rejects.toMatchObject({ name: 'RangeError', field: 'options.minCohesion' })
     await expect(qi.cluster([{ id: 'x', text: 'a' }, { id: 'x', text: 'b' }])).rejects.toMatchObject({ field: 'questions[1].id' })
   })
 })

@@ -14,7 +14,7 @@
 //    the dialogs of its source: recall@1, recall@5 and mean reciprocal rank, plus the turns'
 //    cosine to their vector at 256 tokens. The encoder was trained on 128-token sequences.
 //   node scripts/eval-cluster.js [--split test|val] [--linkage ward] [--thresholds 0.8,1,1.2]
-//                                [--cap 1.1] [--precision int8,fp32] [--no-months]
+//                                [--cap 1.1] [--min-cohesion 0.6] [--precision int8,fp32] [--no-months]
 //                                [--token-caps 64,80,96,128,256 | --no-token-caps]
 // Tune on val only; report on test.
 'use strict'
@@ -52,6 +52,7 @@ async function main() {
     const options = { precision }
     if (linkage) options.linkage = linkage
     if (arg('cap')) options.maxCentroidDistance = Number(arg('cap'))
+    if (arg('min-cohesion')) options.minCohesion = Number(arg('min-cohesion'))
     if (t !== undefined) options.distanceThreshold = t
     return options
   }
@@ -70,8 +71,11 @@ async function main() {
   const intents = rows.filter((r) => r.intent !== 'oos')
   console.log(`\nmonth-sized samples of CLINC150 ${split} (20 draws each, out-of-scope queries left out; means)`)
   console.log('month                      encoder  linkage   threshold  clusters     NMI     ARI  top-5 purity')
-  for (const [name, sizes] of MONTHS) {
-    const draws = monthDraws(intents, sizes, 20)
+  // a community about one product asks about neighbouring things: its months draw an intent and
+  // the intents nearest it (cosine of the intents' mean vectors)
+  const near = await nearestIntents(intents)
+  for (const [name, sizes, neighbours] of MONTHS) {
+    const draws = monthDraws(intents, sizes, 20, neighbours ? near : null)
     for (const run of runs) {
       const m = await monthScores(draws, optionsOf(run))
       console.log(
@@ -95,13 +99,43 @@ function labels(result, n) {
 }
 
 /** Intents per month and queries per intent: skewed, as a month's topics are. */
+const SMALL = [15, 12, 9, 7, 6, 5, 4, 4, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1]
+const BUSIER = [30, 24, 18, 15, 12, 10, 9, 8, 8, 7, 6, 6, 5, 5, 4, 4, 4, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, ...Array(22).fill(1)]
+/** [name, sizes, whether the intents are neighbours (one product) rather than any] */
 const MONTHS = [
-  ['small: 20 intents, 91', [15, 12, 9, 7, 6, 5, 4, 4, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1]],
-  ['busier: 50 intents, 260', [30, 24, 18, 15, 12, 10, 9, 8, 8, 7, 6, 6, 5, 5, 4, 4, 4, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, ...Array(22).fill(1)]],
+  ['small: 20 intents, 91', SMALL, false],
+  ['busier: 50 intents, 260', BUSIER, false],
+  ['one product: 20 near, 91', SMALL, true],
 ]
 
-/** `count` samples of `rows`: each draws `sizes.length` intents and `sizes[k]` queries of the k-th (fixed seed). */
-function monthDraws(rows, sizes, count) {
+/** Each intent's other intents, nearest first (cosine of the mean vectors of their queries). */
+async function nearestIntents(rows) {
+  const groups = groupBy(rows, (r) => r.intent)
+  const vectors = await qi.embed(rows.map((r) => r.text))
+  const index = new Map(rows.map((r, i) => [r, i]))
+  const means = groups.map((g) => {
+    const m = new Float64Array(vectors[0].length)
+    for (const r of g) vectors[index.get(r)].forEach((x, k) => (m[k] += x))
+    const norm = Math.sqrt(dot(m, m))
+    return m.map((x) => x / norm)
+  })
+  return new Map(
+    groups.map((g, i) => [
+      g[0].intent,
+      groups
+        .map((h, j) => [h[0].intent, dot(means[i], means[j])])
+        .filter((_, j) => j !== i)
+        .sort((a, b) => b[1] - a[1])
+        .map(([intent]) => intent),
+    ]),
+  )
+}
+
+/**
+ * `count` samples of `rows`: each draws `sizes.length` intents and `sizes[k]` queries of the k-th
+ * (fixed seed); with `near`, an intent and the ones nearest it.
+ */
+function monthDraws(rows, sizes, count, near) {
   const random = seeded(7)
   const shuffle = (list) => {
     const a = [...list]
@@ -113,7 +147,8 @@ function monthDraws(rows, sizes, count) {
   }
   const byIntent = new Map(groupBy(rows, (r) => r.intent).map((g) => [g[0].intent, g]))
   return Array.from({ length: count }, () => {
-    const picked = shuffle([...byIntent.keys()]).slice(0, sizes.length)
+    const seed = shuffle([...byIntent.keys()])
+    const picked = near ? shuffle([seed[0], ...near.get(seed[0]).slice(0, sizes.length - 1)]) : seed.slice(0, sizes.length)
     return shuffle(picked.flatMap((intent, k) => shuffle(byIntent.get(intent)).slice(0, sizes[k])))
   })
 }

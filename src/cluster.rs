@@ -53,6 +53,9 @@ pub struct ClusterOptions {
     /// Ward only: groups whose centroids are farther apart than this (Euclidean distance of
     /// the mean vectors) are never merged, however small they are.
     pub max_centroid_distance: f32,
+    /// Ward only: a merge that would leave a group less cohesive than this (mean cosine of its
+    /// members to their normalised centroid) is not made.
+    pub min_cohesion: f32,
     /// Groups smaller than this (counting duplicates) go to the unclustered list.
     pub min_cluster_size: usize,
     /// Samples per cluster, nearest the centroid first.
@@ -67,6 +70,7 @@ impl Default for ClusterOptions {
             linkage: Linkage::Ward,
             distance_threshold: DEFAULT_WARD_THRESHOLD,
             max_centroid_distance: DEFAULT_MAX_CENTROID_DISTANCE,
+            min_cohesion: DEFAULT_MIN_COHESION,
             min_cluster_size: 2,
             max_samples: 5,
             direct_limit: DEFAULT_DIRECT_LIMIT,
@@ -81,6 +85,11 @@ pub const DEFAULT_WARD_THRESHOLD: f32 = 2.1;
 /// CLINC150 val (1.2 until 2026-12-03, when the top 5 clusters of a month-sized sample were 75–82 %
 /// one intent); `npm run eval:cluster` prints both scales.
 pub const DEFAULT_MAX_CENTROID_DISTANCE: f32 = 1.1;
+/// Ward's floor on a group's cohesion (see `cut`): without it, a month of a community about one
+/// product, whose asks are all a little alike, could end in one cluster of everything, as the
+/// centroids of big diffuse groups lie close together. 0.675 was chosen on month-sized samples of
+/// CLINC150 val, of any intents and of neighbouring ones (`npm run eval:cluster`).
+pub const DEFAULT_MIN_COHESION: f32 = 0.675;
 /// Default cut for the other linkages, where heights are plain distances.
 pub const DEFAULT_AVERAGE_THRESHOLD: f32 = 1.0;
 
@@ -114,7 +123,7 @@ pub fn cluster(vectors: Vectors<'_>, weights: &[usize], opts: &ClusterOptions) -
     let n = vectors.len();
     assert_eq!(weights.len(), n, "one weight per item");
     let (labels, two_stage) = if n <= opts.direct_limit.max(2) {
-        (flat_labels(vectors, opts.linkage, opts.distance_threshold, opts.max_centroid_distance), false)
+        (flat_labels(vectors, opts), false)
     } else {
         (two_stage_labels(vectors, opts), true)
     };
@@ -142,17 +151,17 @@ fn first(c: &Cluster) -> usize {
 }
 
 /// Cluster label of every item: items merged below `threshold` share a label.
-fn flat_labels(vectors: Vectors<'_>, linkage: Linkage, threshold: f32, max_centroid_distance: f32) -> Vec<usize> {
+fn flat_labels(vectors: Vectors<'_>, opts: &ClusterOptions) -> Vec<usize> {
     let n = vectors.len();
     if n < 2 {
         return (0..n).collect();
     }
     let mut condensed = condensed_euclidean(vectors);
-    let dendrogram = kodama::linkage(&mut condensed, n, linkage.method());
+    let dendrogram = kodama::linkage(&mut condensed, n, opts.linkage.method());
     drop(condensed);
     let steps: Vec<(usize, usize, f32)> =
         dendrogram.steps().iter().map(|s| (s.cluster1, s.cluster2, s.dissimilarity)).collect();
-    cut(n, &steps, linkage, threshold, max_centroid_distance)
+    cut(vectors, &steps, opts)
 }
 
 /// Flat clusters from a dendrogram: a node stays whole when both its children stay whole and
@@ -162,13 +171,8 @@ fn flat_labels(vectors: Vectors<'_>, linkage: Linkage, threshold: f32, max_centr
 /// divided by sqrt(2|A||B| / (|A|+|B|))): Ward's own heights grow with cluster size, so a fixed
 /// height cut over-merges small inputs and splits big topics; centroid distance does not
 /// depend on how many questions a topic has. For the other linkages it is the merge height.
-fn cut(
-    n: usize,
-    steps: &[(usize, usize, f32)],
-    linkage: Linkage,
-    threshold: f32,
-    max_centroid_distance: f32,
-) -> Vec<usize> {
+fn cut(vectors: Vectors<'_>, steps: &[(usize, usize, f32)], opts: &ClusterOptions) -> Vec<usize> {
+    let n = vectors.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn find(parent: &mut [usize], mut x: usize) -> usize {
         while parent[x] != x {
@@ -180,21 +184,36 @@ fn cut(
     let total = n + steps.len();
     let mut size = vec![1usize; total];
     let mut whole = vec![true; total];
+    // the sum of the vectors of each whole group that is not a single item
+    let mut sums: std::collections::HashMap<usize, Vec<f32>> = std::collections::HashMap::new();
     // an observation standing for each dendrogram label
     let mut witness: Vec<usize> = (0..n).collect();
     for (k, &(a, b, d)) in steps.iter().enumerate() {
         let node = n + k;
         size[node] = size[a] + size[b];
         witness.push(witness[a]);
-        let within = match linkage {
+        let within = match opts.linkage {
             Linkage::Ward => {
                 let (na, nb) = (size[a] as f32, size[b] as f32);
                 let centroid_distance = d / (2.0 * na * nb / (na + nb)).sqrt();
-                d <= threshold && centroid_distance <= max_centroid_distance
+                d <= opts.distance_threshold && centroid_distance <= opts.max_centroid_distance
             }
-            _ => d <= threshold,
+            _ => d <= opts.distance_threshold,
         };
         whole[node] = whole[a] && whole[b] && within;
+        if whole[node] && opts.linkage == Linkage::Ward {
+            // the merged group's cohesion, from the sum of its vectors: |Σv| / n
+            let mut sum = sums.remove(&a).unwrap_or_else(|| vectors.row(a).to_vec());
+            match sums.remove(&b) {
+                Some(other) => sum.iter_mut().zip(&other).for_each(|(x, y)| *x += y),
+                None => sum.iter_mut().zip(vectors.row(b)).for_each(|(x, y)| *x += y),
+            }
+            let cohesion = crate::similarity::dot(&sum, &sum).sqrt() / size[node] as f32;
+            whole[node] = cohesion >= opts.min_cohesion;
+            if whole[node] {
+                sums.insert(node, sum);
+            }
+        }
         if whole[node] {
             let (ra, rb) = (find(&mut parent, witness[a]), find(&mut parent, witness[b]));
             if ra != rb {
@@ -230,8 +249,7 @@ fn two_stage_labels(vectors: Vectors<'_>, opts: &ClusterOptions) -> Vec<usize> {
         compact.extend(c);
         remap[old] = new;
     }
-    let top =
-        flat_labels(Vectors::new(&compact, dims), opts.linkage, opts.distance_threshold, opts.max_centroid_distance);
+    let top = flat_labels(Vectors::new(&compact, dims), opts);
     assign.iter().map(|&c| top[remap[c]]).collect()
 }
 
@@ -356,6 +374,31 @@ mod tests {
                 assert!(c.members.iter().all(|&m| m / 4 == axis));
                 assert_eq!(c.samples[0].0, c.representative);
             }
+        }
+    }
+
+    #[test]
+    fn the_cohesion_floor_keeps_distinct_groups_apart_where_the_cut_would_merge_them() {
+        let (data, dims) = blobs();
+        let v = Vectors::new(&data, dims);
+        let weights = vec![1; v.len()];
+        // a cut that merges anything: one cluster of everything, of cohesion about 0.55
+        let loose = ClusterOptions {
+            distance_threshold: 100.0,
+            max_centroid_distance: 2.0,
+            min_cohesion: 0.0,
+            ..Default::default()
+        };
+        let out = cluster(v, &weights, &loose);
+        assert_eq!(out.clusters.len(), 1);
+        assert!(out.clusters[0].cohesion < 0.6, "{}", out.clusters[0].cohesion);
+        // the same cut with a floor: the three groups apart (the outlier, 12, may join one)
+        let out = cluster(v, &weights, &ClusterOptions { min_cohesion: 0.8, ..loose });
+        assert_eq!(out.clusters.len(), 3);
+        for c in &out.clusters {
+            assert!(c.cohesion >= 0.8);
+            let group = c.members[0].min(c.members[1]) / 4;
+            assert!(c.members.iter().all(|&m| m == 12 || m / 4 == group), "{:?}", c.members);
         }
     }
 

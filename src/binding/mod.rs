@@ -444,6 +444,9 @@ pub struct ClusterCallOptions {
     pub distance_threshold: Option<f64>,
     /// Ward only: never merge groups whose centroids are farther apart than this (default 1.1).
     pub max_centroid_distance: Option<f64>,
+    /// Ward only: never make a group less cohesive than this, the mean cosine of its members to
+    /// their normalised centroid (default 0.675).
+    pub min_cohesion: Option<f64>,
     /// Groups smaller than this, counting duplicates, are returned as unclustered (default 2).
     pub min_cluster_size: Option<u32>,
     /// Samples per cluster (default 5).
@@ -485,6 +488,8 @@ impl ClusterCallOptions {
                     .map_or(default_threshold, |x| x as f32),
                 max_centroid_distance: num_in(self.max_centroid_distance, &f("maxCentroidDistance"), 0.0, 2.0)?
                     .map_or(d.cluster.max_centroid_distance, |x| x as f32),
+                min_cohesion: num_in(self.min_cohesion, &f("minCohesion"), -1.0, 1.0)?
+                    .map_or(d.cluster.min_cohesion, |x| x as f32),
                 min_cluster_size: int_in(self.min_cluster_size, &f("minClusterSize"), 1, usize::MAX >> 1)?
                     .unwrap_or(d.cluster.min_cluster_size),
                 max_samples: int_in(self.max_samples, &f("maxSamples"), 0, 1000)?.unwrap_or(d.cluster.max_samples),
