@@ -161,6 +161,43 @@ describe('analyzeTenant', () => {
     expect(r.clusters[0]).toMatchObject({ askers: 3 })
   })
 
+  test('an ask that names no topic ("can anyone help me?") is grouped by what its asker went on to say, and never stands for a cluster', async () => {
+    const messages = []
+    const say = (hour, minute, authorId, content, replyToId) => {
+      const m = { id: `m${messages.length}`, channelId: 'help', authorId, content, timestamp: new Date(Date.UTC(2026, 9, 5, 9 + hour, minute)).toISOString(), ...(replyToId ? { replyToId } : {}) }
+      messages.push(m)
+      return m.id
+    }
+    // a container that cannot write to its volume, and a bot token after a reset: each opened once
+    // by a greeting and a plea for help, the problem said after a helper's reply
+    let plea = say(0, 0, 'u1', 'hi, can anyone help me?')
+    let reply = say(0, 2, 'h1', 'sure, what is the problem?', plea)
+    say(0, 3, 'u1', 'my postgres container cannot write to the mounted volume, permission denied on the data folder', reply)
+    say(3, 0, 'u2', 'permission denied when my container writes to a bind mount, how do I fix the ownership of the volume?')
+    say(5, 0, 'u3', 'the app user in my container gets EACCES writing to the docker volume, how do I make the volume writable?')
+    say(7, 0, 'u4', 'why does my container get permission denied writing files to a mounted volume?')
+    plea = say(9, 0, 'u5', 'hello, can someone help me please?')
+    reply = say(9, 2, 'h2', 'with what?', plea)
+    say(9, 3, 'u5', 'my discord bot says invalid token since I regenerated the token in the developer portal', reply)
+    say(11, 0, 'u6', 'bot login fails with an invalid token error after resetting the token, what should I change?')
+    say(13, 0, 'u7', 'where do I put the new bot token after regenerating it in the developer portal?')
+    say(15, 0, 'u8', 'my bot stopped logging in after I reset its token, how do I fix the invalid token error?')
+    const r = await qi.analyzeTenant({ tenantId: 't', month: '2026-10', messages, options: { llm: { apiKey: '' } } })
+    const clusterOf = (author) => r.questions.filter((q) => q.authorId === author).map((q) => q.clusterId)
+    const pleas = r.questions.filter((q) => /can (anyone|someone) help me/.test(q.original))
+    expect(pleas.map((q) => q.authorId)).toEqual(['u1', 'u5'])
+    // each plea joins the asks of its topic (until 2026-12-03 the two made a cluster of their own)
+    expect(new Set(['u1', 'u2', 'u3', 'u4'].flatMap(clusterOf))).toEqual(new Set([clusterOf('u2')[0]]))
+    expect(new Set(['u5', 'u6', 'u7', 'u8'].flatMap(clusterOf))).toEqual(new Set([clusterOf('u6')[0]]))
+    expect(clusterOf('u1')[0]).not.toBe(clusterOf('u5')[0])
+    expect(r.clusters.map((c) => c.askers)).toEqual([4, 4])
+    // and the page shows what was asked, not the plea
+    for (const c of r.clusters) {
+      expect(c.representative).not.toMatch(/help me/)
+      for (const s of c.samples) expect(s).not.toMatch(/help me/)
+    }
+  })
+
   test('messages outside the month are rejected as outside_month, not analysed', async () => {
     const messages = [msg('in', 'alice', 0, 'how do I reset my password?'), { ...msg('next', 'bob', 0, 'how do I reset my password?'), timestamp: '2026-11-01T00:00:00Z' }, { ...msg('prev', 'bob', 0, 'x'), timestamp: '2026-09-30T23:59:59.999Z' }]
     const r = await qi.analyzeTenant({ tenantId: 't', month: '2026-10', messages, options: { llm: { apiKey: '' } } })

@@ -156,6 +156,79 @@ pub fn is_mostly_paste(text: &str) -> bool {
     (reduced.len() < text.len() / 2 && words < 4) || one_line_code
 }
 
+/// A leading "nick:" / "nick," / "@nick" addressing (the name in group 1, or 2 for "@nick").
+pub static ADDRESS: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"^\s*@?([^\s:,@]{2,40})[:,](?:\s|$)|^\s*@([^\s:,@]{2,40})").expect("address regex"));
+
+/// Words that open a greeting ("hi", "hello everyone!").
+pub const GREETING_START: &[&str] = &["hi", "hey", "hello", "hiya", "heya", "yo", "howdy", "greetings", "hola"];
+
+/// A greeting that opens a message, with whom it greets and its punctuation: "hi all, ",
+/// "hello everyone! ", "good morning folks. ".
+static GREETING: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(&format!(
+        r"(?i)^\s*(?:{}|good (?:morning|afternoon|evening))(?:\s+(?:all|everyone|everybody|guys|folks|people|there|friends|team|y'?all|ppl|again))*\b\s*[!,.:;~-]*\s*",
+        GREETING_START.join("|")
+    ))
+    .expect("greeting regex")
+});
+/// A Discord mention (`<@123>`, `<@!123>`) or an "@nick" that opens a message ("@types/node" is a
+/// package, not a nick).
+static MENTION: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"^\s*(?:<@!?\d+>|@[\w-][\w.-]{0,38}(?:[:,]|\s|$))\s*[:,]?\s*").expect("mention regex"));
+
+/// The text without the salutation it opens with: greetings ("hi all,"), mentions ("<@123>",
+/// "@nick") and "nick:" / "nick," where `is_person(nick)`, in any order. What is left says what
+/// the message is about; a text that is nothing but a salutation is kept whole.
+pub fn without_salutation<'a>(text: &'a str, is_person: &dyn Fn(&str) -> bool) -> &'a str {
+    let mut rest = text;
+    loop {
+        let end = GREETING.find(rest).or_else(|| MENTION.find(rest)).map(|m| m.end()).or_else(|| {
+            let c = ADDRESS.captures(rest)?;
+            is_person(c.get(1)?.as_str()).then(|| c.get(0).map_or(0, |m| m.end()))
+        });
+        match end {
+            Some(end) if !rest[end..].trim().is_empty() => rest = &rest[end..],
+            _ => return rest.trim_start(),
+        }
+    }
+}
+
+/// Words that name no topic: function words, the verbs and nouns of asking for help, greetings,
+/// the placeholders of [`reduce`].
+static NO_TOPIC: Lazy<std::collections::HashSet<&str>> = Lazy::new(|| {
+    concat!(
+        "i me my mine myself we us our you your yours u ur he him his she her they them their it its it's ",
+        "itself this that these those there here what whats what's how hows how's why where when which ",
+        "who whom whose is are was were be been being am do does did doing done dont don't doesnt doesn't ",
+        "didnt didn't can could cant can't would should will wont won't shall may might must have has had ",
+        "having a an the to of in on at by for with from into onto about as and or but so if then than ",
+        "not no yes yeah ok okay also just still again now too very really only even any anyone anybody ",
+        "anything some someone somebody something all every everyone everybody one way thing things stuff ",
+        "lot bit please pls plz thanks thank thx hi hey hello guys folks help fix make get got use using ",
+        "work works working know need want try tried trying find go going see set put run happen happens ",
+        "mean like able possible sure right good best better question problem issue error im i'm ive i've ",
+        "i'd i'll you're there's code log link"
+    )
+    .split_whitespace()
+    .collect()
+});
+
+/// A text with fewer words that can name a topic ([`topic_words`]) says too little on its own
+/// to be grouped, or shown, as what someone asked.
+pub const MIN_TOPIC_WORDS: usize = 2;
+
+/// How many words of a text (reduced by [`reduce`]) can name its topic, the salutation it opens
+/// with left out: "how do I fix it?" has none, "hi all, how do I mount a volume in compose?"
+/// three.
+pub fn topic_words(reduced: &str) -> usize {
+    let text = without_salutation(reduced, &|_| true);
+    crate::classify::features::words(text)
+        .iter()
+        .filter(|w| w.chars().count() >= 2 && !NO_TOPIC.contains(w.as_str()))
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +301,46 @@ mod tests {
     fn plain_prose_is_unchanged_and_exported_markers_map() {
         assert_eq!(reduce("how do I mount a volume in compose?"), "how do I mount a volume in compose?");
         assert_eq!(reduce("try this [<-CODE->] from [<-LINK->]"), "try this [code] from [link]");
+    }
+
+    #[test]
+    fn salutations_are_left_out_and_people_only_where_named() {
+        let people = |n: &str| ["bob", "actionparsnip"].contains(&n.to_lowercase().as_str());
+        for (text, rest) in [
+            ("hi all, how do I mount a volume?", "how do I mount a volume?"),
+            ("Hello everyone! how do I mount a volume?", "how do I mount a volume?"),
+            ("good morning folks. how do I mount a volume?", "how do I mount a volume?"),
+            ("bob: how do I mount a volume?", "how do I mount a volume?"),
+            ("<@123456> how do I mount a volume?", "how do I mount a volume?"),
+            ("@carol, hey, how do I mount a volume?", "how do I mount a volume?"),
+            ("hey bob, how do I mount a volume?", "how do I mount a volume?"),
+            // not a person of the community: a topic
+            ("docker: how do I mount a volume?", "docker: how do I mount a volume?"),
+            ("Update: still failing", "Update: still failing"),
+            // a package, not a nick; words that start like a greeting
+            ("@types/node is missing, why?", "@types/node is missing, why?"),
+            ("history of the project?", "history of the project?"),
+            ("you can't mount it?", "you can't mount it?"),
+            // nothing but a salutation: kept whole
+            ("hi all!", "hi all!"),
+        ] {
+            assert_eq!(without_salutation(text, &people), rest, "{text}");
+        }
+    }
+
+    #[test]
+    fn topic_words_count_what_a_text_is_about() {
+        for (text, n) in [
+            ("how do I fix it?", 0),
+            ("can anyone help me please?", 0),
+            ("how do i install them", 1),
+            ("hi all, how do I mount a volume in compose?", 3),
+            ("ActionParsnip1, how can i disable it?", 1),
+            ("how can I disable ipv6?", 2),
+            ("why does this fail? [code]", 1),
+        ] {
+            assert_eq!(topic_words(&reduce(text)), n, "{text}");
+        }
     }
 
     #[test]

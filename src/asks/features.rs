@@ -11,7 +11,7 @@ use regex::Regex;
 use crate::classify::features::{surface, words, SURFACE};
 use crate::conversations::{Conversations, LinkSource};
 use crate::pipeline::Message;
-use crate::prose;
+use crate::prose::{self, ADDRESS, GREETING_START};
 
 /// Number of dense features.
 pub const DENSE_LEN: usize = 52;
@@ -94,9 +94,6 @@ pub struct Candidate {
 
 /// Single-line code: ends like a statement or a block.
 static CODE_LINE: Lazy<Regex> = Lazy::new(|| Regex::new(r"[;{}]\s*$|^\s*(?:\$|>>>) \S").unwrap());
-/// A leading "nick:" / "nick," / "@nick" addressing.
-static ADDRESS: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"^\s*@?([^\s:,@]{2,40})[:,](?:\s|$)|^\s*@([^\s:,@]{2,40})").unwrap());
 
 const BACKCHANNEL: &[&str] = &[
     "huh",
@@ -212,7 +209,6 @@ const GREETINGS: &[&str] = &[
     "hola",
     "greetings",
 ];
-const GREETING_START: &[&str] = &["hi", "hey", "hello", "hiya", "heya", "yo", "howdy", "greetings", "hola"];
 const THANKS: &[&str] = &["thanks", "thank", "thx", "ty", "cheers", "thanx", "tnx", "tks", "merci", "danke"];
 const FIRST_PERSON: &[&str] =
     &["i", "i'm", "im", "i've", "ive", "my", "me", "mine", "myself", "i'd", "i'll", "we", "our"];

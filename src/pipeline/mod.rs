@@ -386,6 +386,7 @@ pub async fn analyze_questions(
     });
     let review: Vec<bool> = question_idx.iter().map(|&q| reviewed(q)).collect();
     let outcomes: Vec<Outcome> = question_idx.iter().map(|&q| outcome::outcome(&a.messages, &convs, q)).collect();
+    let people = People::of(&a.messages);
     forget_unused_text(&mut a.messages, &question_idx, &outcomes);
     a.timings.asks = ms(t);
     crate::models::release_free_memory();
@@ -431,6 +432,7 @@ pub async fn analyze_questions(
         feed: Feed {
             stream: &stream,
             messages: &a.messages,
+            people: &people,
             outcomes: &outcomes,
             review: &review,
             sent: std::sync::Mutex::new(vec![false; total_items]),
@@ -488,7 +490,7 @@ pub async fn analyze_questions(
     let mut qs: Vec<Question> = Vec::with_capacity(grouped.len());
     for &k in &grouped {
         let q = question_idx[k];
-        let text = embed_text(&a.messages, &outcomes[k], &extracted.results[k]).unwrap_or_default();
+        let text = embed_text(&a.messages, &people, &outcomes[k], &extracted.results[k]).unwrap_or_default();
         if !sent[k] {
             // the items still unanswered when the deadline passed
             stream.push(k, text.clone());
@@ -612,18 +614,32 @@ pub async fn analyze_questions(
             let asks: usize = c.members.iter().map(|&ui| qs[ui].asks).sum();
             let answered: usize = c.members.iter().map(|&ui| qs[ui].answered_asks).sum();
             let resolved: usize = c.members.iter().map(|&ui| qs[ui].resolved_asks).sum();
-            // the acknowledged answer nearest the centroid, else the first answer
-            let best_answer = c
+            // the representative and the samples show what the cluster asks: the members whose
+            // own words name no topic ("how do I fix it?") come after the others, and are samples
+            // only where no member names one
+            let topical: Vec<bool> = c
                 .members
                 .iter()
+                .map(|&ui| {
+                    crate::prose::topic_words(&crate::prose::reduce_cow(&qs[ui].extracted))
+                        >= crate::prose::MIN_TOPIC_WORDS
+                })
+                .collect();
+            let mut members: Vec<usize> = c.members.iter().zip(&topical).filter(|t| *t.1).map(|t| *t.0).collect();
+            let named = members.len();
+            members.extend(c.members.iter().zip(&topical).filter(|t| !*t.1).map(|t| *t.0));
+            let samples = members[..c.samples.len().min(named.max(1))].to_vec();
+            // the acknowledged answer nearest the centroid, else the first answer
+            let best_answer = members
+                .iter()
                 .find(|&&ui| qs[ui].answer.is_some_and(|x| x.acknowledged))
-                .or_else(|| c.members.iter().find(|&&ui| qs[ui].answer.is_some()))
+                .or_else(|| members.iter().find(|&&ui| qs[ui].answer.is_some()))
                 .copied();
             ClusterOut {
                 size: c.size,
                 askers: askers.len(),
-                members: c.members.clone(),
-                samples: c.samples.iter().map(|s| s.0).collect(),
+                members,
+                samples,
                 cohesion: c.cohesion,
                 keywords,
                 title: None,
@@ -662,13 +678,13 @@ pub async fn analyze_questions(
     Ok(a)
 }
 
-/// The stages after the asks read the text of the asks' turns (and their leads) only: the month's other texts
-/// (most of its bytes) and the mentions are freed.
+/// The stages after the asks read the text of the asks' turns, leads and topics only: the month's
+/// other texts (most of its bytes) and the mentions are freed.
 fn forget_unused_text(messages: &mut [Message], question_idx: &[usize], outcomes: &[Outcome]) {
     let mut keep = vec![false; messages.len()];
     for (&q, o) in question_idx.iter().zip(outcomes) {
         keep[q] = true;
-        for &i in o.lead.iter().chain(&o.turn) {
+        for &i in o.lead.iter().chain(&o.turn).chain(&o.topic) {
             keep[i] = true;
         }
     }
@@ -691,22 +707,65 @@ fn kept(reviewed: bool, r: &crate::extract::ExtractResult) -> bool {
     !reviewed || confirmed(r)
 }
 
-/// What the encoder reads of an ask: the LLM's question, else the asker's turn; `None` for an
-/// item the LLM set apart as no request for help.
-fn embed_text(messages: &[Message], outcome: &Outcome, r: &crate::extract::ExtractResult) -> Option<String> {
+/// What the encoder reads of an ask: the LLM's question, else its topic (the asker's turn, with
+/// what it refers to when it names no topic itself); `None` for an item the LLM set apart as no
+/// request for help.
+fn embed_text(
+    messages: &[Message],
+    people: &People,
+    outcome: &Outcome,
+    r: &crate::extract::ExtractResult,
+) -> Option<String> {
     if r.not_request {
         None
     } else if r.source == Source::Llm {
         Some(r.extracted.clone())
     } else {
-        Some(turn_text(messages, &outcome.turn))
+        Some(topic_text(messages, people, &outcome.topic))
     }
 }
 
-/// What the encoder sees of an ask: the asker's turn with pastes and links reduced.
-fn turn_text(messages: &[Message], turn: &[usize]) -> String {
-    let joined: Vec<String> = turn.iter().map(|&i| crate::prose::reduce(&messages[i].content)).collect();
+/// What the encoder sees of messages: each one's prose (pastes and links reduced), without the
+/// greeting or the "nick:" it opens with, so that neither groups asks.
+fn topic_text(messages: &[Message], people: &People, topic: &[usize]) -> String {
+    let named = |name: &str| people.named(name);
+    let joined: Vec<String> = topic
+        .iter()
+        .map(|&i| {
+            let prose = crate::prose::reduce(&messages[i].content);
+            crate::prose::without_salutation(&prose, &named).to_string()
+        })
+        .collect();
     crate::embed::truncate_chars(&joined.join(" "), MAX_TURN_CHARS).to_string()
+}
+
+/// The month's people by author id and display name, lower-cased and sorted: whom a leading
+/// "nick:" can address.
+struct People(Vec<String>);
+
+impl People {
+    fn of(messages: &[Message]) -> People {
+        let mut names: Vec<String> = messages
+            .iter()
+            .flat_map(|m| std::iter::once(&m.author_id).chain(&m.author_name))
+            .map(|n| n.to_lowercase())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        People(names)
+    }
+
+    /// Whether `name` names one of them. Nicks are often cut short ("actionp") or carry a
+    /// suffix ("actionparsnip1"): a name of three letters or more matches a person's it starts,
+    /// or that starts it.
+    fn named(&self, name: &str) -> bool {
+        let name = name.to_lowercase();
+        let has = |n: &str| self.0.binary_search_by(|p| p.as_str().cmp(n)).is_ok();
+        let at = self.0.partition_point(|p| p.as_str() < name.as_str());
+        has(&name)
+            || (name.chars().count() >= 3 && self.0.get(at).is_some_and(|p| p.starts_with(&name)))
+            || name.char_indices().skip(3).any(|(i, _)| has(&name[..i]))
+    }
 }
 
 /// The turn text the encoder sees is capped (its first 96 tokens are all it reads by default).
@@ -767,6 +826,7 @@ struct ExtractStage<'a> {
 struct Feed<'a> {
     stream: &'a crate::grouping::EmbedStream,
     messages: &'a [Message],
+    people: &'a People,
     outcomes: &'a [Outcome],
     /// which items are candidates under review (only an ask when the LLM confirms it)
     review: &'a [bool],
@@ -791,7 +851,7 @@ impl ExtractHooks for ExtractStage<'_> {
         if !kept(f.review[index], result) {
             return;
         }
-        if let Some(text) = embed_text(f.messages, &f.outcomes[index], result) {
+        if let Some(text) = embed_text(f.messages, f.people, &f.outcomes[index], result) {
             f.sent.lock().unwrap_or_else(|e| e.into_inner())[index] = true;
             f.stream.push(index, text);
         }

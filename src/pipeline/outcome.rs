@@ -27,6 +27,10 @@ pub struct Outcome {
     /// The conversation's messages just before the turn (at most [`LEAD`]; none for a turn that
     /// opens it): what the ask may be a reaction to.
     pub lead: Vec<usize>,
+    /// What the encoder reads of the ask, in this order: the turn, and where the turn alone names
+    /// no topic ("how do I fix it?", "can anyone help?"), the messages that do: the conversation's
+    /// opening turn for a later turn, the asker's next turn for an opening one.
+    pub topic: Vec<usize>,
     pub answered: bool,
     pub resolved: bool,
     pub answer: Option<Answer>,
@@ -96,6 +100,21 @@ pub fn outcome(messages: &[Message], convs: &Conversations, ask: usize) -> Outco
     let turn = members[start..end].to_vec();
     let lead = members[start.saturating_sub(LEAD)..start].to_vec();
     let after = &members[end..];
+    let mut topic = turn.clone();
+    let words: usize = turn.iter().map(|&i| prose::topic_words(&prose::reduce_cow(&messages[i].content))).sum();
+    if words < prose::MIN_TOPIC_WORDS {
+        let of = |author: &str, from: &[usize]| -> Vec<usize> {
+            from.iter().copied().take_while(|&i| messages[i].author_id == author).take(MAX_TURN).collect()
+        };
+        topic.extend(if start > 0 {
+            // a later turn: what the conversation is about
+            of(&messages[members[0]].author_id, members)
+        } else {
+            // an opening turn: what the asker said once someone replied
+            let next = after.iter().position(|&i| by_asker(i)).unwrap_or(after.len());
+            of(asker, &after[next..])
+        });
+    }
     let answered = after.iter().any(|&i| !by_asker(i));
 
     // the asker's acknowledgement of an earlier reply, or a ✅ on a reply
@@ -124,7 +143,7 @@ pub fn outcome(messages: &[Message], convs: &Conversations, ask: usize) -> Outco
             .find(|&i| !by_asker(i) && is_substantial(&messages[i].content))
             .map(|message| Answer { message, acknowledged: false });
     }
-    Outcome { turn, lead, answered, resolved, answer }
+    Outcome { turn, lead, topic, answered, resolved, answer }
 }
 
 #[cfg(test)]
@@ -182,6 +201,33 @@ mod tests {
         assert_eq!(o.turn, vec![4, 5]);
         assert_eq!(o.lead, vec![1, 2, 3]);
         assert_eq!(outcome(&m, &c, 1).lead, vec![0]);
+    }
+
+    #[test]
+    fn a_turn_that_names_no_topic_is_read_with_what_it_refers_to() {
+        let (m, c) = conv(&[
+            ("a", "hi all"),
+            ("a", "my nginx container exits with code 137"),
+            ("b", "out of memory, raise the limit"),
+            ("a", "how do I do that?"),
+            ("d", "can anyone help me?"),
+            ("b", "with what?"),
+            ("d", "the compose file will not start"),
+            ("d", "on windows"),
+        ]);
+        // a turn that says what it is about is read alone
+        assert_eq!(outcome(&m, &c, 1).topic, vec![0, 1]);
+        // a later turn that says nothing of its own: with the conversation's opening turn
+        assert_eq!(outcome(&m, &c, 3).topic, vec![3, 0, 1]);
+        let (m, c) = conv(&[
+            ("d", "can anyone help me?"),
+            ("b", "with what?"),
+            ("d", "the compose file will not start"),
+            ("d", "on windows"),
+            ("b", "what error?"),
+        ]);
+        // an opening turn that says nothing of its own: with the asker's next turn
+        assert_eq!(outcome(&m, &c, 0).topic, vec![0, 2, 3]);
     }
 
     #[test]
