@@ -198,6 +198,28 @@ describe('analyzeTenant', () => {
     }
   })
 
+  test('asks are grouped by what they ask, not by whom they address: a helper\'s "nick:" is not read', async () => {
+    const asks = [
+      'carol_dev: how do I reset my password?',
+      'carol_dev, I forgot my password, how do I change it?',
+      'carol_dev: is there a dark mode?',
+      'carol_dev, can I switch to a dark theme?',
+      'carol_dev: which port does the server use?',
+      'carol_dev, what port should I open for the server?',
+    ]
+    const messages = [{ id: 'h0', channelId: 'help', authorId: '999', authorName: 'carol_dev', content: 'welcome! ask away', timestamp: '2026-10-01T08:00:00Z' }]
+    asks.forEach((content, i) => messages.push({ id: `m${i}`, channelId: 'help', authorId: `u${i}`, content, timestamp: new Date(Date.UTC(2026, 9, 1, 10 + 3 * i)).toISOString() }))
+    const r = await qi.analyzeTenant({ tenantId: 't', month: '2026-10', messages, options: { llm: { apiKey: '' } } })
+    const clusterOf = (id) => r.questions.find((q) => q.messageIds.includes(id))?.clusterId
+    // until 2026-12-03 the name made them one cluster of every topic
+    expect(clusterOf('m0')).toBe(clusterOf('m1'))
+    expect(clusterOf('m2')).toBe(clusterOf('m3'))
+    expect(clusterOf('m2')).not.toBeNull()
+    expect(clusterOf('m2')).not.toBe(clusterOf('m0'))
+    expect(clusterOf('m5')).not.toBe(clusterOf('m0'))
+    expect(clusterOf('m5')).not.toBe(clusterOf('m2'))
+  })
+
   test('messages outside the month are rejected as outside_month, not analysed', async () => {
     const messages = [msg('in', 'alice', 0, 'how do I reset my password?'), { ...msg('next', 'bob', 0, 'how do I reset my password?'), timestamp: '2026-11-01T00:00:00Z' }, { ...msg('prev', 'bob', 0, 'x'), timestamp: '2026-09-30T23:59:59.999Z' }]
     const r = await qi.analyzeTenant({ tenantId: 't', month: '2026-10', messages, options: { llm: { apiKey: '' } } })

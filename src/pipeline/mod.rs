@@ -922,4 +922,21 @@ mod tests {
         assert_eq!(rate(1, 3), 1.0 / 3.0);
         assert_eq!(rate(0, 0), 0.0);
     }
+
+    #[test]
+    fn people_are_named_by_id_or_name_cut_short_or_with_a_suffix() {
+        let m = |id: &str, name: Option<&str>| Message {
+            author_id: id.into(),
+            author_name: name.map(str::to_string),
+            ..Message::default()
+        };
+        let people = People::of(&[m("ActionParsnip", None), m("123456", Some("Carol_Dev")), m("bo", None)]);
+        for name in ["actionparsnip", "ActionParsnip1", "actionp", "carol_dev", "CAROL", "123456", "bo"] {
+            assert!(people.named(name), "{name}");
+        }
+        // too short to stand for a longer name, or nobody's
+        for name in ["ac", "b", "docker", "update", "carolx_dev"] {
+            assert!(!people.named(name), "{name}");
+        }
+    }
 }
