@@ -177,13 +177,30 @@ static GREETING: Lazy<Regex> = Lazy::new(|| {
 static MENTION: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"^\s*(?:<@!?\d+>|@[\w-][\w.-]{0,38}(?:[:,]|\s|$))\s*[:,]?\s*").expect("mention regex"));
 
+/// A plea to the room that opens a message, up to what it is about: "can anyone help me with …",
+/// "does anyone know how …" (the "how" stays), "quick question: …", "I need some help with …".
+static PLEA: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(concat!(
+        r"(?i)^\s*(?:",
+        r"(?:(?:can|could|would|will|may)\s+)?(?:any|some)(?:one|body|1)\s+(?:here\s+|out there\s+)?(?:please\s+|pls\s+)?",
+        r"(?:(?:help|assist)(?:\s+me)?(?:\s+out)?(?:\s+please|\s+pls)?(?:\s+(?:with|on))?|knows?(?:\s+(?:if|whether|of|about))?|(?:tell|show)\s+me)\b",
+        r"|(?:does|do)\s+(?:any|some)(?:one|body|1)\s+(?:here\s+)?knows?(?:\s+(?:if|whether|of|about))?\b",
+        r"|(?:quick|simple|short|basic|noob|newbie|small|a)?\s*question\s*[:!?.,-]",
+        r"|(?:i\s+)?(?:need|want|would like)\s+(?:some\s+|a little\s+|a bit of\s+)?help(?:\s+(?:with|on|please|pls))*\b",
+        r"|help(?:\s+(?:me|please|pls))*\s*[!:,.-]",
+        r")[\s?!.,:;-]*"
+    ))
+    .expect("plea regex")
+});
+
 /// The text without the salutation it opens with: greetings ("hi all,"), mentions ("<@123>",
-/// "@nick") and "nick:" / "nick," where `is_person(nick)`, in any order. What is left says what
-/// the message is about; a text that is nothing but a salutation is kept whole.
+/// "@nick"), "nick:" / "nick," where `is_person(nick)`, and pleas to the room ("can anyone help
+/// me with"), in any order. What is left says what the message is about; a text that is nothing
+/// but a salutation is kept whole.
 pub fn without_salutation<'a>(text: &'a str, is_person: &dyn Fn(&str) -> bool) -> &'a str {
     let mut rest = text;
     loop {
-        let end = GREETING.find(rest).or_else(|| MENTION.find(rest)).map(|m| m.end()).or_else(|| {
+        let end = [&*GREETING, &*MENTION, &*PLEA].iter().find_map(|r| r.find(rest)).map(|m| m.end()).or_else(|| {
             let c = ADDRESS.captures(rest)?;
             is_person(c.get(1)?.as_str()).then(|| c.get(0).map_or(0, |m| m.end()))
         });
@@ -314,6 +331,16 @@ mod tests {
             ("<@123456> how do I mount a volume?", "how do I mount a volume?"),
             ("@carol, hey, how do I mount a volume?", "how do I mount a volume?"),
             ("hey bob, how do I mount a volume?", "how do I mount a volume?"),
+            ("hi all, can anyone help me with mounting a volume?", "mounting a volume?"),
+            ("does anyone know how to mount a volume?", "how to mount a volume?"),
+            ("anyone know if compose mounts volumes?", "compose mounts volumes?"),
+            ("quick question: how do I mount a volume?", "how do I mount a volume?"),
+            ("I need some help with volumes", "volumes"),
+            ("can someone help me? my volume is read-only", "my volume is read-only"),
+            ("helpful docs for volumes?", "helpful docs for volumes?"),
+            ("questions about volumes", "questions about volumes"),
+            ("can anyone help?", "can anyone help?"),
+            ("anyone knowledgeable about volumes?", "anyone knowledgeable about volumes?"),
             // not a person of the community: a topic
             ("docker: how do I mount a volume?", "docker: how do I mount a volume?"),
             ("Update: still failing", "Update: still failing"),
