@@ -131,15 +131,8 @@ async function chatMonthScores(draws, kind) {
     const truth = ids.map((id) => rows[Number(id.slice(1))].intent)
     sum.nmi += nmi(truth, ids.map((id) => label.get(id)))
     sum.ari += ari(truth, ids.map((id) => label.get(id)))
-    let top = 0
-    let main = 0
-    for (const c of result.clusters.slice(0, 5)) {
-      const counts = new Map()
-      for (const id of c.messageIds.filter((x) => x.startsWith('q'))) counts.set(rows[Number(id.slice(1))].intent, (counts.get(rows[Number(id.slice(1))].intent) ?? 0) + 1)
-      top += [...counts.values()].reduce((a, b) => a + b, 0)
-      main += Math.max(0, ...counts.values())
-    }
-    sum.purity += top ? main / top : 0
+    const top = topMembers(result.clusters, (id) => (id.startsWith('q') ? rows[Number(id.slice(1))].intent : undefined))
+    sum.purity += top.members ? top.main / top.members : 0
   }
   return { nmi: sum.nmi / draws.length, ari: sum.ari / draws.length, purity: sum.purity / draws.length }
 }
@@ -224,15 +217,28 @@ async function monthScores(draws, options) {
     sum.nmi += nmi(truth, predicted)
     sum.ari += ari(truth, predicted)
     sum.clusters += result.clusters.length
-    for (const c of result.clusters.slice(0, 5)) {
-      const counts = new Map()
-      for (const id of c.messageIds) counts.set(truth[Number(id)], (counts.get(truth[Number(id)]) ?? 0) + 1)
-      top += c.messageIds.length
-      topMain += Math.max(...counts.values())
-    }
+    const t = topMembers(result.clusters, (id) => truth[Number(id)])
+    top += t.members
+    topMain += t.main
   }
   const n = draws.length
   return { nmi: sum.nmi / n, ari: sum.ari / n, clusters: sum.clusters / n, purity: top ? topMain / top : 0 }
+}
+
+/**
+ * Of the top 5 clusters' members whose intent is known (`intentOf(id)`, else undefined): how many
+ * there are, and how many belong to their cluster's main intent.
+ */
+function topMembers(clusters, intentOf) {
+  let members = 0
+  let main = 0
+  for (const c of clusters.slice(0, 5)) {
+    const counts = new Map()
+    for (const intent of c.messageIds.map(intentOf).filter((x) => x !== undefined)) counts.set(intent, (counts.get(intent) ?? 0) + 1)
+    for (const n of counts.values()) members += n
+    main += Math.max(0, ...counts.values())
+  }
+  return { members, main }
 }
 
 /** The opening turn of a dialog's starter and the other people's messages, for dialogs that got a reply. */

@@ -617,17 +617,11 @@ pub async fn analyze_questions(
             // the representative and the samples show what the cluster asks: the members whose
             // own words name no topic ("how do I fix it?") come after the others, and are samples
             // only where no member names one
-            let topical: Vec<bool> = c
-                .members
-                .iter()
-                .map(|&ui| {
-                    crate::prose::topic_words(&crate::prose::reduce_cow(&qs[ui].extracted))
-                        >= crate::prose::MIN_TOPIC_WORDS
-                })
-                .collect();
-            let mut members: Vec<usize> = c.members.iter().zip(&topical).filter(|t| *t.1).map(|t| *t.0).collect();
+            let (mut members, contentless): (Vec<usize>, Vec<usize>) = c.members.iter().partition(|&&ui| {
+                crate::prose::topic_words(&crate::prose::reduce_cow(&qs[ui].extracted)) >= crate::prose::MIN_TOPIC_WORDS
+            });
             let named = members.len();
-            members.extend(c.members.iter().zip(&topical).filter(|t| !*t.1).map(|t| *t.0));
+            members.extend(contentless);
             let samples = members[..c.samples.len().min(named.max(1))].to_vec();
             // the acknowledged answer nearest the centroid, else the first answer
             let best_answer = members
@@ -728,12 +722,11 @@ fn embed_text(
 /// What the encoder sees of messages: each one's prose (pastes and links reduced), without the
 /// greeting or the "nick:" it opens with, so that neither groups asks.
 fn topic_text(messages: &[Message], people: &People, topic: &[usize]) -> String {
-    let named = |name: &str| people.named(name);
     let joined: Vec<String> = topic
         .iter()
         .map(|&i| {
             let prose = crate::prose::reduce(&messages[i].content);
-            crate::prose::without_salutation(&prose, &named).to_string()
+            crate::prose::without_salutation(&prose, &|name| people.named(name)).to_string()
         })
         .collect();
     crate::embed::truncate_chars(&joined.join(" "), MAX_TURN_CHARS).to_string()
