@@ -144,6 +144,24 @@ describe('analyzeTenant', () => {
     expect(r.stats).toMatchObject({ asks: 3, answered: 2, resolved: 1 })
   })
 
+  test('the answer linked is the reply the asker thanked, or one said to the asker: never chatter or a reply to someone else', async () => {
+    const inThread = (root) => ({ threadId: root })
+    const messages = [
+      msg('ask', 'alice', 0, 'how do I back up a whole partition to an image file?'),
+      msg('ans', 'bob', 40_000, 'partimage', { ...inThread('ask'), replyToId: 'ask' }),
+      msg('chatter', 'eve', 50_000, 'lol same', inThread('ask')),
+      msg('ack', 'alice', 60_000, 'thanks!', inThread('ask')),
+      msg('ask2', 'frank', 4 * 3600_000, 'how do I connect securely to my ftp server from ubuntu?'),
+      msg('dave', 'dave', 4 * 3600_000 + 10_000, 'my uploads to it stall at 99 percent with filezilla', inThread('ask2')),
+      msg('aside', 'gina', 4 * 3600_000 + 20_000, 'that is a known bug of the old client, upgrade filezilla to the latest release', { ...inThread('ask2'), replyToId: 'dave' }),
+      msg('ans2', 'hal', 4 * 3600_000 + 40_000, 'install gftp-gtk, it speaks sftp out of the box', { ...inThread('ask2'), replyToId: 'ask2' }),
+    ]
+    const r = await qi.analyzeTenant({ tenantId: 't', month: '2026-10', messages, options: { llm: { apiKey: '' } } })
+    const q = Object.fromEntries(r.questions.map((x) => [x.id, x]))
+    expect(q.ask).toMatchObject({ answered: true, resolved: true, answer: { messageId: 'ans', authorId: 'bob', acknowledged: true } })
+    expect(q.ask2).toMatchObject({ answered: true, resolved: false, answer: { messageId: 'ans2', authorId: 'hal', acknowledged: false } })
+  })
+
   test('one author repeating a question twenty times makes no top cluster: ranked by people, listed apart', async () => {
     const messages = []
     for (let i = 0; i < 20; i++) messages.push(msg(`spam${i}`, 'mallory', i * 3600_000, i % 2 ? 'when is the next nitro giveaway??' : 'when is the next nitro giveaway?'))

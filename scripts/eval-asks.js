@@ -35,7 +35,7 @@ const value = (name, fallback) => {
 // a freshly trained model, without rebuilding (read when the addon first labels roles)
 if (value('model')) process.env.QUESTION_INSIGHTS_ASK_MODEL = path.resolve(value('model'))
 const qi = require('..')
-const { ROLES, handStreams, handLabelsFile } = require('./train-asks.js')
+const { ROLES, handStreams, handLabelsFile, readJsonl, dataDir } = require('./train-asks.js')
 const { askFigures } = require('./ask-figures')
 const { prf, bootstrap } = require('./metrics')
 
@@ -97,12 +97,67 @@ async function score(name, streams, options) {
 }
 
 /**
+ * Whether a reply is an answer to an ask, by the source's own structure: on IRC, the corpus's
+ * hand-annotated reply links (a reply to one of the asker's messages, in the ask's conversation);
+ * on Gitter, the hand-made dialogs (someone else's message in the ask's dialog). Null for a source
+ * without such structure. Messages are a stream's (ids are lines of the source file).
+ */
+function replyJudge(set) {
+  if (set === 'irc') {
+    const rows = readJsonl(path.join(dataDir, 'chatlogs', 'irc_ubuntu.jsonl'))
+    const raw = new Map(rows.map((r) => [String(r._line), `${r.file}#${r.line}`]))
+    const links = new Map(readJsonl(path.join(dataDir, 'dialogs', 'irc_ubuntu_links.jsonl')).map((g) => [`${g.file}#${g.line}`, g]))
+    const gold = (m) => links.get(raw.get(String(m.id)))
+    return (ask, reply, stream) => {
+      const a = gold(ask)
+      const r = gold(reply)
+      if (!a || !r || reply.authorId === ask.authorId || r.conversation !== a.conversation) return false
+      const askers = new Set(stream.filter((m) => m.authorId === ask.authorId).map((m) => raw.get(String(m.id))))
+      return r.replyTo.some((line) => askers.has(`${r.file}#${line}`))
+    }
+  }
+  if (set === 'gitter') {
+    const rows = readJsonl(path.join(dataDir, 'dialogs', 'gitter_manual_dialogs.jsonl'))
+    const dialog = new Map(rows.map((r) => [String(r._line), `${r.project}#${r.dialog}`]))
+    return (ask, reply) => reply.authorId !== ask.authorId && dialog.get(String(ask.id)) === dialog.get(String(reply.id))
+  }
+  return null
+}
+
+/**
+ * The answer links of a month's reported asks (labelled ones), against `judge`: how many asks got
+ * a link, how many had an answer to link (a reply after them, as the source's structure says), and
+ * how many of the links are such a reply.
+ */
+function answerLinks(result, list, judge) {
+  const byId = new Map(list.map((m) => [String(m.id), m]))
+  const out = { asks: 0, replied: 0, linked: 0, right: 0, acknowledged: 0, acknowledgedRight: 0 }
+  for (const q of result.questions) {
+    const ask = byId.get(q.id)
+    if (q.notRequest || ask?.gold !== 'ask') continue
+    out.asks++
+    if (list.some((m) => m.timestamp >= ask.timestamp && m !== ask && judge(ask, m, list))) out.replied++
+    if (!q.answer) continue
+    const right = judge(ask, byId.get(q.answer.messageId), list)
+    out.linked++
+    out.right += right
+    if (q.answer.acknowledged) {
+      out.acknowledged++
+      out.acknowledgedRight += right
+    }
+  }
+  return out
+}
+
+/**
  * The three figures a month is judged by (scripts/ask-figures.js), from analyzeTenant on each
  * calendar month of a source's labelled streams, as a tenant would run it: the share of reported
  * questions that are asks, the share of asks found, the share of the top 5 clusters' members that
  * are asks. Only labelled messages count.
  */
-async function monthFigures(name, streams, conversationOf, llm) {
+async function monthFigures(name, set, streams, conversationOf, llm) {
+  const judge = replyJudge(set)
+  const links = { asks: 0, replied: 0, linked: 0, right: 0, acknowledged: 0, acknowledgedRight: 0 }
   const months = new Map()
   for (const stream of streams) {
     for (const m of stream) {
@@ -120,6 +175,7 @@ async function monthFigures(name, streams, conversationOf, llm) {
     const result = await qi.analyzeTenant({ tenantId: 'eval', month, messages, options: tenantOptions() })
     const f = askFigures(result, list.map((m) => ({ id: m.id, expectedRole: m.gold })))
     rows.push({ month, messages: list.length, ...f })
+    if (judge) for (const [k, v] of Object.entries(answerLinks(result, list, judge))) links[k] += v
     const reported = new Set(result.questions.filter((q) => !q.notRequest).flatMap((q) => q.messageIds))
     for (const m of list.filter((x) => x.gold)) {
       const key = `${m.channelId}\u0000${m.id}`
@@ -151,6 +207,11 @@ async function monthFigures(name, streams, conversationOf, llm) {
   })
   const range = ([lo, hi]) => `${fmt(lo)}–${fmt(hi)}`
   console.log(`  as the ask role: P / R / F1 ${fmt(s.precision)} / ${fmt(s.recall)} / ${fmt(s.f1)}; 95 % (${groups.size} conversations resampled): P ${range(ci.precision)}, R ${range(ci.recall)}, F1 ${range(ci.f1)}${llm ? ` (with the LLM: ${llm.label})` : ''}`)
+  if (judge) {
+    const by = set === 'irc' ? "the corpus's reply links: a reply to the asker" : "the hand-made dialogs: a reply in the ask's dialog"
+    const pct = (n, of) => `${of ? ((n / of) * 100).toFixed(1) : '0.0'} % (${n}/${of})`
+    console.log(`  answer links of the reported asks (${links.asks}): ${links.linked} linked, ${links.replied} had a reply to link (${by}); the link is such a reply: ${pct(links.right, links.linked)}, of those the asker thanked for: ${pct(links.acknowledgedRight, links.acknowledged)}`)
+  }
 }
 
 /** analyzeTenant's options of this run. */
@@ -240,7 +301,7 @@ async function main() {
   ]) {
     if (!fs.existsSync(handLabelsFile(set))) continue
     const streams = handStreams(set)
-    sources.push([name ?? `Gitter rooms (${streams.map((s) => s[0].channelId).join(', ')})`, streams])
+    sources.push([name ?? `Gitter rooms (${streams.map((s) => s[0].channelId).join(', ')})`, streams, set])
   }
   const results = []
   for (const [name, streams] of sources) results.push(await score(name, streams, options))
@@ -257,9 +318,9 @@ async function main() {
   // the held-out sources, as months of a tenant
   if (!args.includes('--no-months')) {
     const llm = await startLlm()
-    for (const [name, streams] of sources.filter(([n]) => args.includes('--docker-months') || !n.startsWith('docker'))) {
+    for (const [name, streams, set] of sources.filter(([n]) => args.includes('--docker-months') || !n.startsWith('docker'))) {
       const scored = results.find((r) => r.name === name)
-      await monthFigures(name, streams, new Map(scored.rows.map((r) => [r.id, r.conversation])), llm)
+      await monthFigures(name, set, streams, new Map(scored.rows.map((r) => [r.id, r.conversation])), llm)
     }
     await llm?.close()
   }

@@ -355,4 +355,4 @@ if (require.main === module) {
   })
 }
 
-module.exports = { ROLES, handStreams, handLabelsFile, ircTimes, dockerDialogs, ircTrain }
+module.exports = { ROLES, handStreams, handLabelsFile, ircTimes, dockerDialogs, ircTrain, readJsonl, dataDir }

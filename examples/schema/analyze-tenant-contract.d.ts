@@ -89,7 +89,8 @@ export interface AnswerLink {
   authorId: string
   /**
    * The asker acknowledged it ("thanks, that worked") or a ✅ marks it; otherwise it is the
-   * first substantial reply.
+   * first substantial reply said to the asker (or, where the channel's people do not name whom
+   * they answer, or in a thread, one that follows on from the asker's words).
    */
   acknowledged: boolean
 }

@@ -300,7 +300,7 @@ pub fn addressee(text: &str) -> Option<String> {
 }
 
 /// Whether an addressee names a person (id or display name; nicks are often cut short).
-fn names(addressee: &str, m: &Message) -> bool {
+pub fn names(addressee: &str, m: &Message) -> bool {
     let same = |n: &str| {
         let n = n.to_lowercase();
         n == addressee

@@ -205,7 +205,7 @@ pub fn conversations_from_ids(messages: &[Message], ids: &[String]) -> Conversat
             source[w[1]] = LinkSource::Model;
         }
     }
-    Conversations { conversation, parent, source, members }
+    Conversations { conversation, parent, source, addressed: vec![false; messages.len()], members }
 }
 
 #[cfg(test)]

@@ -77,6 +77,8 @@ pub struct Conversations {
     /// Per input message: the earlier message it continues, if any.
     pub parent: Vec<Option<usize>>,
     pub source: Vec<LinkSource>,
+    /// Per input message: it says whom it is for (a reply link, a mention, a leading "nick:").
+    pub addressed: Vec<bool>,
     /// Per conversation: its messages' indices in chronological order (the first opens it).
     /// Conversations are ordered by their first message.
     pub members: Vec<Vec<usize>>,
@@ -192,7 +194,8 @@ pub fn conversations_with(
         conversation[i] = index[root];
         members[index[root]].push(i);
     }
-    Conversations { conversation, parent, source, members }
+    let addressed = (0..n).map(|i| source[i] == LinkSource::Reply || !prepared[i].addressees.is_empty()).collect();
+    Conversations { conversation, parent, source, addressed, members }
 }
 
 #[cfg(test)]

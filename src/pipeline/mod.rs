@@ -385,7 +385,9 @@ pub async fn analyze_questions(
         mx.timestamp_ms.cmp(&my.timestamp_ms).then_with(|| mx.id.cmp(&my.id))
     });
     let review: Vec<bool> = question_idx.iter().map(|&q| reviewed(q)).collect();
-    let outcomes: Vec<Outcome> = question_idx.iter().map(|&q| outcome::outcome(&a.messages, &convs, q)).collect();
+    let habits = outcome::Habits::of(&a.messages, &convs);
+    let outcomes: Vec<Outcome> =
+        question_idx.iter().map(|&q| outcome::outcome(&a.messages, &convs, &habits, q)).collect();
     let people = People::of(&a.messages);
     forget_unused_text(&mut a.messages, &question_idx, &outcomes);
     a.timings.asks = ms(t);

@@ -57,6 +57,17 @@ describe('InsightsPage', () => {
     expect(within(cards[4]).getByTestId('no-answer').textContent).toBe('no answer yet')
   })
 
+  it('says a cluster was replied to when no reply stands out as its answer', () => {
+    const data = monthlyData()
+    const replied = data.analyses['2024-04'].clusters.find((c) => c.title === 'Password reset')!
+    replied.bestAnswer = null
+    render(<InsightsPage data={data} messageLink={link} />)
+    const card = screen.getAllByTestId('cluster')[0]
+    expect(replied.unansweredRate).toBeLessThan(1)
+    expect(within(card).queryByTestId('best-answer')).toBeNull()
+    expect(within(card).getByTestId('no-answer').textContent).toBe('replied, no answer to link')
+  })
+
   it('fills a custom best-answer link template', () => {
     render(<InsightsPage data={monthlyData()} messageLink={link} answerLink="/viewer/{guildId}/{channelId}/{messageId}" />)
     const href = within(screen.getAllByTestId('cluster')[1]).getByTestId('best-answer').getAttribute('href')

@@ -30,10 +30,12 @@ export function askersText(askers: number | null): string {
 function BestAnswerLink({ cluster: c, answerLink }: { cluster: Cluster; answerLink: string }) {
   // Unknown (analysed before answers were tracked): the month's note says so.
   if (c.askers === null && c.bestAnswer === null) return null
+  // Someone replied, but no reply stands out as the answer (none said to the asker, or only
+  // chatter): say so rather than "no answer yet".
   if (c.bestAnswer === null)
     return (
       <span className="no-answer" data-testid="no-answer">
-        no answer yet
+        {c.unansweredRate < 1 ? 'replied, no answer to link' : 'no answer yet'}
       </span>
     )
   const href = answerHref(answerLink, c.bestAnswer)
