@@ -250,6 +250,12 @@ export interface ConversationsOptions {
   linker?: boolean
   /** Never link to an earlier message further back than this (default 7 200 000 = 2 h). */
   maxGapMs?: number
+  /**
+   * With the linker: a message said to someone ("bob: …", "@bob", a mention) that is no
+   * question and finds nothing to continue within `maxGapMs` continues its addressee's latest
+   * message up to this far back, a late answer (default 86 400 000 = 24 h; 0: never).
+   */
+  maxReplyGapMs?: number
   /** How many earlier messages of the channel the linker weighs (default 40). */
   maxCandidates?: number
   /** Minimum P(link) for the linker to link (default 0.65). */

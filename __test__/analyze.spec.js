@@ -162,6 +162,21 @@ describe('analyzeTenant', () => {
     expect(q.ask2).toMatchObject({ answered: true, resolved: false, answer: { messageId: 'ans2', authorId: 'hal', acknowledged: false } })
   })
 
+  test('a late answer said to the asker, hours later, answers the ask', async () => {
+    const messages = [
+      msg('late-ask', 'ann', 0, 'is there a way to mark all messages in a room as read?'),
+      msg('other', 'cat', 3 * 3600_000, 'how do I shrink the overlay2 folder on my server?'),
+      msg('late-ans', 'bob', 5 * 3600_000, 'ann: type / and pick the mark-all command at the bottom of the list'),
+    ]
+    const r = await qi.analyzeTenant({ tenantId: 't', month: '2026-10', messages, options: { llm: { apiKey: '' } } })
+    const q = Object.fromEntries(r.questions.map((x) => [x.id, x]))
+    expect(q['late-ask']).toMatchObject({ answered: true, answer: { messageId: 'late-ans', authorId: 'bob' } })
+    expect(q.other).toMatchObject({ answered: false, answer: null })
+    const c = await qi.conversations(messages, { maxReplyGapMs: 0 })
+    expect(c.messages.find((m) => m.id === 'late-ans').link).toBe('start')
+    await expect(qi.conversations(messages, { maxReplyGapMs: -1 })).rejects.toMatchObject({ name: 'RangeError', field: 'options.maxReplyGapMs' })
+  })
+
   test('one author repeating a question twenty times makes no top cluster: ranked by people, listed apart', async () => {
     const messages = []
     for (let i = 0; i < 20; i++) messages.push(msg(`spam${i}`, 'mallory', i * 3600_000, i % 2 ? 'when is the next nitro giveaway??' : 'when is the next nitro giveaway?'))

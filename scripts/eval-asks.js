@@ -131,12 +131,17 @@ function replyJudge(set) {
  */
 function answerLinks(result, list, judge) {
   const byId = new Map(list.map((m) => [String(m.id), m]))
-  const out = { asks: 0, replied: 0, linked: 0, right: 0, acknowledged: 0, acknowledgedRight: 0 }
+  const out = { asks: 0, replied: 0, unanswered: 0, unansweredRight: 0, linked: 0, right: 0, acknowledged: 0, acknowledgedRight: 0 }
   for (const q of result.questions) {
     const ask = byId.get(q.id)
     if (q.notRequest || ask?.gold !== 'ask') continue
     out.asks++
-    if (list.some((m) => m.timestamp >= ask.timestamp && m !== ask && judge(ask, m, list))) out.replied++
+    const replied = list.some((m) => m.timestamp >= ask.timestamp && m !== ask && judge(ask, m, list))
+    out.replied += replied
+    if (!q.answered) {
+      out.unanswered++
+      out.unansweredRight += !replied
+    }
     if (!q.answer) continue
     const right = judge(ask, byId.get(q.answer.messageId), list)
     out.linked++
@@ -157,7 +162,7 @@ function answerLinks(result, list, judge) {
  */
 async function monthFigures(name, set, streams, conversationOf, llm) {
   const judge = replyJudge(set)
-  const links = { asks: 0, replied: 0, linked: 0, right: 0, acknowledged: 0, acknowledgedRight: 0 }
+  const links = { asks: 0, replied: 0, unanswered: 0, unansweredRight: 0, linked: 0, right: 0, acknowledged: 0, acknowledgedRight: 0 }
   const months = new Map()
   for (const stream of streams) {
     for (const m of stream) {
@@ -210,7 +215,9 @@ async function monthFigures(name, set, streams, conversationOf, llm) {
   if (judge) {
     const by = set === 'irc' ? "the corpus's reply links: a reply to the asker" : "the hand-made dialogs: a reply in the ask's dialog"
     const pct = (n, of) => `${of ? ((n / of) * 100).toFixed(1) : '0.0'} % (${n}/${of})`
-    console.log(`  answer links of the reported asks (${links.asks}): ${links.linked} linked, ${links.replied} had a reply to link (${by}); the link is such a reply: ${pct(links.right, links.linked)}, of those the asker thanked for: ${pct(links.acknowledgedRight, links.acknowledged)}`)
+    console.log(`  answers of the reported asks (${links.asks}), against ${by}:`)
+    console.log(`    unanswered: ${links.unanswered} reported, ${links.asks - links.replied} by the source; of those reported, truly unanswered ${pct(links.unansweredRight, links.unanswered)}`)
+    console.log(`    answer links: ${links.linked} (${links.replied} asks had a reply to link); the link is such a reply ${pct(links.right, links.linked)}, of those the asker thanked for ${pct(links.acknowledgedRight, links.acknowledged)}`)
   }
 }
 

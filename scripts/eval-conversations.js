@@ -11,7 +11,7 @@
 //   options: --model FILE   a linker JSON (from npm run train:linker) instead of the built-in one
 //            --validation   score on the held-out part of the training data instead (see train-linker.js --holdout)
 //            --sweep-gap    time-gap rule on the training streams for N = 1..60 min (how N was picked)
-//            --threshold P, --digits 3
+//            --threshold P, --max-reply-gap-h H (the linker's maxReplyGapMs, in hours), --digits 3
 //            --speed        time the linker on 250k messages (Gitter docker repeated over 20 channels)
 'use strict'
 const fs = require('node:fs')
@@ -74,6 +74,7 @@ function linkerOptions(model) {
     Object.assign(options, { model, maxGapMs: t.maxGapMs, maxCandidates: t.maxCandidates })
   }
   if (value('threshold')) options.threshold = Number(value('threshold'))
+  if (value('max-reply-gap-h')) options.maxReplyGapMs = Number(value('max-reply-gap-h')) * 3600e3
   return options
 }
 

@@ -46,6 +46,10 @@ pub struct ConversationsOptions {
     pub linker: Option<bool>,
     /// Never link to an earlier message further back than this (default 7 200 000 = 2 h).
     pub max_gap_ms: Option<f64>,
+    /// With the linker: a message said to someone ("bob: …", "@bob", a mention) that is no
+    /// question and finds nothing to continue within `maxGapMs` continues its addressee's latest
+    /// message up to this far back, a late answer (default 86 400 000 = 24 h; 0: never).
+    pub max_reply_gap_ms: Option<f64>,
     /// How many earlier messages of the channel the linker weighs (default 40).
     pub max_candidates: Option<u32>,
     /// Minimum P(link) for the linker to link (default 0.65).
@@ -131,6 +135,8 @@ impl ConversationsOptions {
                 max_candidates: int_in(self.max_candidates, "options.maxCandidates", 1, 10_000)?
                     .unwrap_or(d.max_candidates),
                 threshold: num_in(self.threshold, "options.threshold", 0.0, 1.0)?.map_or(d.threshold, |x| x as f32),
+                max_reply_gap_ms: num_in(self.max_reply_gap_ms, "options.maxReplyGapMs", 0.0, 1e13)?
+                    .map_or(d.max_reply_gap_ms, |x| x as i64),
             },
             model,
         ))

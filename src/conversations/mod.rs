@@ -35,6 +35,11 @@ pub struct ConversationOptions {
     pub max_candidates: usize,
     /// Minimum link probability; below it a message starts a new conversation.
     pub threshold: f32,
+    /// With the linker: a message that says whom it is for ("bob: …", "@bob", a mention), is no
+    /// question, and finds nothing to continue within `max_gap_ms` continues its addressee's
+    /// latest message of the channel up to this far back: a late answer in a support room, hours
+    /// after the question.
+    pub max_reply_gap_ms: i64,
 }
 
 impl Default for ConversationOptions {
@@ -42,7 +47,13 @@ impl Default for ConversationOptions {
         // the window, the threshold and the hidden layer were chosen on the held-out part of the
         // training data (scripts/train-linker.js --holdout, eval-conversations.js --validation);
         // a threshold above 0.5 pays because a wrong link merges two conversations
-        ConversationOptions { linker: true, max_gap_ms: 2 * 3_600_000, max_candidates: 40, threshold: 0.65 }
+        ConversationOptions {
+            linker: true,
+            max_gap_ms: 2 * 3_600_000,
+            max_candidates: 40,
+            threshold: 0.65,
+            max_reply_gap_ms: 24 * 3_600_000,
+        }
     }
 }
 
@@ -133,6 +144,8 @@ pub fn conversations_with(
     let mut window = Window::default();
     let mut parent = vec![None; n];
     let mut source = vec![LinkSource::Start; n];
+    // per stream and author: their latest message so far
+    let mut latest: HashMap<(usize, u32), usize> = HashMap::new();
     for &i in &order {
         let m = &messages[i];
         let stream = &streams[keys[i]];
@@ -176,6 +189,21 @@ pub fn conversations_with(
                 None => (None, LinkSource::Start),
             }
         };
+        // nothing to continue nearby, but said to someone who last spoke before the window: their
+        // latest message, if recent enough (within the window, the linker weighed it already).
+        // Not a question: "bob: how do I …?" asks a helper anew, it answers nothing
+        let (p, s) = match p {
+            None if opts.linker && !prepared[i].question && !threads.contains(m.id.as_str()) => prepared[i]
+                .addressees
+                .iter()
+                .filter(|&&a| a != prepared[i].author)
+                .filter_map(|&a| latest.get(&(keys[i], a)).copied())
+                .filter(|&j| !within(j) && m.timestamp_ms - messages[j].timestamp_ms <= opts.max_reply_gap_ms)
+                .max_by_key(|&j| rank[j])
+                .map_or((None, s), |j| (Some(j), LinkSource::Mention)),
+            _ => (p, s),
+        };
+        latest.insert((keys[i], prepared[i].author), i);
         let label = p.map(|j| state.conv[j]).unwrap_or(i);
         state.assign(i, label, p, &prepared);
         parent[i] = p;
@@ -272,7 +300,7 @@ mod tests {
             msg("2", "c", "ann", "it says exit code 137", 30),
             msg("3", "c", "bob", "what a lovely day", 40),
             msg("4", "c", "cat", "that is the OOM killer", 60),
-            msg("5", "c", "dan", "hello", 50_000),
+            msg("5", "c", "dan", "hello", 30 * 3600),
         ];
         ms[3].mentions = vec!["ann".into()];
         ms[4].mentions = vec!["ann".into()];
@@ -280,6 +308,30 @@ mod tests {
         assert_eq!((c.parent[3], c.source[3]), (Some(1), LinkSource::Mention));
         // ann spoke too long ago for dan's mention to count
         assert_ne!(c.source[4], LinkSource::Mention);
+    }
+
+    #[test]
+    fn a_late_answer_said_to_the_asker_joins_their_conversation() {
+        let ms = vec![
+            msg("1", "c", "ann", "is there a way to mark all messages in a room as read?", 0),
+            msg("2", "c", "cat", "Hi all, how do I shrink the overlay2 folder?", 3 * 3600),
+            msg("3", "c", "bob", "ann: type / and pick the mark-all command at the bottom", 5 * 3600),
+            msg("4", "c", "dan", "use docker system prune to shrink it", 5 * 3600 + 60),
+            msg("5", "c", "eve", "ann: same here, it still fails for me", 30 * 3600),
+            msg("6", "c", "fay", "bob: how do I mark a single room as read?", 6 * 3600),
+        ];
+        let c = conversations(&ms, &ConversationOptions::default());
+        // five hours later, nothing of ann's within the linker's window: said to her, it continues her ask
+        assert_eq!((c.parent[2], c.source[2]), (Some(0), LinkSource::Mention));
+        assert_eq!(c.conversation[0], c.conversation[2]);
+        // said to nobody, it is left to the linker
+        assert_ne!(c.conversation[3], c.conversation[0]);
+        // more than a day later, it starts anew
+        assert_eq!((c.parent[4], c.source[4]), (None, LinkSource::Start));
+        // a question said to a helper asks anew
+        assert_eq!((c.parent[5], c.source[5]), (None, LinkSource::Start));
+        let c = conversations(&ms, &ConversationOptions { max_reply_gap_ms: 0, ..Default::default() });
+        assert_eq!((c.parent[2], c.source[2]), (None, LinkSource::Start));
     }
 
     #[test]
