@@ -123,9 +123,31 @@ enum Said {
     ToRoom,
 }
 
-/// Whom message `i` is said to, among the people of the conversation's messages `members`;
-/// `ask` is the ask's message.
-fn said_to(messages: &[Message], convs: &Conversations, members: &[usize], ask: usize, i: usize) -> Said {
+/// The people of a stretch of a conversation: one message of each, and by their names (lower-cased
+/// id and display name).
+struct People {
+    each: Vec<usize>,
+    by_name: HashMap<String, usize>,
+}
+
+impl People {
+    fn of(messages: &[Message], stretch: &[usize]) -> People {
+        let mut seen = std::collections::HashSet::new();
+        let each: Vec<usize> =
+            stretch.iter().copied().filter(|&j| seen.insert(messages[j].author_id.as_str())).collect();
+        let mut by_name = HashMap::new();
+        for &j in &each {
+            let m = &messages[j];
+            for name in std::iter::once(&m.author_id).chain(&m.author_name) {
+                by_name.entry(name.to_lowercase()).or_insert(j);
+            }
+        }
+        People { each, by_name }
+    }
+}
+
+/// Whom message `i` is said to, among `people`; `ask` is the ask's message.
+fn said_to(messages: &[Message], convs: &Conversations, people: &People, ask: usize, i: usize) -> Said {
     let m = &messages[i];
     let asker = &messages[ask].author_id;
     let other = |j: usize| if messages[j].author_id == *asker { Said::ToAsker } else { Said::To(j) };
@@ -142,27 +164,22 @@ fn said_to(messages: &[Message], convs: &Conversations, members: &[usize], ask: 
             return Said::ToAsker;
         }
         if let Some(&j) =
-            members.iter().find(|&&j| messages[j].author_id != m.author_id && features::names(&name, &messages[j]))
+            people.each.iter().find(|&&j| messages[j].author_id != m.author_id && features::names(&name, &messages[j]))
         {
             return other(j);
         }
     }
     // "bob do you mean …", "bob> …": a first word that is exactly someone's name
     let first = m.content.split_whitespace().next().unwrap_or("").trim_end_matches([':', ',', '>', ';', '.']);
-    let is = |j: usize| {
-        let n = &messages[j];
-        first.chars().count() >= 3
-            && (first.eq_ignore_ascii_case(&n.author_id)
-                || n.author_name.as_deref().is_some_and(|a| first.eq_ignore_ascii_case(a)))
-    };
-    if is(ask) {
-        return Said::ToAsker;
-    }
-    if let Some(&j) = members.iter().find(|&&j| messages[j].author_id != m.author_id && is(j)) {
-        return other(j);
+    if first.chars().count() >= 3 {
+        if let Some(&j) = people.by_name.get(&first.to_lowercase()) {
+            if messages[j].author_id != m.author_id {
+                return other(j);
+            }
+        }
     }
     if let Some(id) = m.mentions.iter().find(|id| **id != m.author_id) {
-        if let Some(&j) = members.iter().find(|&&j| messages[j].author_id == *id) {
+        if let Some(&j) = people.each.iter().find(|&&j| messages[j].author_id == *id) {
             return other(j);
         }
     }
@@ -233,9 +250,12 @@ pub fn outcome(messages: &[Message], convs: &Conversations, habits: &Habits, ask
         });
     }
     let answered = after.iter().any(|&i| !by_asker(i));
-    let near = &members[start.saturating_sub(REACH)..(end + REACH).min(members.len())];
+    // the people around the turn: whom a reply may be said to
+    let people = People::of(messages, &members[start.saturating_sub(REACH)..(end + REACH).min(members.len())]);
     let after = &after[..REACH.min(after.len())];
-    let said = |i: usize| said_to(messages, convs, near, ask, i);
+    // each message is weighed once per ask (the passes below and the reply links meet the same ones)
+    let memo = std::cell::RefCell::new(HashMap::<usize, Said>::new());
+    let said = |i: usize| *memo.borrow_mut().entry(i).or_insert_with(|| said_to(messages, convs, &people, ask, i));
     // whether a reply to nobody in particular may be the answer: in a thread it is said to the
     // thread; in a channel, where its people do not name whom they answer
     let to_room = |i: usize| messages[i].thread_id.is_some() || !habits.name_replies(&messages[ask].channel_id);
@@ -274,18 +294,32 @@ pub fn outcome(messages: &[Message], convs: &Conversations, habits: &Habits, ask
     if answer.is_none() {
         // the first substantial reply said to the asker, else one to nobody in particular that
         // follows on from the asker's words
-        let replies = || after.iter().copied().filter(|&i| !by_asker(i) && is_substantial(&messages[i].content));
-        answer = replies()
-            .find(|&i| said(i) == Said::ToAsker)
-            .or_else(|| replies().find(|&i| to_room(i) && said(i) == Said::ToRoom && follows_asker(i)))
-            .map(|message| Answer { message, acknowledged: false });
+        // (one pass; whom a reply is said to is cheaper to tell than whether it says enough)
+        let mut to_asker = None;
+        let mut room = None;
+        for &i in after.iter().filter(|&&i| !by_asker(i)) {
+            match said(i) {
+                Said::ToAsker if is_substantial(&messages[i].content) => {
+                    to_asker = Some(i);
+                    break;
+                }
+                Said::ToRoom
+                    if room.is_none() && to_room(i) && follows_asker(i) && is_substantial(&messages[i].content) =>
+                {
+                    room = Some(i)
+                }
+                _ => {}
+            }
+        }
+        answer = to_asker.or(room).map(|message| Answer { message, acknowledged: false });
     }
     Outcome { turn, lead, topic, answered, resolved, answer }
 }
 
 /// The reply an acknowledgement thanks for, among the replies `before` it: the latest one by
 /// whom the thanks are said to, else the latest one said to the asker, else one said to nobody
-/// in particular where such a one may be the answer (`to_room`); only one that can stand as an answer ([`is_answer_like`]).
+/// in particular where such a one may be the answer (`to_room`); only one that can stand as an
+/// answer ([`is_answer_like`]).
 fn thanked(
     messages: &[Message],
     before: &[usize],
