@@ -302,6 +302,13 @@ pub fn addressee(text: &str) -> Option<String> {
 /// Whether an addressee names a person (id or display name; nicks are often cut short).
 pub fn names(addressee: &str, m: &Message) -> bool {
     let same = |n: &str| {
+        // (without allocating for the common ASCII name: this runs for every reply of every ask)
+        let starts =
+            |s: &str, p: &str| s.len() >= p.len() && s.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes());
+        if n.is_ascii() {
+            let a = addressee;
+            return n.eq_ignore_ascii_case(a) || (a.len() >= 3 && starts(n, a)) || (n.len() >= 3 && starts(a, n));
+        }
         let n = n.to_lowercase();
         n == addressee
             || (addressee.len() >= 3 && n.starts_with(addressee))

@@ -123,31 +123,25 @@ enum Said {
     ToRoom,
 }
 
-/// The people of a stretch of a conversation: one message of each, and by their names (lower-cased
-/// id and display name).
-struct People {
-    each: Vec<usize>,
-    by_name: HashMap<String, usize>,
-}
+/// The people of a stretch of a conversation: one message of each.
+struct People(Vec<usize>);
 
 impl People {
     fn of(messages: &[Message], stretch: &[usize]) -> People {
         let mut seen = std::collections::HashSet::new();
-        let each: Vec<usize> =
-            stretch.iter().copied().filter(|&j| seen.insert(messages[j].author_id.as_str())).collect();
-        let mut by_name = HashMap::new();
-        for &j in &each {
-            let m = &messages[j];
-            for name in std::iter::once(&m.author_id).chain(&m.author_name) {
-                by_name.entry(name.to_lowercase()).or_insert(j);
-            }
-        }
-        People { each, by_name }
+        People(stretch.iter().copied().filter(|&j| seen.insert(messages[j].author_id.as_str())).collect())
     }
 }
 
 /// Whom message `i` is said to, among `people`; `ask` is the ask's message.
-fn said_to(messages: &[Message], convs: &Conversations, people: &People, ask: usize, i: usize) -> Said {
+fn said_to(
+    messages: &[Message],
+    convs: &Conversations,
+    habits: &Habits,
+    people: &People,
+    ask: usize,
+    i: usize,
+) -> Said {
     let m = &messages[i];
     let asker = &messages[ask].author_id;
     let other = |j: usize| if messages[j].author_id == *asker { Said::ToAsker } else { Said::To(j) };
@@ -164,7 +158,7 @@ fn said_to(messages: &[Message], convs: &Conversations, people: &People, ask: us
             return Said::ToAsker;
         }
         if let Some(&j) =
-            people.each.iter().find(|&&j| messages[j].author_id != m.author_id && features::names(&name, &messages[j]))
+            people.0.iter().find(|&&j| messages[j].author_id != m.author_id && features::names(&name, &messages[j]))
         {
             return other(j);
         }
@@ -172,14 +166,14 @@ fn said_to(messages: &[Message], convs: &Conversations, people: &People, ask: us
     // "bob do you mean …", "bob> …": a first word that is exactly someone's name
     let first = m.content.split_whitespace().next().unwrap_or("").trim_end_matches([':', ',', '>', ';', '.']);
     if first.chars().count() >= 3 {
-        if let Some(&j) = people.by_name.get(&first.to_lowercase()) {
-            if messages[j].author_id != m.author_id {
+        if let Some(id) = habits.names.get(&first.to_lowercase()) {
+            if let Some(&j) = people.0.iter().find(|&&j| messages[j].author_id == *id && *id != m.author_id) {
                 return other(j);
             }
         }
     }
     if let Some(id) = m.mentions.iter().find(|id| **id != m.author_id) {
-        if let Some(&j) = people.each.iter().find(|&&j| messages[j].author_id == *id) {
+        if let Some(&j) = people.0.iter().find(|&&j| messages[j].author_id == *id) {
             return other(j);
         }
     }
@@ -196,9 +190,13 @@ const NAMING: f64 = 0.3;
 /// The fewest messages of a channel that tell its habit ([`NAMING`]).
 const HABIT_MESSAGES: usize = 20;
 
-/// How each channel's people reply: whether they name whom a reply is for ([`NAMING`]).
+/// How each channel's people reply: whether they name whom a reply is for ([`NAMING`]); and the
+/// month's people by name (lower-cased id and display name → id).
 #[derive(Debug, Default)]
-pub struct Habits(HashMap<String, bool>);
+pub struct Habits {
+    naming: HashMap<String, bool>,
+    names: HashMap<String, String>,
+}
 
 impl Habits {
     pub fn of(messages: &[Message], convs: &Conversations) -> Habits {
@@ -208,12 +206,21 @@ impl Habits {
             c.0 += addressed as usize;
             c.1 += 1;
         }
-        let names = |a: usize, n: usize| n >= HABIT_MESSAGES && a as f64 >= NAMING * n as f64;
-        Habits(counts.into_iter().map(|(k, (a, n))| (k.to_string(), names(a, n))).collect())
+        let naming = |a: usize, n: usize| n >= HABIT_MESSAGES && a as f64 >= NAMING * n as f64;
+        let mut names = HashMap::new();
+        let mut seen = std::collections::HashSet::new();
+        for m in messages {
+            for name in std::iter::once(&m.author_id).chain(&m.author_name) {
+                if seen.insert(name.as_str()) {
+                    names.entry(name.to_lowercase()).or_insert_with(|| m.author_id.clone());
+                }
+            }
+        }
+        Habits { naming: counts.into_iter().map(|(k, (a, n))| (k.to_string(), naming(a, n))).collect(), names }
     }
 
     fn name_replies(&self, channel: &str) -> bool {
-        self.0.get(channel).copied().unwrap_or(false)
+        self.naming.get(channel).copied().unwrap_or(false)
     }
 }
 
@@ -255,7 +262,8 @@ pub fn outcome(messages: &[Message], convs: &Conversations, habits: &Habits, ask
     let after = &after[..REACH.min(after.len())];
     // each message is weighed once per ask (the passes below and the reply links meet the same ones)
     let memo = std::cell::RefCell::new(HashMap::<usize, Said>::new());
-    let said = |i: usize| *memo.borrow_mut().entry(i).or_insert_with(|| said_to(messages, convs, &people, ask, i));
+    let said =
+        |i: usize| *memo.borrow_mut().entry(i).or_insert_with(|| said_to(messages, convs, habits, &people, ask, i));
     // whether a reply to nobody in particular may be the answer: in a thread it is said to the
     // thread; in a channel, where its people do not name whom they answer
     let to_room = |i: usize| messages[i].thread_id.is_some() || !habits.name_replies(&messages[ask].channel_id);
@@ -537,7 +545,7 @@ mod tests {
             ("carol", "dave: grub rescue is on the wiki, see the boot repair page"),
             ("bob", "alice do you mean without a desktop at the end, or without the graphical installer?"),
         ]);
-        let habits = Habits(HashMap::from([("c".to_string(), true)]));
+        let habits = Habits { naming: HashMap::from([("c".to_string(), true)]), ..Habits::of(&m, &c) };
         assert_eq!(outcome(&m, &c, &habits, 0).answer, Some(Answer { message: 2, acknowledged: false }));
     }
 
