@@ -73,6 +73,19 @@ describe('asks', () => {
     expect(by.r3.role).toBe('ask')
   })
 
+  test('sending someone elsewhere is not an ask; an asker who was sent elsewhere still asks', async () => {
+    const out = await qi.asks([
+      msg('s1', 'mod', "Is the project Gitter-related? If it's not a Gitter support question, please ask elsewhere. Thanks.", 0),
+      msg('s2', 'mod', 'This room is for support of the app, not general technical support. Please read the welcome note', 3600),
+      msg('s3', 'ivan', 'I was told to ask elsewhere, but how do I mount a volume in compose?', 7200),
+    ])
+    const by = Object.fromEntries(out.map((o) => [o.id, o]))
+    expect(by.s1.role).not.toBe('ask')
+    expect(by.s1.askProbability).not.toBeNull()
+    expect(by.s2.role).not.toBe('ask')
+    expect(by.s3.role).toBe('ask')
+  })
+
   test('the threshold decides the ask role', async () => {
     const strict = await qi.asks(conversation, { threshold: 1 })
     expect(strict.some((o) => o.role === 'ask')).toBe(false)

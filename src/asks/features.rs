@@ -87,8 +87,9 @@ pub struct Candidate {
     pub dense: Vec<f32>,
     /// The classifier's surface cues of the text.
     pub surface: [f32; SURFACE],
-    /// Small talk to the room ([`is_small_talk`]) or a rhetorical question ([`is_rhetorical`]):
-    /// it asks for no help. A rule of the stage, not a model feature.
+    /// Small talk to the room ([`is_small_talk`]), a rhetorical question ([`is_rhetorical`]) or
+    /// sending someone elsewhere ([`is_redirect`]): it asks for no help. A rule of the stage, not
+    /// a model feature.
     pub asks_nothing: bool,
 }
 
@@ -247,6 +248,27 @@ static RHETORICAL: Lazy<Regex> = Lazy::new(|| {
     .unwrap()
 });
 
+/// Sending someone elsewhere: a moderator's or helper's note that a question belongs in another
+/// place ("please ask elsewhere", "this room is for Gitter support", "take it to #offtopic",
+/// "not a Gitter support question"). The rubric makes it `other` or a clarification: it asks
+/// nothing of the room.
+static REDIRECT: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?i)\bask (?:it |that |this |them )?(?:elsewhere|somewhere else)\b|\bthis (?:room|channel|chat) is (?:only )?(?:for|about|not for)\b|\bnot an? (?:\w+ ){0,3}support question\b|\bplease (?:read|see|check) (?:the |our )?(?:welcome|guidelines|rules|faq|room rules)\b|\btake (?:it|this|that) to #|\b(?:better luck|ask) in #[\w-]+ instead\b",
+    )
+    .unwrap()
+});
+
+/// Whether a message sends someone elsewhere ([`REDIRECT`]), with no word of its author about
+/// themselves (an asker's "I was told to ask elsewhere, but how do I …?" stays an ask).
+pub fn is_redirect(text: &str) -> bool {
+    redirect(&prose::reduce(text))
+}
+
+fn redirect(reduced: &str) -> bool {
+    REDIRECT.is_match(reduced) && !words(reduced).iter().any(|w| FIRST_PERSON.contains(&w.as_str()))
+}
+
 /// Whether a message is small talk to the room ("how is everyone doing?", "anyone going to the
 /// meetup?") with no problem or need of its author in it.
 pub fn is_small_talk(text: &str) -> bool {
@@ -381,7 +403,7 @@ impl Text {
             greeting_only: all(GREETINGS),
             greeting_start: w.first().is_some_and(|x| GREETING_START.contains(&x.as_str())),
             check_back: CHECK_BACK.is_match(&text),
-            asks_nothing: small_talk(&reduced) || rhetorical(&reduced),
+            asks_nothing: small_talk(&reduced) || rhetorical(&reduced) || redirect(&reduced),
             addressee: addressee(t),
             prose: text,
         }
@@ -648,6 +670,27 @@ mod tests {
             "what happens if nobody is subscribed to the channel?",
         ] {
             assert!(!is_rhetorical(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn sending_someone_elsewhere() {
+        for t in [
+            "Is the project Gitter-related?  If it's not a Gitter support question, please ask elsewhere. Thanks.",
+            "Performance of Gitter? If it's not a Gitter support question, please ask elsewhere. Thanks.",
+            "bob: This room is for Gitter support, not general technical support. Please read the welcome note",
+            "take it to #ubuntu-offtopic",
+            "is this about the bot? otherwise ask in #general instead",
+        ] {
+            assert!(is_redirect(t), "{t}");
+        }
+        for t in [
+            "I was told to ask elsewhere, but how do I mount a volume in compose?",
+            "is this channel for support questions about the desktop app?",
+            "where should I ask about billing?",
+            "my bot says this channel is for admins only, how do I change that?",
+        ] {
+            assert!(!is_redirect(t), "{t}");
         }
     }
 

@@ -109,8 +109,9 @@ pub fn roles_with(
                     out.role = Role::Clarification;
                 }
                 // code or logs with a '?' in them ask nothing: an ask has prose of its own; small
-                // talk to the room ("how is everyone doing?") and rhetorical questions ("why would
-                // anyone self-host?") ask for no help
+                // talk to the room ("how is everyone doing?"), rhetorical questions ("why would
+                // anyone self-host?") and sending someone elsewhere ("please ask elsewhere") ask
+                // for no help
                 if out.role == Role::Ask && (c.asks_nothing || crate::prose::is_mostly_paste(&messages[i].content)) {
                     RoleOut { role: Role::Other, ..out }
                 } else {
