@@ -253,7 +253,8 @@ export interface ConversationsOptions {
   /**
    * With the linker: a message said to someone ("bob: …", "@bob", a mention) that is no
    * question and finds nothing to continue within `maxGapMs` continues its addressee's latest
-   * message up to this far back, a late answer (default 86 400 000 = 24 h; 0: never).
+   * message up to this far back when that message asked something, a late answer (default
+   * 86 400 000 = 24 h; 0: never).
    */
   maxReplyGapMs?: number
   /** How many earlier messages of the channel the linker weighs (default 40). */

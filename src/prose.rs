@@ -188,6 +188,9 @@ static PLEA: Lazy<Regex> = Lazy::new(|| {
         r"|(?:quick|simple|short|basic|noob|newbie|small|a)?\s*question\s*[:!?.,-]",
         r"|(?:i\s+)?(?:need|want|would like)\s+(?:some\s+|a little\s+|a bit of\s+)?help(?:\s+(?:with|on|please|pls))*\b",
         r"|help(?:\s+(?:me|please|pls))*\s*[!:,.-]",
+        // asking to ask: "could I ask here for support about …", "can I ask a question about …"
+        r"|(?:can|could|may)\s+i\s+ask(?:\s+(?:a|one|some|another)\s+(?:question|thing)s?|\s+something)?(?:\s+here)?",
+        r"(?:\s+for\s+(?:some\s+)?(?:help|support))?\s+(?:about|on|regarding|with|for)\b",
         r")[\s?!.,:;-]*"
     ))
     .expect("plea regex")
@@ -336,6 +339,9 @@ mod tests {
             ("anyone know if compose mounts volumes?", "compose mounts volumes?"),
             ("quick question: how do I mount a volume?", "how do I mount a volume?"),
             ("I need some help with volumes", "volumes"),
+            ("Hi all, could I ask here for support about Angular 2?", "Angular 2?"),
+            ("can I ask a question about compose volumes?", "compose volumes?"),
+            ("can I ask why my volume is read-only?", "can I ask why my volume is read-only?"),
             ("can someone help me? my volume is read-only", "my volume is read-only"),
             ("helpful docs for volumes?", "helpful docs for volumes?"),
             ("questions about volumes", "questions about volumes"),
@@ -360,6 +366,7 @@ mod tests {
         for (text, n) in [
             ("how do I fix it?", 0),
             ("can anyone help me please?", 0),
+            ("Hi all, could I ask here for support about Angular 2?", 1),
             ("how do i install them", 1),
             ("hi all, how do I mount a volume in compose?", 3),
             ("ActionParsnip1, how can i disable it?", 1),

@@ -48,7 +48,8 @@ pub struct ConversationsOptions {
     pub max_gap_ms: Option<f64>,
     /// With the linker: a message said to someone ("bob: …", "@bob", a mention) that is no
     /// question and finds nothing to continue within `maxGapMs` continues its addressee's latest
-    /// message up to this far back, a late answer (default 86 400 000 = 24 h; 0: never).
+    /// message up to this far back when that message asked something, a late answer (default
+    /// 86 400 000 = 24 h; 0: never).
     pub max_reply_gap_ms: Option<f64>,
     /// How many earlier messages of the channel the linker weighs (default 40).
     pub max_candidates: Option<u32>,

@@ -37,8 +37,8 @@ pub struct ConversationOptions {
     pub threshold: f32,
     /// With the linker: a message that says whom it is for ("bob: …", "@bob", a mention), is no
     /// question, and finds nothing to continue within `max_gap_ms` continues its addressee's
-    /// latest message of the channel up to this far back: a late answer in a support room, hours
-    /// after the question.
+    /// latest message of the channel up to this far back, when that message asked something:
+    /// a late answer in a support room, hours after the question.
     pub max_reply_gap_ms: i64,
 }
 
@@ -199,6 +199,10 @@ pub fn conversations_with(
                 .filter(|&&a| a != prepared[i].author)
                 .filter_map(|&a| latest.get(&(keys[i], a)).copied())
                 .filter(|&j| !within(j) && m.timestamp_ms - messages[j].timestamp_ms <= opts.max_reply_gap_ms)
+                // one waiting for an answer: their latest words asked something, of the room or of
+                // this author; a helper last seen answering someone else, or greeting the room,
+                // is being asked anew
+                .filter(|&j| prepared[j].question && prepared[j].addressees.iter().all(|&a| a == prepared[i].author))
                 .max_by_key(|&j| rank[j])
                 .map_or((None, s), |j| (Some(j), LinkSource::Mention)),
             _ => (p, s),
@@ -330,6 +334,18 @@ mod tests {
         assert_eq!((c.parent[4], c.source[4]), (None, LinkSource::Start));
         // a question said to a helper asks anew
         assert_eq!((c.parent[5], c.source[5]), (None, LinkSource::Start));
+        // and so does a request to a helper last seen answering someone else
+        let ms = vec![
+            msg("1", "c", "ann", "is there a way to mark all messages in a room as read?", 0),
+            msg("2", "c", "bob", "ann: type / and pick the mark-all command", 60),
+            msg("3", "c", "cat", "bob: my bot stopped posting after the update", 5 * 3600),
+            msg("4", "c", "dan", "welcome to the server!", 5 * 3600 + 60),
+            msg("5", "c", "eve", "dan: my bot stopped posting after the update", 9 * 3600),
+        ];
+        let c = conversations(&ms, &ConversationOptions::default());
+        assert_eq!((c.parent[2], c.source[2]), (None, LinkSource::Start));
+        // or greeting the room
+        assert_eq!((c.parent[4], c.source[4]), (None, LinkSource::Start));
         let c = conversations(&ms, &ConversationOptions { max_reply_gap_ms: 0, ..Default::default() });
         assert_eq!((c.parent[2], c.source[2]), (None, LinkSource::Start));
     }
