@@ -108,11 +108,24 @@ function replyJudge(set) {
     const raw = new Map(rows.map((r) => [String(r._line), `${r.file}#${r.line}`]))
     const links = new Map(readJsonl(path.join(dataDir, 'dialogs', 'irc_ubuntu_links.jsonl')).map((g) => [`${g.file}#${g.line}`, g]))
     const gold = (m) => links.get(raw.get(String(m.id)))
+    // per stream, each author's lines (the asker's messages a reply may answer)
+    const lines = new WeakMap()
+    const linesOf = (stream, author) => {
+      if (!lines.has(stream)) {
+        const byAuthor = new Map()
+        for (const m of stream) {
+          if (!byAuthor.has(m.authorId)) byAuthor.set(m.authorId, new Set())
+          byAuthor.get(m.authorId).add(raw.get(String(m.id)))
+        }
+        lines.set(stream, byAuthor)
+      }
+      return lines.get(stream).get(author)
+    }
     return (ask, reply, stream) => {
       const a = gold(ask)
       const r = gold(reply)
       if (!a || !r || reply.authorId === ask.authorId || r.conversation !== a.conversation) return false
-      const askers = new Set(stream.filter((m) => m.authorId === ask.authorId).map((m) => raw.get(String(m.id))))
+      const askers = linesOf(stream, ask.authorId)
       return r.replyTo.some((line) => askers.has(`${r.file}#${line}`))
     }
   }
@@ -129,9 +142,11 @@ function replyJudge(set) {
  * a link, how many had an answer to link (a reply after them, as the source's structure says), and
  * how many of the links are such a reply.
  */
+const noAnswerLinks = () => ({ asks: 0, replied: 0, unanswered: 0, unansweredRight: 0, linked: 0, right: 0, acknowledged: 0, acknowledgedRight: 0 })
+
 function answerLinks(result, list, judge) {
   const byId = new Map(list.map((m) => [String(m.id), m]))
-  const out = { asks: 0, replied: 0, unanswered: 0, unansweredRight: 0, linked: 0, right: 0, acknowledged: 0, acknowledgedRight: 0 }
+  const out = noAnswerLinks()
   for (const q of result.questions) {
     const ask = byId.get(q.id)
     if (q.notRequest || ask?.gold !== 'ask') continue
@@ -162,7 +177,7 @@ function answerLinks(result, list, judge) {
  */
 async function monthFigures(name, set, streams, conversationOf, llm) {
   const judge = replyJudge(set)
-  const links = { asks: 0, replied: 0, unanswered: 0, unansweredRight: 0, linked: 0, right: 0, acknowledged: 0, acknowledgedRight: 0 }
+  const links = noAnswerLinks()
   const months = new Map()
   for (const stream of streams) {
     for (const m of stream) {

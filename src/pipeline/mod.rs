@@ -386,9 +386,9 @@ pub async fn analyze_questions(
     });
     let review: Vec<bool> = question_idx.iter().map(|&q| reviewed(q)).collect();
     let habits = outcome::Habits::of(&a.messages, &convs);
-    let outcomes: Vec<Outcome> =
-        question_idx.iter().map(|&q| outcome::outcome(&a.messages, &convs, &habits, q)).collect();
     let people = People::of(&a.messages);
+    let outcomes: Vec<Outcome> =
+        question_idx.iter().map(|&q| outcome::outcome(&a.messages, &convs, &habits, &people, q)).collect();
     forget_unused_text(&mut a.messages, &question_idx, &outcomes);
     a.timings.asks = ms(t);
     crate::models::release_free_memory();
@@ -734,20 +734,35 @@ fn topic_text(messages: &[Message], people: &People, topic: &[usize]) -> String 
     crate::embed::truncate_chars(&joined.join(" "), MAX_TURN_CHARS).to_string()
 }
 
-/// The month's people by author id and display name, lower-cased and sorted: whom a leading
-/// "nick:" can address.
-struct People(Vec<String>);
+/// The month's people by author id and display name, lower-cased and sorted, each name with the
+/// author id of the first message to bear it: whom a leading "nick:" can address, and whom a
+/// reply is said to.
+struct People(Vec<(String, String)>);
 
 impl People {
     fn of(messages: &[Message]) -> People {
-        let mut names: Vec<String> = messages
-            .iter()
-            .flat_map(|m| std::iter::once(&m.author_id).chain(&m.author_name))
-            .map(|n| n.to_lowercase())
-            .collect();
-        names.sort_unstable();
-        names.dedup();
+        let mut seen = std::collections::HashSet::new();
+        let mut names: Vec<(String, String)> = Vec::new();
+        for m in messages {
+            for name in std::iter::once(&m.author_id).chain(&m.author_name) {
+                if seen.insert(name.as_str()) {
+                    names.push((name.to_lowercase(), m.author_id.clone()));
+                }
+            }
+        }
+        // a stable sort: of the authors a lower-cased name stands for, the first seen keeps it
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        names.dedup_by(|a, b| a.0 == b.0);
         People(names)
+    }
+
+    fn find(&self, lower: &str) -> Option<usize> {
+        self.0.binary_search_by(|p| p.0.as_str().cmp(lower)).ok()
+    }
+
+    /// The author id a lower-cased name is exactly.
+    fn id(&self, lower: &str) -> Option<&str> {
+        self.find(lower).map(|k| self.0[k].1.as_str())
     }
 
     /// Whether `name` names one of them. Nicks are often cut short ("actionp") or carry a
@@ -755,10 +770,10 @@ impl People {
     /// or that starts it.
     fn named(&self, name: &str) -> bool {
         let name = name.to_lowercase();
-        let has = |n: &str| self.0.binary_search_by(|p| p.as_str().cmp(n)).is_ok();
-        let at = self.0.partition_point(|p| p.as_str() < name.as_str());
+        let has = |n: &str| self.find(n).is_some();
+        let at = self.0.partition_point(|p| p.0.as_str() < name.as_str());
         has(&name)
-            || (name.chars().count() >= 3 && self.0.get(at).is_some_and(|p| p.starts_with(&name)))
+            || (name.chars().count() >= 3 && self.0.get(at).is_some_and(|p| p.0.starts_with(&name)))
             || name.char_indices().skip(3).any(|(i, _)| has(&name[..i]))
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::asks::features;
 use crate::conversations::{Conversations, LinkSource};
-use crate::pipeline::Message;
+use crate::pipeline::{Message, People};
 use crate::prose;
 
 /// Longest asker's turn kept as context.
@@ -85,9 +85,13 @@ pub fn is_acknowledgement(text: &str) -> bool {
 
 /// A reply with content of its own: a few words of prose, or a paste or link.
 fn is_substantial(text: &str) -> bool {
-    let reduced = prose::reduce(text);
+    substantial(&prose::reduce(text))
+}
+
+/// [`is_substantial`] of a text already reduced by [`prose::reduce`].
+fn substantial(reduced: &str) -> bool {
     let words = reduced.split_whitespace().count();
-    !is_short_question(&reduced, words) && (words >= 5 || has_paste(&reduced))
+    !is_short_question(reduced, words) && (words >= 5 || has_paste(reduced))
 }
 
 fn has_paste(reduced: &str) -> bool {
@@ -103,11 +107,11 @@ fn is_short_question(reduced: &str, words: usize) -> bool {
 /// is said to the asker and names something ("bob: partimage"), but not thanks of its own, a
 /// question back, or chatter ("lol", "yeah", "ciao").
 fn is_answer_like(text: &str, to_asker: bool) -> bool {
-    if is_substantial(text) {
+    let reduced = prose::reduce(text);
+    if substantial(&reduced) {
         return true;
     }
     // short: "bob: thanks", "lol", "what OS?" are not answers
-    let reduced = prose::reduce(text);
     let words = reduced.split_whitespace().count();
     to_asker && !is_acknowledgement(text) && !is_short_question(&reduced, words) && prose::topic_words(&reduced) >= 1
 }
@@ -123,25 +127,15 @@ enum Said {
     ToRoom,
 }
 
-/// The people of a stretch of a conversation: one message of each.
-struct People(Vec<usize>);
-
-impl People {
-    fn of(messages: &[Message], stretch: &[usize]) -> People {
-        let mut seen = std::collections::HashSet::new();
-        People(stretch.iter().copied().filter(|&j| seen.insert(messages[j].author_id.as_str())).collect())
-    }
+/// One message of each author of a stretch of a conversation.
+fn one_of_each(messages: &[Message], stretch: &[usize]) -> Vec<usize> {
+    let mut seen = std::collections::HashSet::new();
+    stretch.iter().copied().filter(|&j| seen.insert(messages[j].author_id.as_str())).collect()
 }
 
-/// Whom message `i` is said to, among `people`; `ask` is the ask's message.
-fn said_to(
-    messages: &[Message],
-    convs: &Conversations,
-    habits: &Habits,
-    people: &People,
-    ask: usize,
-    i: usize,
-) -> Said {
+/// Whom message `i` is said to, among the authors of `near` (one message of each; the month's
+/// `people` give their names); `ask` is the ask's message.
+fn said_to(messages: &[Message], convs: &Conversations, people: &People, near: &[usize], ask: usize, i: usize) -> Said {
     let m = &messages[i];
     let asker = &messages[ask].author_id;
     let other = |j: usize| if messages[j].author_id == *asker { Said::ToAsker } else { Said::To(j) };
@@ -158,7 +152,7 @@ fn said_to(
             return Said::ToAsker;
         }
         if let Some(&j) =
-            people.0.iter().find(|&&j| messages[j].author_id != m.author_id && features::names(&name, &messages[j]))
+            near.iter().find(|&&j| messages[j].author_id != m.author_id && features::names(&name, &messages[j]))
         {
             return other(j);
         }
@@ -166,14 +160,14 @@ fn said_to(
     // "bob do you mean …", "bob> …": a first word that is exactly someone's name
     let first = m.content.split_whitespace().next().unwrap_or("").trim_end_matches([':', ',', '>', ';', '.']);
     if first.chars().count() >= 3 {
-        if let Some(id) = habits.names.get(&first.to_lowercase()) {
-            if let Some(&j) = people.0.iter().find(|&&j| messages[j].author_id == *id && *id != m.author_id) {
+        if let Some(id) = people.id(&first.to_lowercase()) {
+            if let Some(&j) = near.iter().find(|&&j| messages[j].author_id == id && id != m.author_id) {
                 return other(j);
             }
         }
     }
     if let Some(id) = m.mentions.iter().find(|id| **id != m.author_id) {
-        if let Some(&j) = people.0.iter().find(|&&j| messages[j].author_id == *id) {
+        if let Some(&j) = near.iter().find(|&&j| messages[j].author_id == *id) {
             return other(j);
         }
     }
@@ -190,13 +184,9 @@ const NAMING: f64 = 0.3;
 /// The fewest messages of a channel that tell its habit ([`NAMING`]).
 const HABIT_MESSAGES: usize = 20;
 
-/// How each channel's people reply: whether they name whom a reply is for ([`NAMING`]); and the
-/// month's people by name (lower-cased id and display name → id).
+/// How each channel's people reply: whether they name whom a reply is for ([`NAMING`]).
 #[derive(Debug, Default)]
-pub struct Habits {
-    naming: HashMap<String, bool>,
-    names: HashMap<String, String>,
-}
+pub struct Habits(HashMap<String, bool>);
 
 impl Habits {
     pub fn of(messages: &[Message], convs: &Conversations) -> Habits {
@@ -207,25 +197,22 @@ impl Habits {
             c.1 += 1;
         }
         let naming = |a: usize, n: usize| n >= HABIT_MESSAGES && a as f64 >= NAMING * n as f64;
-        let mut names = HashMap::new();
-        let mut seen = std::collections::HashSet::new();
-        for m in messages {
-            for name in std::iter::once(&m.author_id).chain(&m.author_name) {
-                if seen.insert(name.as_str()) {
-                    names.entry(name.to_lowercase()).or_insert_with(|| m.author_id.clone());
-                }
-            }
-        }
-        Habits { naming: counts.into_iter().map(|(k, (a, n))| (k.to_string(), naming(a, n))).collect(), names }
+        Habits(counts.into_iter().map(|(k, (a, n))| (k.to_string(), naming(a, n))).collect())
     }
 
     fn name_replies(&self, channel: &str) -> bool {
-        self.naming.get(channel).copied().unwrap_or(false)
+        self.0.get(channel).copied().unwrap_or(false)
     }
 }
 
-/// The outcome of the ask `ask` (an index into `messages`).
-pub fn outcome(messages: &[Message], convs: &Conversations, habits: &Habits, ask: usize) -> Outcome {
+/// The outcome of the ask `ask` (an index into `messages`); `people` are the month's.
+pub(super) fn outcome(
+    messages: &[Message],
+    convs: &Conversations,
+    habits: &Habits,
+    people: &People,
+    ask: usize,
+) -> Outcome {
     let members = &convs.members[convs.conversation[ask]];
     let asker = messages[ask].author_id.as_str();
     let by_asker = |i: usize| messages[i].author_id == asker;
@@ -258,15 +245,16 @@ pub fn outcome(messages: &[Message], convs: &Conversations, habits: &Habits, ask
     }
     let answered = after.iter().any(|&i| !by_asker(i));
     // the people around the turn: whom a reply may be said to
-    let people = People::of(messages, &members[start.saturating_sub(REACH)..(end + REACH).min(members.len())]);
+    let near = one_of_each(messages, &members[start.saturating_sub(REACH)..(end + REACH).min(members.len())]);
     let after = &after[..REACH.min(after.len())];
     // each message is weighed once per ask (the passes below and the reply links meet the same ones)
     let memo = std::cell::RefCell::new(HashMap::<usize, Said>::new());
     let said =
-        |i: usize| *memo.borrow_mut().entry(i).or_insert_with(|| said_to(messages, convs, habits, &people, ask, i));
+        |i: usize| *memo.borrow_mut().entry(i).or_insert_with(|| said_to(messages, convs, people, &near, ask, i));
     // whether a reply to nobody in particular may be the answer: in a thread it is said to the
     // thread; in a channel, where its people do not name whom they answer
-    let to_room = |i: usize| messages[i].thread_id.is_some() || !habits.name_replies(&messages[ask].channel_id);
+    let room_answers = !habits.name_replies(&messages[ask].channel_id);
+    let to_room = |i: usize| messages[i].thread_id.is_some() || room_answers;
     // a reply that continues, within a few links, the asker's own words
     let follows_asker = |i: usize| {
         let mut at = convs.parent[i];
@@ -379,7 +367,7 @@ mod tests {
     #[test]
     fn the_turn_is_the_askers_messages_before_someone_else_speaks() {
         let (m, c) = conv(&[("a", "hi all"), ("a", "how do I mount a volume?"), ("a", "on windows"), ("b", "use -v")]);
-        let o = outcome(&m, &c, &Habits::default(), 1);
+        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 1);
         assert_eq!(o.turn, vec![0, 1, 2]);
         assert!(o.answered);
         assert!(!o.resolved);
@@ -398,11 +386,11 @@ mod tests {
             ("a", "on windows"),
         ]);
         // an opening turn has no lead
-        assert!(outcome(&m, &c, &Habits::default(), 0).lead.is_empty());
-        let o = outcome(&m, &c, &Habits::default(), 4);
+        assert!(outcome(&m, &c, &Habits::default(), &People::of(&m), 0).lead.is_empty());
+        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 4);
         assert_eq!(o.turn, vec![4, 5]);
         assert_eq!(o.lead, vec![1, 2, 3]);
-        assert_eq!(outcome(&m, &c, &Habits::default(), 1).lead, vec![0]);
+        assert_eq!(outcome(&m, &c, &Habits::default(), &People::of(&m), 1).lead, vec![0]);
     }
 
     #[test]
@@ -418,9 +406,9 @@ mod tests {
             ("d", "on windows"),
         ]);
         // a turn that says what it is about is read alone
-        assert_eq!(outcome(&m, &c, &Habits::default(), 1).topic, vec![0, 1]);
+        assert_eq!(outcome(&m, &c, &Habits::default(), &People::of(&m), 1).topic, vec![0, 1]);
         // a later turn that says nothing of its own: with the conversation's opening turn
-        assert_eq!(outcome(&m, &c, &Habits::default(), 3).topic, vec![3, 0, 1]);
+        assert_eq!(outcome(&m, &c, &Habits::default(), &People::of(&m), 3).topic, vec![3, 0, 1]);
         let (m, c) = conv(&[
             ("d", "can anyone help me?"),
             ("b", "with what?"),
@@ -429,7 +417,7 @@ mod tests {
             ("b", "what error?"),
         ]);
         // an opening turn that says nothing of its own: with the asker's next turn
-        assert_eq!(outcome(&m, &c, &Habits::default(), 0).topic, vec![0, 2, 3]);
+        assert_eq!(outcome(&m, &c, &Habits::default(), &People::of(&m), 0).topic, vec![0, 2, 3]);
     }
 
     #[test]
@@ -442,7 +430,7 @@ mod tests {
             ("c", "or use sudo for a quick check of the whole thing"),
             ("a", "thanks, that worked!"),
         ]);
-        let o = outcome(&m, &c, &Habits::default(), 0);
+        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 0);
         assert_eq!(o.turn, vec![0]);
         assert!(o.answered && o.resolved);
         assert_eq!(o.answer, Some(Answer { message: 4, acknowledged: true }));
@@ -457,7 +445,7 @@ mod tests {
             ("b", "call migrateToLatest from your start script before the server listens"),
             ("a", "still doesn't work, thanks"),
         ]);
-        let o = outcome(&m, &c, &Habits::default(), 0);
+        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 0);
         assert!(o.answered && !o.resolved);
         assert_eq!(o.answer, Some(Answer { message: 3, acknowledged: false }));
     }
@@ -471,7 +459,7 @@ mod tests {
             ("eve", "lol"),
             ("alice", "bob: thanks!"),
         ]);
-        let o = outcome(&m, &c, &Habits::default(), 0);
+        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 0);
         assert!(o.resolved);
         assert_eq!(o.answer, Some(Answer { message: 1, acknowledged: true }));
         // thanks said to nobody: the latest reply said to the asker that can stand as an answer,
@@ -483,17 +471,23 @@ mod tests {
             ("eve", "lol"),
             ("alice", "thanks!"),
         ]);
-        assert_eq!(outcome(&m, &c, &Habits::default(), 0).answer, Some(Answer { message: 1, acknowledged: true }));
+        assert_eq!(
+            outcome(&m, &c, &Habits::default(), &People::of(&m), 0).answer,
+            Some(Answer { message: 1, acknowledged: true })
+        );
         // an answer that says "fixed" is no thanks of its own
         let (m, c) = conv(&[
             ("alice", "is there a release date for version 2?"),
             ("bob", "this is fixed in 2.3.1, upgrade and it goes away"),
             ("alice", "works now, thank you"),
         ]);
-        assert_eq!(outcome(&m, &c, &Habits::default(), 0).answer, Some(Answer { message: 1, acknowledged: true }));
+        assert_eq!(
+            outcome(&m, &c, &Habits::default(), &People::of(&m), 0).answer,
+            Some(Answer { message: 1, acknowledged: true })
+        );
         // thanks for chatter alone: resolved, but no reply to show as its answer
         let (m, c) = conv(&[("alice", "how do I back up a whole partition?"), ("eve", "lol"), ("alice", "ty")]);
-        let o = outcome(&m, &c, &Habits::default(), 0);
+        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 0);
         assert!(o.resolved);
         assert_eq!(o.answer, None);
     }
@@ -508,7 +502,7 @@ mod tests {
         ]);
         // frank's words continue carol's, not alice's
         c.parent = vec![None, Some(0), Some(1), Some(0)];
-        let o = outcome(&m, &c, &Habits::default(), 0);
+        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 0);
         assert!(o.answered && !o.resolved);
         assert_eq!(o.answer, Some(Answer { message: 3, acknowledged: false }));
         // to nobody in particular, but following on from the asker's words: the answer
@@ -516,7 +510,10 @@ mod tests {
             ("alice", "how do I connect securely to my ftp server?"),
             ("frank", "use sftp instead, gftp and filezilla both speak it"),
         ]);
-        assert_eq!(outcome(&m, &c, &Habits::default(), 0).answer, Some(Answer { message: 1, acknowledged: false }));
+        assert_eq!(
+            outcome(&m, &c, &Habits::default(), &People::of(&m), 0).answer,
+            Some(Answer { message: 1, acknowledged: false })
+        );
     }
 
     #[test]
@@ -531,22 +528,31 @@ mod tests {
         c.addressed.resize(n + 2, false);
         // a room where people rarely say whom they answer (Gitter): frank's words are the answer
         let habits = Habits::of(&m, &c);
-        assert_eq!(outcome(&m, &c, &habits, 0).answer, Some(Answer { message: 1, acknowledged: false }));
+        assert_eq!(
+            outcome(&m, &c, &habits, &People::of(&m), 0).answer,
+            Some(Answer { message: 1, acknowledged: false })
+        );
         // a room where they do (IRC): frank's words are not said to alice
         c.addressed[2..2 + n / 2].fill(true);
         let habits = Habits::of(&m, &c);
-        assert_eq!(outcome(&m, &c, &habits, 0).answer, None);
+        assert_eq!(outcome(&m, &c, &habits, &People::of(&m), 0).answer, None);
         // unless they are in a thread: there they are said to the thread
         m[1].thread_id = Some("m0".into());
-        assert_eq!(outcome(&m, &c, &habits, 0).answer, Some(Answer { message: 1, acknowledged: false }));
+        assert_eq!(
+            outcome(&m, &c, &habits, &People::of(&m), 0).answer,
+            Some(Answer { message: 1, acknowledged: false })
+        );
         // "alice do you mean …": a first word that is exactly the asker's name says it is for her
         let (m, c) = conv(&[
             ("alice", "how do I install ubuntu in text-only mode?"),
             ("carol", "dave: grub rescue is on the wiki, see the boot repair page"),
             ("bob", "alice do you mean without a desktop at the end, or without the graphical installer?"),
         ]);
-        let habits = Habits { naming: HashMap::from([("c".to_string(), true)]), ..Habits::of(&m, &c) };
-        assert_eq!(outcome(&m, &c, &habits, 0).answer, Some(Answer { message: 2, acknowledged: false }));
+        let habits = Habits(HashMap::from([("c".to_string(), true)]));
+        assert_eq!(
+            outcome(&m, &c, &habits, &People::of(&m), 0).answer,
+            Some(Answer { message: 2, acknowledged: false })
+        );
     }
 
     #[test]
@@ -559,20 +565,23 @@ mod tests {
         ]);
         c.parent = vec![None, Some(0), Some(0), Some(1)];
         c.source = vec![LinkSource::Start, LinkSource::Model, LinkSource::Reply, LinkSource::Reply];
-        let o = outcome(&m, &c, &Habits::default(), 1);
+        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 1);
         // bob's reply link points at alice's message: not carol's answer, dave's is
         assert_eq!(o.answer, Some(Answer { message: 3, acknowledged: false }));
         c.source[3] = LinkSource::Model;
         m[3].mentions = vec!["alice".into()];
         // dave mentions alice: bob's and dave's are both for alice, and carol has none
-        assert_eq!(outcome(&m, &c, &Habits::default(), 1).answer, None);
-        assert_eq!(outcome(&m, &c, &Habits::default(), 0).answer, Some(Answer { message: 2, acknowledged: false }));
+        assert_eq!(outcome(&m, &c, &Habits::default(), &People::of(&m), 1).answer, None);
+        assert_eq!(
+            outcome(&m, &c, &Habits::default(), &People::of(&m), 0).answer,
+            Some(Answer { message: 2, acknowledged: false })
+        );
     }
 
     #[test]
     fn nobody_else_spoke_so_it_is_unanswered() {
         let (m, c) = conv(&[("a", "anyone know why my container exits with 137?"), ("a", "bump")]);
-        let o = outcome(&m, &c, &Habits::default(), 0);
+        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 0);
         assert!(!o.answered && !o.resolved && o.answer.is_none());
     }
 
@@ -580,7 +589,7 @@ mod tests {
     fn a_check_mark_on_a_reply_resolves() {
         let (mut m, c) = conv(&[("a", "how to pin a node version?"), ("b", "use an .nvmrc file in the repo root")]);
         m[1].resolved_marker = true;
-        let o = outcome(&m, &c, &Habits::default(), 0);
+        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 0);
         assert!(o.resolved);
         assert_eq!(o.answer, Some(Answer { message: 1, acknowledged: true }));
     }
