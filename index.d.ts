@@ -252,9 +252,10 @@ export interface ConversationsOptions {
   maxGapMs?: number
   /**
    * With the linker: a message said to someone ("bob: …", "@bob", a mention) that is no
-   * question and finds nothing to continue within `maxGapMs` continues its addressee's latest
-   * message up to this far back when that message asked something, a late answer (default
-   * 86 400 000 = 24 h; 0: never).
+   * question and that the linker links to nothing continues its addressee's latest message
+   * (not one said to someone else): within `maxGapMs` always, and up to this far back when
+   * their latest messages asked something, a late answer (default 86 400 000 = 24 h; 0:
+   * never beyond `maxGapMs`).
    */
   maxReplyGapMs?: number
   /** How many earlier messages of the channel the linker weighs (default 40). */

@@ -177,6 +177,19 @@ describe('analyzeTenant', () => {
     await expect(qi.conversations(messages, { maxReplyGapMs: -1 })).rejects.toMatchObject({ name: 'RangeError', field: 'options.maxReplyGapMs' })
   })
 
+  test('an answer said to the asker half an hour later, after they added a detail, answers the ask', async () => {
+    const messages = [
+      msg('alpha', 'ann', 0, 'Is there a special reason why there is no alpha channel allowed in upload avatars?'),
+      msg('detail', 'ann', 22_000, 'That makes all avatars look ugly with the dark design'),
+      msg('alpha-ans', 'bob', 27 * 60_000, 'ann: Alpha channel is just fine but we put a white box behind avatars so that they stay readable'),
+    ]
+    const r = await qi.analyzeTenant({ tenantId: 't', month: '2026-10', messages, options: { llm: { apiKey: '' } } })
+    const q = Object.fromEntries(r.questions.map((x) => [x.id, x]))
+    expect(q.alpha).toMatchObject({ answered: true, answer: { messageId: 'alpha-ans', authorId: 'bob' } })
+    const c = await qi.conversations(messages)
+    expect(c.messages.find((m) => m.id === 'alpha-ans')).toMatchObject({ parentId: 'detail', link: 'mention' })
+  })
+
   test('one author repeating a question twenty times makes no top cluster: ranked by people, listed apart', async () => {
     const messages = []
     for (let i = 0; i < 20; i++) messages.push(msg(`spam${i}`, 'mallory', i * 3600_000, i % 2 ? 'when is the next nitro giveaway??' : 'when is the next nitro giveaway?'))

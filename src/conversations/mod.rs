@@ -23,6 +23,10 @@ pub mod train;
 use features::{prepare_all, Prepared};
 use linker::{LinkerModel, State, Window};
 
+/// How many of an addressee's latest messages in a row may hold the question a late answer
+/// answers.
+const MAX_TURN: usize = 20;
+
 #[derive(Debug, Clone)]
 pub struct ConversationOptions {
     /// Use the learned linker for messages without explicit structure (default true); without
@@ -36,9 +40,10 @@ pub struct ConversationOptions {
     /// Minimum link probability; below it a message starts a new conversation.
     pub threshold: f32,
     /// With the linker: a message that says whom it is for ("bob: …", "@bob", a mention), is no
-    /// question, and finds nothing to continue within `max_gap_ms` continues its addressee's
-    /// latest message of the channel up to this far back, when that message asked something:
-    /// a late answer in a support room, hours after the question.
+    /// question, and that the linker links to nothing continues its addressee's latest message
+    /// of the channel: within `max_gap_ms` always, and up to this far back when their latest
+    /// messages asked something (a late answer in a support room, hours after the question).
+    /// Either way not when that message was said to someone else.
     pub max_reply_gap_ms: i64,
 }
 
@@ -189,22 +194,37 @@ pub fn conversations_with(
                 None => (None, LinkSource::Start),
             }
         };
-        // nothing to continue nearby, but said to someone who last spoke before the window: their
-        // latest message, if recent enough (within the window, the linker weighed it already).
-        // Not a question: "bob: how do I …?" asks a helper anew, it answers nothing
+        // nothing to continue, but said to someone ("bob: …", "@bob"): their latest message of the
+        // channel, as a Discord mention of a recent speaker is linked; in a slow room the answer
+        // often comes half an hour later, addressed, and the linker alone starts anew. Not a
+        // question: "bob: how do I …?" asks a helper anew, it answers nothing. Before the window,
+        // only one waiting for an answer: their latest turn asked something, of the room or of
+        // this author (a helper last seen greeting the room is being asked anew). Within it or
+        // before it, so is a helper last seen answering someone else.
         let (p, s) = match p {
-            None if opts.linker && !prepared[i].question && !threads.contains(m.id.as_str()) => prepared[i]
-                .addressees
-                .iter()
-                .filter(|&&a| a != prepared[i].author)
-                .filter_map(|&a| latest.get(&(keys[i], a)).copied())
-                .filter(|&j| !within(j) && m.timestamp_ms - messages[j].timestamp_ms <= opts.max_reply_gap_ms)
-                // one waiting for an answer: their latest words asked something, of the room or of
-                // this author; a helper last seen answering someone else, or greeting the room,
-                // is being asked anew
-                .filter(|&j| prepared[j].question && prepared[j].addressees.iter().all(|&a| a == prepared[i].author))
-                .max_by_key(|&j| rank[j])
-                .map_or((None, s), |j| (Some(j), LinkSource::Mention)),
+            None if opts.linker && !prepared[i].question && !threads.contains(m.id.as_str()) => {
+                let for_me = |j: usize| prepared[j].addressees.iter().all(|&a| a == prepared[i].author);
+                let waiting = |j: usize| {
+                    let at = stream.partition_point(|&x| rank[x] < rank[j]);
+                    stream[..at.min(stream.len() - 1) + 1]
+                        .iter()
+                        .rev()
+                        .take(MAX_TURN)
+                        .take_while(|&&x| prepared[x].author == prepared[j].author)
+                        .any(|&x| prepared[x].question && for_me(x))
+                };
+                prepared[i]
+                    .addressees
+                    .iter()
+                    .filter(|&&a| a != prepared[i].author)
+                    .filter_map(|&a| latest.get(&(keys[i], a)).copied())
+                    .filter(|&j| {
+                        m.timestamp_ms - messages[j].timestamp_ms <= opts.max_reply_gap_ms.max(opts.max_gap_ms)
+                    })
+                    .filter(|&j| for_me(j) && (within(j) || waiting(j)))
+                    .max_by_key(|&j| rank[j])
+                    .map_or((None, s), |j| (Some(j), LinkSource::Mention))
+            }
             _ => (p, s),
         };
         latest.insert((keys[i], prepared[i].author), i);
@@ -347,6 +367,47 @@ mod tests {
         // or greeting the room
         assert_eq!((c.parent[4], c.source[4]), (None, LinkSource::Start));
         let c = conversations(&ms, &ConversationOptions { max_reply_gap_ms: 0, ..Default::default() });
+        assert_eq!((c.parent[2], c.source[2]), (None, LinkSource::Start));
+    }
+
+    #[test]
+    fn an_answer_said_to_the_asker_within_the_window_joins_their_conversation() {
+        let ms = vec![
+            msg(
+                "1",
+                "c",
+                "ann",
+                "Is there a special reason why there is no alpha channel allowed in upload avatars?",
+                0,
+            ),
+            msg("2", "c", "ann", "That makes all avatars look ugly with the dark design", 22),
+            msg(
+                "3",
+                "c",
+                "bob",
+                "ann: Alpha channel is just fine but we put a white box behind avatars so they look readable",
+                27 * 60,
+            ),
+        ];
+        let c = conversations(&ms, &ConversationOptions::default());
+        // half an hour later the linker alone starts anew; said to ann, it continues her latest words
+        assert_eq!((c.parent[2], c.source[2]), (Some(1), LinkSource::Mention));
+        assert_eq!(c.conversation[0], c.conversation[2]);
+        // the same for a late answer, when the asker's question is not their latest message
+        let ms = vec![
+            msg("1", "c", "ann", "Where can I go to buy an encoder?", 0),
+            msg("2", "c", "ann", "https://example.com/encoder-spec.pdf", 150),
+            msg("3", "c", "bob", "ann: e-shop", 3 * 3600),
+        ];
+        let c = conversations(&ms, &ConversationOptions::default());
+        assert_eq!((c.parent[2], c.source[2]), (Some(1), LinkSource::Mention));
+        // a helper last seen answering someone else is being asked anew
+        let ms = vec![
+            msg("1", "c", "cat", "my bot ignores every command since I changed its token", 0),
+            msg("2", "c", "bob", "cat: restart the bot after changing its token", 60),
+            msg("3", "c", "dan", "bob: the dashboard shows no servers after the update", 28 * 60),
+        ];
+        let c = conversations(&ms, &ConversationOptions::default());
         assert_eq!((c.parent[2], c.source[2]), (None, LinkSource::Start));
     }
 
