@@ -259,6 +259,22 @@ static REDIRECT: Lazy<Regex> = Lazy::new(|| {
     .unwrap()
 });
 
+/// How to ask, or how to behave: "don't ask to ask, just ask your question", "bob: just ask",
+/// "please watch your language", "don't feel ignored and repeat your question". A channel's etiquette, said by a
+/// bot or a moderator: no answer to anything.
+static ETIQUETTE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(
+        r"(?i)\bdon'?t ask to ask\b|\b(?:just|simply) ask (?:the |your )?question\b|^\W*(?:[\w.-]+[:,]\s*)?(?:just|simply) ask\b|\bwatch your language\b|\bfamily[- ]friendly\b|\bdon'?t feel ignored\b|\brepeat your question\b",
+    )
+    .unwrap()
+});
+
+/// Whether a reply (reduced by [`prose::reduce`]) is about where or how to ask, or how to
+/// behave ([`REDIRECT`], [`ETIQUETTE`]), rather than about what was asked.
+pub fn is_etiquette(reduced: &str) -> bool {
+    REDIRECT.is_match(reduced) || ETIQUETTE.is_match(reduced)
+}
+
 /// Whether a message sends someone elsewhere ([`REDIRECT`]), with no word of its author about
 /// themselves (an asker's "I was told to ask elsewhere, but how do I …?" stays an ask).
 pub fn is_redirect(text: &str) -> bool {

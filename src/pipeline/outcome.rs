@@ -83,7 +83,8 @@ pub fn is_acknowledgement(text: &str) -> bool {
     words.iter().any(|w| ACK.contains(&w.as_str())) || ACK_PHRASES.iter().any(|p| lower.contains(p))
 }
 
-/// A reply with content of its own: a few words of prose, or a paste or link.
+/// A reply with content of its own: a few words of prose, or a paste or link; not a note on
+/// where or how to ask ("don't ask to ask, just ask", "please ask elsewhere").
 fn is_substantial(text: &str) -> bool {
     substantial(&prose::reduce(text))
 }
@@ -91,7 +92,7 @@ fn is_substantial(text: &str) -> bool {
 /// [`is_substantial`] of a text already reduced by [`prose::reduce`].
 fn substantial(reduced: &str) -> bool {
     let words = reduced.split_whitespace().count();
-    !is_short_question(reduced, words) && (words >= 5 || has_paste(reduced))
+    !is_short_question(reduced, words) && (words >= 5 || has_paste(reduced)) && !features::is_etiquette(reduced)
 }
 
 fn has_paste(reduced: &str) -> bool {
@@ -113,7 +114,11 @@ fn is_answer_like(text: &str, to_asker: bool) -> bool {
     }
     // short: "bob: thanks", "lol", "what OS?" are not answers
     let words = reduced.split_whitespace().count();
-    to_asker && !is_acknowledgement(text) && !is_short_question(&reduced, words) && prose::topic_words(&reduced) >= 1
+    to_asker
+        && !is_acknowledgement(text)
+        && !is_short_question(&reduced, words)
+        && !features::is_etiquette(&reduced)
+        && prose::topic_words(&reduced) >= 1
 }
 
 /// Whom a message is said to, as far as its reply link, mentions and leading "nick:" tell.
@@ -434,6 +439,33 @@ mod tests {
         assert_eq!(o.turn, vec![0]);
         assert!(o.answered && o.resolved);
         assert_eq!(o.answer, Some(Answer { message: 4, acknowledged: true }));
+    }
+
+    #[test]
+    fn a_note_on_how_or_where_to_ask_is_no_answer() {
+        let (m, c) = conv(&[
+            ("ultratek", "can anyone help me with themes?"),
+            ("ubottu", "ultratek: Please don't ask to ask a question, simply ask the question (all on ONE line)"),
+            ("ultratek", "ok thanks"),
+            ("ultratek", "how do I add themes to the gnome panel?"),
+            ("mod", "ultratek: this channel is for ubuntu support, please ask elsewhere for gnome-look themes"),
+            ("optiks", "ultratek: download the theme and drag it onto the Appearance window"),
+        ]);
+        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 0);
+        // the thanks were for the etiquette: nothing to link as the answer it acknowledged
+        assert!(o.answered);
+        assert_eq!(o.answer, Some(Answer { message: 5, acknowledged: false }));
+        for text in [
+            "Please don't ask to ask a question, simply ask the question",
+            "sken: Please watch your language and topic to help keep this channel family friendly.",
+            "DuckGod: Don't feel ignored and repeat your question quickly",
+            "with respect, that's not a Gitter support question. Please ask elsewhere",
+            "fplini: just ask and you'll see :)",
+        ] {
+            assert!(!is_substantial(text) && !is_answer_like(text, true), "{text}");
+        }
+        assert!(is_substantial("you can ask apt: apt-cache policy shows where a package comes from"));
+        assert!(is_substantial("ask your ISP whether the port is blocked, many block 25"));
     }
 
     #[test]
