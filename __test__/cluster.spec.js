@@ -79,6 +79,19 @@ describe('cluster', () => {
     expect(without.clusters[0].memberIds).toHaveLength(3)
   })
 
+  test('a greeting or a plea to the room that opens a question does not count: the same question without it is a duplicate', async () => {
+    const qs = [
+      { id: 'bare', text: 'how do I mount a volume in docker compose?' },
+      // each under the duplicate threshold (cosine 0.946 and 0.948) when read whole
+      { id: 'greeted', text: 'hey everyone! anyone know how do I mount a volume in docker compose?' },
+      { id: 'plea', text: 'good morning all! does anybody know how do I mount a volume in docker compose?' },
+      { id: 'other', text: 'how do I rotate the logs of a container?' },
+    ]
+    expect((await qi.cluster(qs)).stats.duplicates).toBe(2)
+    const unique = await qi.dedupe(qs)
+    expect(unique.map((u) => u.messageIds.sort()).sort()).toEqual([['bare', 'greeted', 'plea'], ['other']])
+  })
+
   test('is deterministic', async () => {
     const a = await qi.cluster(questions)
     const b = await qi.cluster(questions)

@@ -47,6 +47,15 @@ pub struct Grouping {
 /// Progress of the grouping stages: `(stage, done, total)`; an error (cancellation) stops it.
 pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize) -> Result<()>;
 
+/// What the encoder reads of a question given as text (`cluster()`, `dedupe()`): its prose
+/// (pastes and links as placeholders) without the greeting, mention or plea to the room it opens
+/// with ("hi all, can anyone help me with …"), as `analyzeTenant` reads an ask, so that neither
+/// groups questions.
+pub fn question_prose(text: &str) -> String {
+    crate::prose::without_salutation(&crate::prose::reduce(text), &|_| false).to_string()
+}
+
+/// Dedupes and clusters questions given as text, each read as [`question_prose`].
 pub fn group(
     embedder: &Embedder,
     questions: &[Question],
@@ -54,8 +63,9 @@ pub fn group(
     progress: Progress<'_>,
 ) -> Result<Grouping> {
     let t = Instant::now();
-    let texts = questions.iter().map(|q| q.text.as_str());
-    let flat = embed_prose(embedder, texts, opts.embed, &mut |d, n| progress("embed", d, n))?;
+    let prose: Vec<String> = questions.iter().map(|q| question_prose(&q.text)).collect();
+    let texts: Vec<&str> = prose.iter().map(String::as_str).collect();
+    let flat = embedder.embed_flat_with(&texts, opts.embed, &mut |d, n| progress("embed", d, n))?;
     // the encoder's worker threads freed their buffers into their own malloc arenas
     crate::models::release_free_memory();
     let embed_ms = ms(t);

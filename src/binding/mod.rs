@@ -420,7 +420,8 @@ pub fn dedupe<'env>(
         env,
         blocking(move || {
             let engine = models::engine()?;
-            let texts: Vec<&str> = qs.iter().map(|q| q.text.as_str()).collect();
+            let prose: Vec<String> = qs.iter().map(|q| crate::grouping::question_prose(&q.text)).collect();
+            let texts: Vec<&str> = prose.iter().map(String::as_str).collect();
             let flat = engine.embedder.embed_flat_with(&texts, eopts, &mut |_, _| Ok(()))?;
             let (unique, _) = crate::dedupe::dedupe_owned(&qs, flat, engine.embedder.dims, threshold);
             Ok(unique.iter().map(|u| unique_question(&qs, u)).collect::<Vec<_>>())
