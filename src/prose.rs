@@ -156,9 +156,10 @@ pub fn is_mostly_paste(text: &str) -> bool {
     (reduced.len() < text.len() / 2 && words < 4) || one_line_code
 }
 
-/// A leading "nick:" / "nick," / "@nick" addressing (the name in group 1, or 2 for "@nick").
+/// A leading "nick:" / "nick," / "@nick" addressing (the name in group 1, or 2 for "@nick"); "nick :"
+/// with a space before the colon counts too.
 pub static ADDRESS: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r"^\s*@?([^\s:,@]{2,40})[:,](?:\s|$)|^\s*@([^\s:,@]{2,40})").expect("address regex"));
+    Lazy::new(|| Regex::new(r"^\s*@?([^\s:,@]{2,40}) ?[:,](?:\s|$)|^\s*@([^\s:,@]{2,40})").expect("address regex"));
 
 /// Words that open a greeting ("hi", "hello everyone!").
 pub const GREETING_START: &[&str] = &["hi", "hey", "hello", "hiya", "heya", "yo", "howdy", "greetings", "hola"];

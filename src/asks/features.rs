@@ -713,6 +713,7 @@ mod tests {
     #[test]
     fn addressees_and_cues() {
         assert_eq!(addressee("bob: try -v").as_deref(), Some("bob"));
+        assert_eq!(addressee("bob : try -v").as_deref(), Some("bob"));
         assert_eq!(addressee("@Alice what OS?").as_deref(), Some("alice"));
         assert_eq!(addressee("ok, that works"), None);
         assert_eq!(addressee("hi, anyone here?"), None);

@@ -255,7 +255,11 @@ pub fn prepare(m: &Message, names: &Names) -> Prepared {
     };
     p.name_hashes = [name_hash(&m.author_id), m.author_name.as_deref().map(name_hash).unwrap_or(0)];
     let trimmed = text.trim_start();
-    let first_raw = trimmed.split_whitespace().next().unwrap_or("");
+    let mut lead_words = trimmed.split_whitespace();
+    let first_raw = lead_words.next().unwrap_or("");
+    // "nick : …" (a space before the colon) reads as "nick: …"
+    let spaced = matches!(lead_words.next(), Some(":" | ","));
+    let first_raw: std::borrow::Cow<'_, str> = if spaced { format!("{first_raw}:").into() } else { first_raw.into() };
     // "nick: …", "nick, …" or "@nick …" at the start
     if first_raw.len() > 1 && (first_raw.ends_with(':') || first_raw.ends_with(',') || first_raw.starts_with('@')) {
         let name = first_raw.trim_end_matches([':', ',']);
@@ -308,7 +312,10 @@ pub fn prepare(m: &Message, names: &Names) -> Prepared {
     let addressed_first = !p.addressees.is_empty() && first_raw.ends_with([':', ',']);
     // the first word after any "nick:" prefix
     let lead = if addressed_first {
-        trimmed.split_whitespace().nth(1).map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
+        trimmed
+            .split_whitespace()
+            .nth(if spaced { 2 } else { 1 })
+            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
     } else {
         first.clone()
     };
@@ -524,7 +531,12 @@ mod tests {
         assert_eq!(p("<@42> look"), vec![2]);
         assert_eq!(p("http://x.org: no"), Vec::<u32>::new());
         assert_eq!(p("nobody: here"), Vec::<u32>::new());
+        // a space before the colon, as some people type it
+        assert_eq!(p("seb128 : yes it works"), vec![0]);
+        assert_eq!(p("seb128 , that would be cool"), vec![0]);
+        assert_eq!(p("so : what now"), Vec::<u32>::new());
         assert!(prepare(&msg("9", "alice", "seb128: yes it works"), &names).reply_like);
+        assert!(prepare(&msg("9", "alice", "seb128 : yes it works"), &names).reply_like);
         assert!(prepare(&msg("9", "alice", "Hello, anyone around?"), &names).opener);
     }
 
