@@ -260,8 +260,8 @@ static REDIRECT: Lazy<Regex> = Lazy::new(|| {
 });
 
 /// How to ask, or how to behave: "don't ask to ask, just ask your question", "bob: just ask",
-/// "please watch your language", "don't feel ignored and repeat your question". A channel's etiquette, said by a
-/// bot or a moderator: no answer to anything.
+/// "please watch your language", "don't feel ignored and repeat your question". A channel's
+/// etiquette, said by a bot or a moderator: no answer to anything.
 static ETIQUETTE: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
         r"(?i)\bdon'?t ask to ask\b|\b(?:just|simply) ask (?:the |your )?question\b|^\W*(?:[\w.-]+[:,]\s*)?(?:just|simply) ask\b|\bwatch your language\b|\bfamily[- ]friendly\b|\bdon'?t feel ignored\b|\brepeat your question\b",

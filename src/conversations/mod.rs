@@ -62,6 +62,17 @@ impl Default for ConversationOptions {
     }
 }
 
+/// The latest message so far of stream `key` (`latest`: per stream and author) by each of
+/// `authors` other than `this` message's author.
+fn latest_of<'a>(
+    latest: &'a HashMap<(usize, u32), usize>,
+    key: usize,
+    this: &'a Prepared,
+    authors: &'a [u32],
+) -> impl Iterator<Item = usize> + 'a {
+    authors.iter().filter(move |&&a| a != this.author).filter_map(move |&a| latest.get(&(key, a)).copied())
+}
+
 /// Why a message was linked to its parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkSource {
@@ -169,15 +180,9 @@ pub fn conversations_with(
                 Some(j) => (Some(j), LinkSource::Thread),
                 None => (None, LinkSource::Start),
             }
-        } else if let Some(j) = (!prepared[i].mentioned.is_empty())
-            .then(|| {
-                let pi = &prepared[i];
-                stream.iter().rev().copied().take_while(|&j| within(j)).find(|&j| {
-                    let a = prepared[j].author;
-                    a != pi.author && pi.mentioned.contains(&a)
-                })
-            })
-            .flatten()
+        } else if let Some(j) = latest_of(&latest, keys[i], &prepared[i], &prepared[i].mentioned)
+            .filter(|&j| within(j))
+            .max_by_key(|&j| rank[j])
         {
             (Some(j), LinkSource::Mention)
         } else if threads.contains(m.id.as_str()) {
@@ -213,11 +218,7 @@ pub fn conversations_with(
                         .take_while(|&&x| prepared[x].author == prepared[j].author)
                         .any(|&x| prepared[x].question && for_me(x))
                 };
-                prepared[i]
-                    .addressees
-                    .iter()
-                    .filter(|&&a| a != prepared[i].author)
-                    .filter_map(|&a| latest.get(&(keys[i], a)).copied())
+                latest_of(&latest, keys[i], &prepared[i], &prepared[i].addressees)
                     .filter(|&j| {
                         m.timestamp_ms - messages[j].timestamp_ms <= opts.max_reply_gap_ms.max(opts.max_gap_ms)
                     })

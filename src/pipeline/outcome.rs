@@ -86,13 +86,15 @@ pub fn is_acknowledgement(text: &str) -> bool {
 /// A reply with content of its own: a few words of prose, or a paste or link; not a note on
 /// where or how to ask ("don't ask to ask, just ask", "please ask elsewhere").
 fn is_substantial(text: &str) -> bool {
-    substantial(&prose::reduce(text))
+    let reduced = prose::reduce(text);
+    says_enough(&reduced) && !features::is_etiquette(&reduced)
 }
 
-/// [`is_substantial`] of a text already reduced by [`prose::reduce`].
-fn substantial(reduced: &str) -> bool {
+/// A few words of prose, or a paste or link, and no short question back (`reduced` by
+/// [`prose::reduce`]).
+fn says_enough(reduced: &str) -> bool {
     let words = reduced.split_whitespace().count();
-    !is_short_question(reduced, words) && (words >= 5 || has_paste(reduced)) && !features::is_etiquette(reduced)
+    !is_short_question(reduced, words) && (words >= 5 || has_paste(reduced))
 }
 
 fn has_paste(reduced: &str) -> bool {
@@ -109,16 +111,15 @@ fn is_short_question(reduced: &str, words: usize) -> bool {
 /// question back, or chatter ("lol", "yeah", "ciao").
 fn is_answer_like(text: &str, to_asker: bool) -> bool {
     let reduced = prose::reduce(text);
-    if substantial(&reduced) {
+    if features::is_etiquette(&reduced) {
+        return false;
+    }
+    if says_enough(&reduced) {
         return true;
     }
     // short: "bob: thanks", "lol", "what OS?" are not answers
     let words = reduced.split_whitespace().count();
-    to_asker
-        && !is_acknowledgement(text)
-        && !is_short_question(&reduced, words)
-        && !features::is_etiquette(&reduced)
-        && prose::topic_words(&reduced) >= 1
+    to_asker && !is_acknowledgement(text) && !is_short_question(&reduced, words) && prose::topic_words(&reduced) >= 1
 }
 
 /// Whom a message is said to, as far as its reply link, mentions and leading "nick:" tell.
@@ -345,6 +346,11 @@ fn thanked(
 mod tests {
     use super::*;
 
+    /// The outcome of ask `ask` in a channel of no known habit.
+    fn plain(m: &[Message], c: &Conversations, ask: usize) -> Outcome {
+        outcome(m, c, &Habits::default(), &People::of(m), ask)
+    }
+
     fn conv(msgs: &[(&str, &str)]) -> (Vec<Message>, Conversations) {
         let messages: Vec<Message> = msgs
             .iter()
@@ -372,7 +378,7 @@ mod tests {
     #[test]
     fn the_turn_is_the_askers_messages_before_someone_else_speaks() {
         let (m, c) = conv(&[("a", "hi all"), ("a", "how do I mount a volume?"), ("a", "on windows"), ("b", "use -v")]);
-        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 1);
+        let o = plain(&m, &c, 1);
         assert_eq!(o.turn, vec![0, 1, 2]);
         assert!(o.answered);
         assert!(!o.resolved);
@@ -391,11 +397,11 @@ mod tests {
             ("a", "on windows"),
         ]);
         // an opening turn has no lead
-        assert!(outcome(&m, &c, &Habits::default(), &People::of(&m), 0).lead.is_empty());
-        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 4);
+        assert!(plain(&m, &c, 0).lead.is_empty());
+        let o = plain(&m, &c, 4);
         assert_eq!(o.turn, vec![4, 5]);
         assert_eq!(o.lead, vec![1, 2, 3]);
-        assert_eq!(outcome(&m, &c, &Habits::default(), &People::of(&m), 1).lead, vec![0]);
+        assert_eq!(plain(&m, &c, 1).lead, vec![0]);
     }
 
     #[test]
@@ -411,9 +417,9 @@ mod tests {
             ("d", "on windows"),
         ]);
         // a turn that says what it is about is read alone
-        assert_eq!(outcome(&m, &c, &Habits::default(), &People::of(&m), 1).topic, vec![0, 1]);
+        assert_eq!(plain(&m, &c, 1).topic, vec![0, 1]);
         // a later turn that says nothing of its own: with the conversation's opening turn
-        assert_eq!(outcome(&m, &c, &Habits::default(), &People::of(&m), 3).topic, vec![3, 0, 1]);
+        assert_eq!(plain(&m, &c, 3).topic, vec![3, 0, 1]);
         let (m, c) = conv(&[
             ("d", "can anyone help me?"),
             ("b", "with what?"),
@@ -422,7 +428,7 @@ mod tests {
             ("b", "what error?"),
         ]);
         // an opening turn that says nothing of its own: with the asker's next turn
-        assert_eq!(outcome(&m, &c, &Habits::default(), &People::of(&m), 0).topic, vec![0, 2, 3]);
+        assert_eq!(plain(&m, &c, 0).topic, vec![0, 2, 3]);
     }
 
     #[test]
@@ -435,7 +441,7 @@ mod tests {
             ("c", "or use sudo for a quick check of the whole thing"),
             ("a", "thanks, that worked!"),
         ]);
-        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 0);
+        let o = plain(&m, &c, 0);
         assert_eq!(o.turn, vec![0]);
         assert!(o.answered && o.resolved);
         assert_eq!(o.answer, Some(Answer { message: 4, acknowledged: true }));
@@ -451,7 +457,7 @@ mod tests {
             ("mod", "ultratek: this channel is for ubuntu support, please ask elsewhere for gnome-look themes"),
             ("optiks", "ultratek: download the theme and drag it onto the Appearance window"),
         ]);
-        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 0);
+        let o = plain(&m, &c, 0);
         // the thanks were for the etiquette: nothing to link as the answer it acknowledged
         assert!(o.answered);
         assert_eq!(o.answer, Some(Answer { message: 5, acknowledged: false }));
@@ -477,7 +483,7 @@ mod tests {
             ("b", "call migrateToLatest from your start script before the server listens"),
             ("a", "still doesn't work, thanks"),
         ]);
-        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 0);
+        let o = plain(&m, &c, 0);
         assert!(o.answered && !o.resolved);
         assert_eq!(o.answer, Some(Answer { message: 3, acknowledged: false }));
     }
@@ -491,7 +497,7 @@ mod tests {
             ("eve", "lol"),
             ("alice", "bob: thanks!"),
         ]);
-        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 0);
+        let o = plain(&m, &c, 0);
         assert!(o.resolved);
         assert_eq!(o.answer, Some(Answer { message: 1, acknowledged: true }));
         // thanks said to nobody: the latest reply said to the asker that can stand as an answer,
@@ -503,23 +509,17 @@ mod tests {
             ("eve", "lol"),
             ("alice", "thanks!"),
         ]);
-        assert_eq!(
-            outcome(&m, &c, &Habits::default(), &People::of(&m), 0).answer,
-            Some(Answer { message: 1, acknowledged: true })
-        );
+        assert_eq!(plain(&m, &c, 0).answer, Some(Answer { message: 1, acknowledged: true }));
         // an answer that says "fixed" is no thanks of its own
         let (m, c) = conv(&[
             ("alice", "is there a release date for version 2?"),
             ("bob", "this is fixed in 2.3.1, upgrade and it goes away"),
             ("alice", "works now, thank you"),
         ]);
-        assert_eq!(
-            outcome(&m, &c, &Habits::default(), &People::of(&m), 0).answer,
-            Some(Answer { message: 1, acknowledged: true })
-        );
+        assert_eq!(plain(&m, &c, 0).answer, Some(Answer { message: 1, acknowledged: true }));
         // thanks for chatter alone: resolved, but no reply to show as its answer
         let (m, c) = conv(&[("alice", "how do I back up a whole partition?"), ("eve", "lol"), ("alice", "ty")]);
-        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 0);
+        let o = plain(&m, &c, 0);
         assert!(o.resolved);
         assert_eq!(o.answer, None);
     }
@@ -534,7 +534,7 @@ mod tests {
         ]);
         // frank's words continue carol's, not alice's
         c.parent = vec![None, Some(0), Some(1), Some(0)];
-        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 0);
+        let o = plain(&m, &c, 0);
         assert!(o.answered && !o.resolved);
         assert_eq!(o.answer, Some(Answer { message: 3, acknowledged: false }));
         // to nobody in particular, but following on from the asker's words: the answer
@@ -542,10 +542,7 @@ mod tests {
             ("alice", "how do I connect securely to my ftp server?"),
             ("frank", "use sftp instead, gftp and filezilla both speak it"),
         ]);
-        assert_eq!(
-            outcome(&m, &c, &Habits::default(), &People::of(&m), 0).answer,
-            Some(Answer { message: 1, acknowledged: false })
-        );
+        assert_eq!(plain(&m, &c, 0).answer, Some(Answer { message: 1, acknowledged: false }));
     }
 
     #[test]
@@ -597,23 +594,20 @@ mod tests {
         ]);
         c.parent = vec![None, Some(0), Some(0), Some(1)];
         c.source = vec![LinkSource::Start, LinkSource::Model, LinkSource::Reply, LinkSource::Reply];
-        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 1);
+        let o = plain(&m, &c, 1);
         // bob's reply link points at alice's message: not carol's answer, dave's is
         assert_eq!(o.answer, Some(Answer { message: 3, acknowledged: false }));
         c.source[3] = LinkSource::Model;
         m[3].mentions = vec!["alice".into()];
         // dave mentions alice: bob's and dave's are both for alice, and carol has none
-        assert_eq!(outcome(&m, &c, &Habits::default(), &People::of(&m), 1).answer, None);
-        assert_eq!(
-            outcome(&m, &c, &Habits::default(), &People::of(&m), 0).answer,
-            Some(Answer { message: 2, acknowledged: false })
-        );
+        assert_eq!(plain(&m, &c, 1).answer, None);
+        assert_eq!(plain(&m, &c, 0).answer, Some(Answer { message: 2, acknowledged: false }));
     }
 
     #[test]
     fn nobody_else_spoke_so_it_is_unanswered() {
         let (m, c) = conv(&[("a", "anyone know why my container exits with 137?"), ("a", "bump")]);
-        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 0);
+        let o = plain(&m, &c, 0);
         assert!(!o.answered && !o.resolved && o.answer.is_none());
     }
 
@@ -621,7 +615,7 @@ mod tests {
     fn a_check_mark_on_a_reply_resolves() {
         let (mut m, c) = conv(&[("a", "how to pin a node version?"), ("b", "use an .nvmrc file in the repo root")]);
         m[1].resolved_marker = true;
-        let o = outcome(&m, &c, &Habits::default(), &People::of(&m), 0);
+        let o = plain(&m, &c, 0);
         assert!(o.resolved);
         assert_eq!(o.answer, Some(Answer { message: 1, acknowledged: true }));
     }
