@@ -234,6 +234,11 @@ export interface ConversationMessage {
   authorName?: string
   /** Author ids it mentions. */
   mentions?: Array<string>
+  /**
+   * Said by a bot or a webhook (Discord's `author.bot`): it stands alone, a conversation of
+   * its own (a reply to it continues nothing), and it is no candidate of `asks()`.
+   */
+  authorIsBot?: boolean
 }
 
 /**
@@ -685,6 +690,22 @@ export interface TenantMessage {
   timestamp: string | number | Date
   threadId?: string | null
   replyToId?: string | null
+  /** The author's display name: "bob: try …" is then known to be said to bob. */
+  authorName?: string | null
+  /**
+   * Said by a bot or a webhook (Discord's `author.bot`): kept and counted
+   * (`stats.botMessages`), never a question, an ask or an answer.
+   */
+  authorIsBot?: boolean | null
+  /** Author ids it mentions, beside Discord's `<@id>` in `content`. */
+  mentions?: Array<string | { id: string }> | null
+  /**
+   * Reactions (emoji names, or DiscordChatExporter's `{emoji: {name}}`): a ✅ on a reply marks
+   * the ask resolved.
+   */
+  reactions?: Array<string | { emoji: { name: string } } | { name: string }> | null
+  /** Forum post tags (names or `{name}`; also `appliedTags`): "solved" marks it resolved. */
+  tags?: Array<string | { name: string }> | null
 }
 
 export interface TenantQuestion {
@@ -725,6 +746,11 @@ export interface TenantStats {
   /** Distinct valid messages analysed. */
   analyzed: number
   repeatedIds: number
+  /**
+   * Of the analysed messages: said by a bot (`authorIsBot`), so never a question, an ask or
+   * an answer.
+   */
+  botMessages: number
   /** Question-like messages (P(question) ≥ threshold). */
   questions: number
   /** Messages clustered: the asks, or with `questions: 'all'` every question-like message. */

@@ -32,6 +32,11 @@ describe('analyzeTenant', () => {
     // the sample month's helpers ask back and people say "huh?": not everything with a '?' is an ask
     expect(s.roles.clarification + s.roles.backchannel + s.roles.other).toBeGreaterThan(0)
     expect(s.asks).toBeLessThan(s.questions)
+    // the month's bots (an auto-responder in #help, a GitHub feed, a welcome bot) ask and answer nothing
+    const bots = new Set(sample.messages.filter((m) => m.authorIsBot).map((m) => m.id))
+    expect(s.botMessages).toBe(bots.size)
+    expect(bots.size).toBeGreaterThan(20)
+    expect(result.questions.flatMap((q) => [...q.messageIds, q.answer?.messageId]).filter((id) => bots.has(id))).toEqual([])
     // the sample month knows each message's role: what is reported is what members asked
     const f = askFigures(result, sample.messages)
     // the issue's three figures, at its targets
@@ -142,6 +147,31 @@ describe('analyzeTenant', () => {
     expect(q.e1).toMatchObject({ answered: false, resolved: false, answer: null })
     expect(q.t0).toMatchObject({ answered: true, resolved: false, answer: { messageId: 't1', acknowledged: false } })
     expect(r.stats).toMatchObject({ asks: 3, answered: 2, resolved: 1 })
+  })
+
+  test("a bot's message is no member's ask and no answer: an auto-reply leaves the ask unanswered, a feed post asks nothing", async () => {
+    const bot = { authorIsBot: true }
+    const asks = ['how do I configure the proxy for the cli?', 'is there a way to set the cli proxy with an env var?', 'why does the cli ignore my proxy settings?']
+    const messages = asks.flatMap((text, k) => [
+      msg(`q${k}`, `member${k}`, k * 3 * 3600_000, text),
+      msg(`auto${k}`, 'helper-bot', k * 3 * 3600_000 + 5_000, 'Thanks for your question! A helper will be with you soon. Meanwhile, have you read the FAQ at https://example.com/faq?', { ...bot, replyToId: `q${k}` }),
+    ])
+    messages.push(
+      msg('feed1', 'github', 10 * 3600_000, '[acme/cli] Issue opened #41: How do I configure the proxy for the cli behind a firewall?', bot),
+      msg('feed2', 'github', 11 * 3600_000, '[acme/cli] Issue opened #42: Why does the cli ignore the proxy env var?', bot),
+    )
+    const run = (list) => qi.analyzeTenant({ tenantId: 't', month: '2026-10', messages: list, options: { llm: { apiKey: '' } } })
+    const r = await run(messages)
+    expect(r.stats).toMatchObject({ analyzed: 8, botMessages: 5, asks: 3, answered: 0 })
+    expect(r.questions.map((q) => q.id).sort()).toEqual(['q0', 'q1', 'q2'])
+    expect(r.questions.every((q) => !q.answered && q.answer === null)).toBe(true)
+    const [top] = r.clusters
+    expect(top).toMatchObject({ askers: 3, unansweredRate: 1, bestAnswer: null })
+    // without the flag the same messages read as a member's asks and answers
+    const unflagged = await run(messages.map(({ authorIsBot, ...m }) => m))
+    expect(unflagged.stats.botMessages).toBe(0)
+    expect(unflagged.questions.map((q) => q.authorId)).toContain('github')
+    expect(unflagged.stats.answered).toBeGreaterThan(0)
   })
 
   test('the answer linked is the reply the asker thanked, or one said to the asker: never chatter or a reply to someone else', async () => {
@@ -300,7 +330,7 @@ describe('analyzeTenant', () => {
   })
 
   test('with an LLM, the candidates the detector is unsure of are reviewed: asks when it rewrites them, left out when it says NOT_A_QUESTION', async () => {
-    const input = sample.messages.map(({ id, channelId, authorId, content, timestamp, replyToId, threadId }) => ({ id, channelId, authorId, content, timestamp, replyToId, threadId }))
+    const input = sample.messages.map(({ id, channelId, authorId, content, timestamp, replyToId, threadId, authorIsBot }) => ({ id, channelId, authorId, content, timestamp, replyToId, threadId, authorIsBot }))
     const threshold = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'models', 'asks', 'ask-model.json'), 'utf8')).threshold
     const roles = await qi.asks(input)
     const unsure = sample.messages.filter((m, i) => roles[i].role && roles[i].role !== 'ask' && roles[i].askProbability >= 0.2 && roles[i].askProbability < threshold)
@@ -393,13 +423,15 @@ describe('analyzeTenant', () => {
       { id: 'b2', channelId: 'c', authorId: 'a', content: 42, timestamp: 0 },
       { id: 'b3', channelId: 'c', authorId: 'a', content: () => 'fn', timestamp: 0 },
       'not even an object',
+      { id: 'b5', channelId: 'c', authorId: 'a', content: 'a bot?', timestamp: 0, authorIsBot: 'yes' },
     ]
     const r = await qi.analyzeTenant({ ...base, messages: [...bad, ...sample.messages], options: { llm: { apiKey: '' } } })
-    expect(r.stats.rejected.map((x) => x.index)).toEqual([0, 1, 2, 3, 4])
+    expect(r.stats.rejected.map((x) => x.index)).toEqual([0, 1, 2, 3, 4, 5])
     expect(r.stats.rejected[0].reason).toMatch(/id/)
     expect(r.stats.rejected[1]).toMatchObject({ id: 'b1', reason: expect.stringMatching(/timestamp/) })
     expect(r.stats.rejected[2].reason).toMatch(/content/)
     expect(r.stats.rejected[3].reason).toMatch(/function/)
+    expect(r.stats.rejected[5]).toEqual({ index: 5, id: 'b5', reason: 'authorIsBot is not a boolean' })
     expect(summary(r)).toEqual(summary(result))
   })
 

@@ -21,7 +21,7 @@ function dceExport(channelId, messages) {
       timestampEdited: null,
       isPinned: false,
       content,
-      author: { id: author, name: author, discriminator: '0000', nickname: author, isBot: false },
+      author: { id: author, name: author, discriminator: '0000', nickname: author, isBot: author.endsWith('-bot') },
       attachments: [],
       embeds: [],
       reactions: [],
@@ -45,7 +45,11 @@ describe('question-insights analyze (CLI)', () => {
       ['3', 'bob', 'use the link on the login page', '2026-10-02T10:01:00+00:00', '2'],
       ['4', 'carol', 'how can i reset my password', '2026-10-03T10:00:00+00:00'],
     ])
-    const b = dceExport('222', [['5', 'dave', 'is there a docker image?', '2026-10-04T10:00:00+00:00'], ['6', 'erin', 'thanks!', '2026-10-04T10:05:00+00:00']])
+    const b = dceExport('222', [
+      ['5', 'dave', 'is there a docker image?', '2026-10-04T10:00:00+00:00'],
+      ['6', 'erin', 'thanks!', '2026-10-04T10:05:00+00:00'],
+      ['7', 'feed-bot', 'New issue #12: is there a docker image for arm64?', '2026-10-05T10:00:00+00:00'],
+    ])
     fs.writeFileSync(path.join(dir, 'help.json'), JSON.stringify(a))
     fs.writeFileSync(path.join(dir, 'dev.json'), JSON.stringify(b))
     const out = path.join(dir, 'result.json')
@@ -53,7 +57,8 @@ describe('question-insights analyze (CLI)', () => {
     const r = JSON.parse(fs.readFileSync(out, 'utf8'))
     expect(r.tenantId).toBe('900000000000000001')
     expect(r.month).toBe('2026-10')
-    expect(r.stats.messages).toBe(5) // the pinned-message notice is not a chat message
+    expect(r.stats.messages).toBe(6) // the pinned-message notice is not a chat message
+    expect(r.stats.botMessages).toBe(1) // author.isBot: the feed's post asks nothing
     expect(r.questions.map((q) => q.id).sort()).toEqual(['2', '5'])
     expect(r.questions.find((q) => q.id === '2')).toMatchObject({ messageIds: ['2', '4'], answered: true, channelId: '111' })
   })

@@ -51,6 +51,23 @@ describe('conversations', () => {
     expect(mention.messages[1]).toMatchObject({ parentId: 'p', link: 'mention' })
   })
 
+  test("a bot's message stands alone: an auto-reply joins no conversation, a reply to it continues nothing", async () => {
+    const messages = [
+      msg('q', 'ann', 'How do I mount an NFS share at boot?', 0),
+      msg('auto', 'helper-bot', 'Thanks for asking! A helper will be with you soon.', 2, { replyToId: 'q', authorIsBot: true }),
+      msg('r', 'bob', 'does that FAQ cover samba too?', 60, { replyToId: 'auto' }),
+    ]
+    const by = async (list) => Object.fromEntries((await qi.conversations(list)).messages.map((m) => [m.id, m]))
+    const flagged = await by(messages)
+    expect(flagged.auto).toEqual({ id: 'auto', conversationId: 'auto', parentId: null, link: 'start' })
+    expect(flagged.r.parentId).not.toBe('auto')
+    const plain = await by(messages.map(({ authorIsBot, ...m }) => m))
+    expect(plain.auto).toMatchObject({ conversationId: 'q', parentId: 'q', link: 'reply' })
+    expect(plain.r).toMatchObject({ parentId: 'auto', link: 'reply' })
+    const roles = await qi.asks([msg('f', 'github', 'Issue opened #41: How do I configure the proxy?', 0, { authorIsBot: true })])
+    expect(roles[0]).toMatchObject({ id: 'f', role: null })
+  })
+
   test('bad input and unknown options reject naming the field', async () => {
     const ok = msg('1', 'ann', 'hi', 0)
     await expect(qi.conversations('nope')).rejects.toMatchObject({ name: 'TypeError', field: 'messages' })
@@ -58,6 +75,7 @@ describe('conversations', () => {
     await expect(qi.conversations([{ ...ok, channelId: undefined }])).rejects.toMatchObject({ name: 'TypeError', field: 'messages[0].channelId' })
     await expect(qi.conversations([{ ...ok, content: 5 }])).rejects.toMatchObject({ name: 'TypeError', field: 'messages[0].content' })
     await expect(qi.conversations([{ ...ok, mentions: 'ann' }])).rejects.toMatchObject({ name: 'TypeError', field: 'messages[0].mentions' })
+    await expect(qi.conversations([{ ...ok, authorIsBot: 1 }])).rejects.toMatchObject({ name: 'TypeError', field: 'messages[0].authorIsBot' })
     await expect(qi.conversations([7])).rejects.toMatchObject({ name: 'TypeError', field: 'messages[0]' })
     await expect(qi.conversations([ok], { maxGap: 5 })).rejects.toMatchObject({ name: 'TypeError', field: 'options.maxGap' })
     await expect(qi.conversations([ok], { threshold: 2 })).rejects.toMatchObject({ name: 'RangeError', field: 'options.threshold' })

@@ -5,7 +5,7 @@
 //                            [--threshold 0.7] [--questions-per-request N] [--questions asks|all] [--include-all]
 //                            [--ask-review 0.2]
 // Without --month, each month of the input is analysed on its own (one analysis, or an array of them).
-// Input: an array of messages {id, channelId, authorId, content, timestamp, threadId?, replyToId?},
+// Input: an array of messages {id, channelId, authorId, content, timestamp, threadId?, replyToId?, authorName?, authorIsBot?},
 // an object {messages: [...]}, or DiscordChatExporter JSON exports (one file per channel).
 // Without OPENROUTER_API_KEY the extraction keeps the original questions.
 'use strict'
@@ -58,6 +58,7 @@ function fromDiscordChatExporter(data) {
       channelId: data.channel.categoryId && threadId ? data.channel.categoryId : channelId,
       authorId: m.author && m.author.id,
       authorName: m.author ? m.author.nickname || m.author.name : undefined,
+      authorIsBot: m.author && typeof m.author.isBot === 'boolean' ? m.author.isBot : undefined,
       content: m.content,
       mentions: Array.isArray(m.mentions) ? m.mentions.map((u) => u.id).filter(Boolean) : undefined,
       reactions: Array.isArray(m.reactions) ? m.reactions : undefined,

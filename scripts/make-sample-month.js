@@ -79,6 +79,22 @@ for (let i = 0; i < 25; i++) {
 for (let i = 0; i < 250; i++) {
   add({ channelId: pick(r, Object.values(channels)), authorId: pick(r, users), content: pick(r, chatter), timestamp: at(start + Math.floor(r() * month)), expectedRole: 'other' })
 }
+// bots (authorIsBot, as Discord's author.bot): an auto-responder that answers every opening
+// question in #help at once, a GitHub feed whose issue titles read like asks, a welcome bot that
+// asks newcomers a question. Members' messages above are unchanged (their own random sequence).
+const b = rng(2027)
+for (const ask of messages.filter((m) => m.channelId === 'c-help' && m.expectedRole === 'ask')) {
+  add({ channelId: 'c-help', authorId: 'helper-bot', authorIsBot: true, content: 'Thanks for your question! A helper will be with you soon. Meanwhile, have you checked the FAQ? https://example.com/faq', timestamp: at(Date.parse(ask.timestamp) + 4_000), replyToId: ask.id, expectedRole: 'other' })
+}
+const issues = questions.filter((q, i) => ['install', 'docker', 'plugins', 'ratelimit'].includes(topicOf(i)))
+for (let i = 0; i < 8; i++) {
+  const q = pick(b, issues)
+  add({ channelId: 'c-dev', authorId: 'github', authorIsBot: true, content: `[acme/cli] Issue opened #${412 + i}: ${q.text}`, timestamp: at(start + Math.floor(b() * month)), expectedRole: 'other' })
+}
+for (let i = 0; i < 10; i++) {
+  const member = pick(b, users)
+  add({ channelId: 'c-general', authorId: 'welcome-bot', authorIsBot: true, content: `Welcome <@${member}>! Have you read #rules yet? What are you building?`, timestamp: at(start + Math.floor(b() * month)), mentions: [member], expectedRole: 'other' })
+}
 messages.sort((a, b) => a.timestamp.localeCompare(b.timestamp))
 const out = { about: 'A month of a fictional developer-tool Discord server, written by question-insights for its demo and tests (scripts/make-sample-month.js).', tenantId: 'sample', month: '2026-10', messages }
 fs.writeFileSync(path.join(root, 'data', 'sample-month.json'), JSON.stringify(out, null, 1) + '\n')

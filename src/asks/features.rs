@@ -548,7 +548,10 @@ pub fn candidates(
     let q: Vec<f32> = (0..messages.len()).map(|i| question.get(i).copied().flatten().unwrap_or(0.0)).collect();
     let pos = positions(messages, convs, &q);
     let texts: Vec<Option<Text>> = (0..messages.len())
-        .map(|i| is_candidate(&pos[i], q[i], question_threshold).then(|| Text::of(&messages[i], q[i])))
+        // a bot's message asks nothing for a member
+        .map(|i| {
+            (!messages[i].bot && is_candidate(&pos[i], q[i], question_threshold)).then(|| Text::of(&messages[i], q[i]))
+        })
         .collect();
     // the message of the opening turn that carries the request: its first with a cue
     let mut first_request = vec![false; messages.len()];

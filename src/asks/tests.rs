@@ -50,6 +50,24 @@ fn an_ask_without_a_question_mark() {
 }
 
 #[test]
+fn a_bots_message_is_no_candidate() {
+    let rows = [
+        ("feed", "[acme/cli] Issue opened #41: How do I configure the proxy for the cli?", 0, "a"),
+        ("alice", "how do I configure the proxy for the cli?", 60, "b"),
+    ];
+    let mut messages: Vec<Message> = rows.iter().enumerate().map(|(i, r)| msg(i, r.0, r.1, r.2)).collect();
+    let ids: Vec<String> = rows.iter().map(|r| r.3.to_string()).collect();
+    let convs = conversations_from_ids(&messages, &ids);
+    let q: Vec<Option<f32>> = messages.iter().map(question).collect();
+    let out = roles(&messages, &convs, &q, &AskOptions::default());
+    assert_eq!(role(&out[0]), Some(Role::Ask), "the feed post reads as an ask: {out:?}");
+    messages[0].bot = true;
+    let out = roles(&messages, &convs, &q, &AskOptions::default());
+    assert_eq!(out[0], None, "{out:?}");
+    assert_eq!(role(&out[1]), Some(Role::Ask));
+}
+
+#[test]
 fn a_helpers_clarification_and_back_channel() {
     let out = run(&[
         ("alice", "how do I mount a volume in docker compose?", 0, "a"),

@@ -35,6 +35,9 @@ pub struct ConversationMessage {
     pub author_name: Option<String>,
     /// Author ids it mentions.
     pub mentions: Option<Vec<String>>,
+    /// Said by a bot or a webhook (Discord's `author.bot`): it stands alone, a conversation of
+    /// its own (a reply to it continues nothing), and it is no candidate of `asks()`.
+    pub author_is_bot: Option<bool>,
 }
 
 #[napi(object)]
@@ -100,7 +103,7 @@ pub(super) fn parse_messages<'a>(v: &'a Value, field: &str) -> CoreResult<(Vec<M
         let at = format!("{field}[{i}]");
         let mut m = parse_message(item, i).map_err(|r| {
             let name = r.reason.split_whitespace().next().unwrap_or("");
-            let known = ["id", "channelId", "authorId", "content", "timestamp"].contains(&name);
+            let known = ["id", "channelId", "authorId", "content", "timestamp", "authorIsBot"].contains(&name);
             CoreError::invalid_type(if known { format!("{at}.{name}") } else { at.clone() }, r.reason)
         })?;
         let o = item.as_object().expect("parse_message accepted an object");

@@ -433,6 +433,23 @@ pub struct TenantMessage {
     pub thread_id: Option<String>,
     #[napi(ts_type = "string | null")]
     pub reply_to_id: Option<String>,
+    /// The author's display name: "bob: try …" is then known to be said to bob.
+    #[napi(ts_type = "string | null")]
+    pub author_name: Option<String>,
+    /// Said by a bot or a webhook (Discord's `author.bot`): kept and counted
+    /// (`stats.botMessages`), never a question, an ask or an answer.
+    #[napi(ts_type = "boolean | null")]
+    pub author_is_bot: Option<bool>,
+    /// Author ids it mentions, beside Discord's `<@id>` in `content`.
+    #[napi(ts_type = "Array<string | { id: string }> | null")]
+    pub mentions: Option<Vec<String>>,
+    /// Reactions (emoji names, or DiscordChatExporter's `{emoji: {name}}`): a ✅ on a reply marks
+    /// the ask resolved.
+    #[napi(ts_type = "Array<string | { emoji: { name: string } } | { name: string }> | null")]
+    pub reactions: Option<Vec<String>>,
+    /// Forum post tags (names or `{name}`; also `appliedTags`): "solved" marks it resolved.
+    #[napi(ts_type = "Array<string | { name: string }> | null")]
+    pub tags: Option<Vec<String>>,
 }
 
 #[napi(object)]
@@ -557,6 +574,9 @@ pub struct TenantStats {
     /// Distinct valid messages analysed.
     pub analyzed: u32,
     pub repeated_ids: u32,
+    /// Of the analysed messages: said by a bot (`authorIsBot`), so never a question, an ask or
+    /// an answer.
+    pub bot_messages: u32,
     /// Question-like messages (P(question) ≥ threshold).
     pub questions: u32,
     /// Messages clustered: the asks, or with `questions: 'all'` every question-like message.
@@ -1166,6 +1186,7 @@ fn to_js(tenant_id: String, month: String, a: pipeline::Analysis) -> TenantAnaly
             messages: a.received as u32,
             analyzed: m.len() as u32,
             repeated_ids: a.repeated_ids as u32,
+            bot_messages: a.bot_messages as u32,
             questions: a.classifications.iter().filter(|c| c.2).count() as u32,
             asks: a.questions.iter().filter(|q| !q.not_request).map(|q| q.asks).sum::<usize>() as u32,
             roles: RoleCounts {

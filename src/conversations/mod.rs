@@ -164,13 +164,21 @@ pub fn conversations_with(
     let mut latest: HashMap<(usize, u32), usize> = HashMap::new();
     for &i in &order {
         let m = &messages[i];
+        // a bot's message (an auto-reply, a feed post, a welcome) stands alone: nothing continues
+        // it and it continues nothing, so that it neither opens a member's conversation nor
+        // answers one
+        if m.bot {
+            state.assign(i, i, None, &prepared);
+            continue;
+        }
         let stream = &streams[keys[i]];
         let thread = thread_of(m);
-        let starter = thread.and_then(|t| by_id.get(t).copied()).filter(|&s| rank[s] < rank[i]);
+        let starter = thread.and_then(|t| by_id.get(t).copied()).filter(|&s| rank[s] < rank[i] && !messages[s].bot);
         let reply = m
             .reply_to_id
             .as_deref()
             .and_then(|r| by_id.get(r).copied())
+            .filter(|&j| !messages[j].bot)
             .filter(|&j| rank[j] < rank[i] && (thread.is_none() || keys[j] == keys[i] || Some(j) == starter));
         let within = |j: usize| m.timestamp_ms - messages[j].timestamp_ms <= opts.max_gap_ms;
         let (p, s) = if let Some(j) = reply {
@@ -316,6 +324,44 @@ mod tests {
         let c = conversations(&ms[1..], &ConversationOptions::default());
         assert_eq!((c.parent[0], c.source[0]), (None, LinkSource::Start));
         assert_eq!(c.parent[2], Some(0));
+    }
+
+    #[test]
+    fn a_bots_message_stands_alone() {
+        let mut ms = vec![
+            msg("1", "c", "ann", "how do I mount an nfs share at boot?", 0),
+            msg("2", "c", "helper-bot", "Thanks for asking! A helper will be with you soon. Did you read the FAQ?", 5),
+            msg("3", "c", "ann", "I tried fstab but it hangs at boot", 30),
+            msg("4", "c", "cat", "ann: add the _netdev option to the fstab line", 90),
+            msg("5", "c", "bob", "does the FAQ cover samba too?", 120),
+            msg("t", "c", "ticket-bot", "Ticket opened by bob. Describe your problem.", 600),
+            msg("6", "c", "bob", "my samba share is read-only for everyone", 610),
+        ];
+        ms[1].reply_to_id = Some("1".into());
+        ms[4].reply_to_id = Some("2".into());
+        ms[6].thread_id = Some("t".into());
+        for i in [1, 5] {
+            ms[i].bot = true;
+        }
+        let c = conversations(&ms, &ConversationOptions::default());
+        // the auto-reply to ann's question is a conversation of its own, and ann's turn goes on
+        assert_eq!((c.parent[1], c.source[1]), (None, LinkSource::Start));
+        assert_eq!(c.members[c.conversation[1]], vec![1]);
+        assert_eq!(c.conversation[2], c.conversation[0]);
+        assert_eq!(c.conversation[3], c.conversation[0]);
+        // a reply to the bot continues nothing, and a thread a bot opened starts with its first
+        // member's message
+        assert_ne!(c.source[4], LinkSource::Reply);
+        assert_ne!(c.parent[4], Some(1));
+        assert_eq!(c.members[c.conversation[5]], vec![5]);
+        assert_eq!((c.parent[6], c.source[6]), (None, LinkSource::Start));
+        // without the flag, the reply links hold
+        for i in [1, 5] {
+            ms[i].bot = false;
+        }
+        let c = conversations(&ms, &ConversationOptions::default());
+        assert_eq!((c.parent[1], c.source[1]), (Some(0), LinkSource::Reply));
+        assert_eq!(c.parent[6], Some(5));
     }
 
     #[test]

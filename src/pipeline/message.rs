@@ -18,6 +18,10 @@ pub struct Message {
     pub mentions: Vec<String>,
     /// The message carries a "resolved" marker: a ✅ reaction or a "solved" tag.
     pub resolved_marker: bool,
+    /// Said by a bot or a webhook (`authorIsBot`: Discord's `author.bot`, DiscordChatExporter's
+    /// `author.isBot`): an auto-reply, a feed post or a welcome message. It asks nothing for a
+    /// member, answers no one, and takes no part in members' conversations.
+    pub bot: bool,
 }
 
 /// A message that could not be used, and why. It never stops the tenant.
@@ -118,7 +122,8 @@ fn resolved_marker(o: &serde_json::Map<String, Value>) -> bool {
             .any(|t| RESOLVED_TAGS.iter().any(|r| t.to_lowercase().contains(r)))
 }
 
-/// Parses `{id, channelId, authorId, content, timestamp, threadId?, replyToId?}`.
+/// Parses `{id, channelId, authorId, content, timestamp, threadId?, replyToId?, authorName?,
+/// authorIsBot?, mentions?, reactions?, tags?}`.
 pub fn parse_message(v: &Value, index: usize) -> Result<Message, Rejected> {
     let reject = |id: Option<String>, reason: String| Rejected { index, id, reason };
     let o = match v {
@@ -135,6 +140,11 @@ pub fn parse_message(v: &Value, index: usize) -> Result<Message, Rejected> {
         Some(Value::String(s)) => s.clone(),
         None | Some(Value::Null) => return Err(reject(Some(id), "content is missing".into())),
         Some(_) => return Err(reject(Some(id), "content is not a string".into())),
+    };
+    let bot = match o.get("authorIsBot") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(reject(Some(id), "authorIsBot is not a boolean".into())),
     };
     let content_for_mentions = content.clone();
     let timestamp_ms = match o.get("timestamp") {
@@ -153,6 +163,7 @@ pub fn parse_message(v: &Value, index: usize) -> Result<Message, Rejected> {
         author_name: o.get("authorName").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string),
         mentions: mentions(o.get("mentions"), &content_for_mentions),
         resolved_marker: resolved_marker(o),
+        bot,
     })
 }
 
@@ -189,6 +200,25 @@ mod tests {
         .unwrap_err();
         assert!(r.reason.starts_with("timestamp"));
         assert_eq!(r.id.as_deref(), Some("1"));
+        let r = parse_message(
+            &json!({"id": "1", "channelId": "c", "authorId": "a", "content": "x", "timestamp": 0, "authorIsBot": "yes"}),
+            0,
+        )
+        .unwrap_err();
+        assert_eq!(r.reason, "authorIsBot is not a boolean");
+    }
+
+    #[test]
+    fn bots_are_flagged() {
+        let m = |flag: Value| {
+            let v = json!({"id": "1", "channelId": "c", "authorId": "a", "content": "x", "timestamp": 0, "authorIsBot": flag});
+            parse_message(&v, 0).unwrap().bot
+        };
+        assert!(m(json!(true)));
+        assert!(!m(json!(false)));
+        assert!(!m(Value::Null));
+        let v = json!({"id": "1", "channelId": "c", "authorId": "a", "content": "x", "timestamp": 0});
+        assert!(!parse_message(&v, 0).unwrap().bot);
     }
 
     #[test]

@@ -204,6 +204,8 @@ pub struct Analysis {
     pub messages: Vec<Message>,
     pub received: usize,
     pub repeated_ids: usize,
+    /// Messages said by a bot (`authorIsBot`): kept, never classified, asked or answering.
+    pub bot_messages: usize,
     pub rejected: Vec<Rejected>,
     /// P(question) of every message.
     pub confidences: Vec<f32>,
@@ -268,7 +270,12 @@ impl Ingest {
                         continue;
                     }
                     self.seen.insert(m.id.clone(), self.analysis.messages.len());
-                    self.pending.push(self.analysis.messages.len());
+                    // a bot's message is never a member's question: it is not classified
+                    if m.bot {
+                        self.analysis.bot_messages += 1;
+                    } else {
+                        self.pending.push(self.analysis.messages.len());
+                    }
                     self.analysis.messages.push(m);
                     self.analysis.confidences.push(0.0);
                 }

@@ -190,14 +190,16 @@ const NAMING: f64 = 0.3;
 /// The fewest messages of a channel that tell its habit ([`NAMING`]).
 const HABIT_MESSAGES: usize = 20;
 
-/// How each channel's people reply: whether they name whom a reply is for ([`NAMING`]).
+/// How each channel's people reply: whether they name whom a reply is for ([`NAMING`]). Bots'
+/// messages do not count.
 #[derive(Debug, Default)]
 pub struct Habits(HashMap<String, bool>);
 
 impl Habits {
     pub fn of(messages: &[Message], convs: &Conversations) -> Habits {
         let mut counts: HashMap<&str, (usize, usize)> = HashMap::new();
-        for (m, &addressed) in messages.iter().zip(&convs.addressed) {
+        // how people reply: a bot's welcome or auto-reply says nothing of it
+        for (m, &addressed) in messages.iter().zip(&convs.addressed).filter(|(m, _)| !m.bot) {
             let c = counts.entry(m.channel_id.as_str()).or_default();
             c.0 += addressed as usize;
             c.1 += 1;

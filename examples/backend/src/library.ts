@@ -22,7 +22,7 @@ export type AnalyzedQuestion = Tolerant<
 export type AnalyzedCluster = Tolerant<Contract.TenantCluster, 'title' | 'askers' | 'resolvedRate' | 'answered' | 'resolved' | 'bestAnswer'>
 export type AnalyzedStats = Tolerant<
   Omit<Contract.TenantStats, 'timingsMs' | 'analyzed' | 'repeatedIds' | 'llmRequests'> & { timingsMs: Partial<Contract.StageTimings> },
-  'roles' | 'asks' | 'conversations' | 'answered' | 'resolved' | 'notRequests' | 'minorClusters'
+  'roles' | 'asks' | 'conversations' | 'answered' | 'resolved' | 'notRequests' | 'minorClusters' | 'botMessages'
 >
 export type TenantAnalysis = Omit<Contract.TenantAnalysis, 'questions' | 'clusters' | 'minorClusters' | 'stats'> & {
   stats: AnalyzedStats
@@ -40,7 +40,7 @@ export type LibraryLogLine = Omit<Parameters<NonNullable<Contract.AnalyzeOptions
 
 export type AnalyzeOptions = Omit<Contract.AnalyzeOptions, 'onLog'> & { onLog?: (line: LibraryLogLine) => void }
 
-/** A message as the backend passes it: absent thread/reply ids are left out (not null). */
+/** A message as the backend passes it: absent thread/reply ids and names are left out (not null). */
 export interface TenantMessage {
   id: string
   channelId: string
@@ -50,6 +50,10 @@ export interface TenantMessage {
   timestamp: string
   threadId?: string
   replyToId?: string
+  /** The author's display name ("bob: try …" is then said to bob). */
+  authorName?: string
+  /** Said by a bot or a webhook: never a member's ask, nor an answer. */
+  authorIsBot?: boolean
 }
 
 /** analyzeTenant as the backend calls it: messages come from a pull function over keyset pages. */

@@ -39,7 +39,7 @@ export function monthMessagePages(db: Db, tenantId: string, month: string, opts:
     if (index > 0 && opts.delayMs) await sleep(opts.delayMs, opts.signal)
     let q = db
       .selectFrom('messages')
-      .select(['id', 'channel_id', 'author_id', 'content', 'created_at', 'thread_id', 'reply_to_id'])
+      .select(['id', 'channel_id', 'author_id', 'content', 'created_at', 'thread_id', 'reply_to_id', 'author_name', 'author_is_bot'])
       .where('tenant_id', '=', tenantId)
       .where('created_at', '>=', start)
       .where('created_at', '<', end)
@@ -59,6 +59,8 @@ export function monthMessagePages(db: Db, tenantId: string, month: string, opts:
       const m: TenantMessage = { id: r.id, channelId: r.channel_id, authorId: r.author_id, content: r.content, timestamp: r.created_at.toISOString() }
       if (r.thread_id !== null) m.threadId = r.thread_id
       if (r.reply_to_id !== null) m.replyToId = r.reply_to_id
+      if (r.author_name !== null) m.authorName = r.author_name
+      if (r.author_is_bot) m.authorIsBot = true
       return m
     })
   }

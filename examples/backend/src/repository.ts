@@ -55,7 +55,7 @@ export function runStats(a: TenantAnalysis): RunStats {
   }
   // Counts of a library with asks; a library from before leaves them out (unknown).
   if (s.roles != null) stats.roles = { ask: s.roles.ask, clarification: s.roles.clarification, backchannel: s.roles.backchannel, other: s.roles.other }
-  for (const k of ['asks', 'conversations', 'answered', 'resolved', 'notRequests', 'minorClusters'] as const) {
+  for (const k of ['asks', 'conversations', 'answered', 'resolved', 'notRequests', 'minorClusters', 'botMessages'] as const) {
     const v = s[k]
     if (v != null) stats[k] = v
   }

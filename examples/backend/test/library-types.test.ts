@@ -45,6 +45,7 @@ test('the library\'s result has the contract\'s shape (asks, askers, answers, mi
     timestamp: new Date(m.created_at as Date).toISOString(),
     ...(m.reply_to_id ? { replyToId: m.reply_to_id } : {}),
     ...(m.thread_id ? { threadId: m.thread_id } : {}),
+    ...(m.author_is_bot ? { authorIsBot: true } : {}),
   }))
   const pages = [messages.slice(0, 150), messages.slice(150)]
   let next = 0

@@ -76,7 +76,11 @@ test('up creates every table, index and constraint; down removes them; up again 
     /question_clusters_best_answer_check/,
   )
 
-  // Down, one step at a time: the asks columns, then the question tables, then the stand-in tables.
+  // Down, one step at a time: the message authors' columns, the asks columns, then the question
+  // tables, then the stand-in tables.
+  assert.deepEqual(await columns('messages', ['author_name', 'author_is_bot']), ['author_is_bot', 'author_name'])
+  assert.deepEqual(await migrateDown(ctx.db, ctx.schema), ['Down 0004_message_authors'])
+  assert.deepEqual(await columns('messages', ['author_name', 'author_is_bot']), [])
   assert.deepEqual(await migrateDown(ctx.db, ctx.schema), ['Down 0003_asks_and_answers'])
   assert.deepEqual(await tables(), TABLES)
   assert.deepEqual(await columns('question_clusters', ['askers', 'minor', 'best_answer_message_id']), [])
@@ -88,6 +92,7 @@ test('up creates every table, index and constraint; down removes them; up again 
   await migrateToLatest(ctx.db, ctx.schema)
   assert.deepEqual(await tables(), TABLES)
   assert.deepEqual(await migrateDown(ctx.db, ctx.schema, { all: true }), [
+    'Down 0004_message_authors',
     'Down 0003_asks_and_answers',
     'Down 0002_question_analysis',
     'Down 0001_tenants_messages',
@@ -114,7 +119,7 @@ test('rows stored before 0003 survive it and still export (askers, answers and r
       confidence, author_id, channel_id, asked_at, context_message_ids, answered, cluster_id)
     values ('old', '2024-10', ${runId}, 'q0', '{q0}', 'question 0?', 'question 0?', 'original', 0.9, 'u1', 'c1', '2024-10-02T10:00:00Z', '{}', false, 0)`.execute(ctx.db)
 
-  assert.deepEqual(await migrateToLatest(ctx.db, ctx.schema), ['Up 0003_asks_and_answers'])
+  assert.deepEqual(await migrateToLatest(ctx.db, ctx.schema), ['Up 0003_asks_and_answers', 'Up 0004_message_authors'])
   const clusters = await ctx.repo.loadClusters('old', '2024-10')
   assert.deepEqual(clusters.map((c) => [c.cluster_id, c.minor, c.askers, c.resolved_rate, c.best_answer_message_id]), [[0, false, null, null, null], [1, false, null, null, null]])
   const [q] = await ctx.repo.loadQuestions('old', '2024-10')

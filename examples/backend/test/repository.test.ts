@@ -201,6 +201,7 @@ describe('QuestionRepository', () => {
     const pages: number[] = []
     const next = monthMessagePages(ctx.db, 'alpha', month, { pageSize: 50, onPage: (p) => pages.push(p.rows) })
     const seen: string[] = []
+    const bots: string[] = []
     let prev = ''
     for (let page = await next(); page; page = await next()) {
       for (const m of page) {
@@ -210,10 +211,15 @@ describe('QuestionRepository', () => {
         prev = key
         assert.ok(m.timestamp >= '2025-03-01T00:00:00.000Z' && m.timestamp < '2025-04-01T00:00:00.000Z')
         assert.equal('threadId' in m && m.threadId === undefined, false, 'absent thread ids are left out')
+        if (m.authorIsBot) bots.push(m.id)
+        else assert.equal('authorIsBot' in m, false, "a member's message carries no bot flag")
         seen.push(m.id)
       }
     }
     assert.deepEqual(pages, [50, 50, 20])
+    const flagged = tenantMessages('alpha', month, { limit: 120 }).filter((m) => m.author_is_bot).map((m) => m.id)
+    assert.ok(flagged.length > 0, 'the sample month has bots')
+    assert.deepEqual(bots.sort(), flagged.sort(), "the bot flag comes through to the library's messages")
     assert.equal(seen.length, 120)
     assert.equal(new Set(seen).size, 120)
     assert.equal(await next(), null)

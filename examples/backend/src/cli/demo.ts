@@ -19,7 +19,7 @@ import { questionAnalysisWorker } from '../worker'
 
 interface Sample {
   month: string
-  messages: Array<{ id: string; channelId: string; authorId: string; content: string; timestamp: string; threadId?: string | null; replyToId?: string | null }>
+  messages: Array<{ id: string; channelId: string; authorId: string; content: string; timestamp: string; threadId?: string | null; replyToId?: string | null; authorIsBot?: boolean }>
 }
 
 async function main(): Promise<void> {
@@ -50,6 +50,7 @@ async function main(): Promise<void> {
       created_at: m.timestamp,
       thread_id: m.threadId ? `demo-${m.threadId}` : null,
       reply_to_id: m.replyToId ? `demo-${m.replyToId}` : null,
+      author_is_bot: m.authorIsBot === true,
     }))
     for (let i = 0; i < rows.length; i += 500) await db.insertInto('messages').values(rows.slice(i, i + 500)).execute()
     console.log(`seeded tenant demo: ${rows.length} messages of ${sample.month} (schema ${config.databaseSchema})`)

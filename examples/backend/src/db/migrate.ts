@@ -3,12 +3,14 @@ import type { Db } from './index'
 import * as m0001 from './migrations/0001_tenants_messages'
 import * as m0002 from './migrations/0002_question_analysis'
 import * as m0003 from './migrations/0003_asks_and_answers'
+import * as m0004 from './migrations/0004_message_authors'
 
 /** Every migration, in order (bundled in code, so compiled and tsx runs see the same list). */
 export const migrations: Record<string, Migration> = {
   '0001_tenants_messages': m0001,
   '0002_question_analysis': m0002,
   '0003_asks_and_answers': m0003,
+  '0004_message_authors': m0004,
 }
 
 function migrator(db: Db, schema: string): Migrator {

@@ -25,6 +25,10 @@ export interface MessagesTable {
   created_at: Timestamp
   thread_id: string | null
   reply_to_id: string | null
+  /** Display name (0004); null when unknown. */
+  author_name: string | null
+  /** Said by a bot or a webhook (0004). */
+  author_is_bot: Generated<boolean>
 }
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'skipped' | 'interrupted'
@@ -60,6 +64,8 @@ export interface RunStats {
   resolved?: number
   notRequests?: number
   minorClusters?: number
+  /** Messages said by bots (library since migration 0004's time); absent before. */
+  botMessages?: number
 }
 
 export interface QuestionAnalysisRunsTable {

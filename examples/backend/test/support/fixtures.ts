@@ -17,6 +17,7 @@ interface SampleMessage {
   timestamp: string
   threadId?: string | null
   replyToId?: string | null
+  authorIsBot?: boolean
 }
 
 let sample: { month: string; messages: SampleMessage[] } | undefined
@@ -47,6 +48,7 @@ export function tenantMessages(tenantId: string, month: string, opts: { limit?: 
     created_at: new Date(m.timestamp.replace(s.month, month)),
     thread_id: m.threadId ? key(m.threadId) : null,
     reply_to_id: m.replyToId ? key(m.replyToId) : null,
+    author_is_bot: m.authorIsBot === true,
   }))
 }
 
