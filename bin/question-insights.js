@@ -123,7 +123,7 @@ async function analyze(args) {
     process.stderr.write(`analysing ${input.length} messages of ${tenantId} for ${month}\n`)
     const result = await qi.analyzeTenant({ tenantId: String(tenantId), month, messages: input, options }, progressBar(process.stderr))
     const s = result.stats
-    process.stderr.write(`${month}: ${s.messages} messages → ${s.conversations} conversations → ${s.asks} asks (${s.questions} question-like) → ${s.clusters} clusters, ${s.minorClusters} asked by one member (${s.unclustered} unclustered, ${s.rejected.length} rejected) in ${(s.timingsMs.total / 1000).toFixed(1)} s\n`)
+    process.stderr.write(`${month}: ${s.messages} messages${s.botMessages ? ` (${s.botMessages} by bots)` : ''} → ${s.conversations} conversations → ${s.asks} asks (${s.questions} question-like) → ${s.clusters} clusters, ${s.minorClusters} asked by one member (${s.unclustered} unclustered, ${s.rejected.length} rejected) in ${(s.timingsMs.total / 1000).toFixed(1)} s\n`)
     for (const w of s.warnings) process.stderr.write(`warning: ${w}\n`)
     results.push(result)
   }

@@ -16,7 +16,7 @@ const outDir = path.join(root, 'out')
 async function demo() {
   const result = await main(['analyze', path.join(root, 'data', 'sample-month.json'), '--out', path.join(outDir, 'sample-analysis.json')])
   const s = result.stats
-  console.log(`\n${s.messages} messages → ${s.conversations} conversations → ${s.questions} question-like messages → ${s.asks} asks`)
+  console.log(`\n${s.messages} messages${s.botMessages ? ` (${s.botMessages} by bots, never asks or answers)` : ''} → ${s.conversations} conversations → ${s.questions} question-like messages → ${s.asks} asks`)
   console.log(`roles: ${Object.entries(s.roles).map(([k, v]) => `${v} ${k}`).join(', ')}; ${s.answered} answered, ${s.resolved} resolved`)
   // the sample month knows what each message is (expectedRole): score what was reported
   const sample = JSON.parse(fs.readFileSync(path.join(root, 'data', 'sample-month.json'), 'utf8'))
