@@ -59,6 +59,9 @@ describe('question-insights analyze (CLI)', () => {
     expect(r.month).toBe('2026-10')
     expect(r.stats.messages).toBe(6) // the pinned-message notice is not a chat message
     expect(r.stats.botMessages).toBe(1) // author.isBot: the feed's post asks nothing
+    // --keep-bots: a bridge's webhook relays members, read as members'
+    execFileSync(process.execPath, [cli, 'analyze', path.join(dir, 'help.json'), path.join(dir, 'dev.json'), '--out', out, '--keep-bots'], { stdio: 'pipe', env: { ...process.env, OPENROUTER_API_KEY: '' } })
+    expect(JSON.parse(fs.readFileSync(out, 'utf8')).stats.botMessages).toBe(0)
     expect(r.questions.map((q) => q.id).sort()).toEqual(['2', '5'])
     expect(r.questions.find((q) => q.id === '2')).toMatchObject({ messageIds: ['2', '4'], answered: true, channelId: '111' })
   })

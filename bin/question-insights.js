@@ -3,7 +3,7 @@
 //   question-insights models     fetch and verify the model files (Node alone; see scripts/fetch-models.js)
 //   question-insights analyze <file.json> [more.json …] [--out result.json|-] [--tenant ID] [--month YYYY-MM]
 //                            [--threshold 0.7] [--questions-per-request N] [--questions asks|all] [--include-all]
-//                            [--ask-review 0.2]
+//                            [--ask-review 0.2] [--keep-bots]
 // Without --month, each month of the input is analysed on its own (one analysis, or an array of them).
 // Input: an array of messages {id, channelId, authorId, content, timestamp, threadId?, replyToId?, authorName?, authorIsBot?},
 // an object {messages: [...]}, or DiscordChatExporter JSON exports (one file per channel).
@@ -14,7 +14,7 @@ const path = require('node:path')
 
 const USAGE = [
   'usage: question-insights models     fetch the model files (into $QUESTION_INSIGHTS_MODELS or the package\'s models/)',
-  '       question-insights analyze <file.json> [more.json …] [--out FILE|-] [--tenant ID] [--month YYYY-MM] [--threshold 0.7] [--questions-per-request N] [--questions asks|all] [--include-all] [--ask-review 0.2]',
+  '       question-insights analyze <file.json> [more.json …] [--out FILE|-] [--tenant ID] [--month YYYY-MM] [--threshold 0.7] [--questions-per-request N] [--questions asks|all] [--include-all] [--ask-review 0.2] [--keep-bots]',
 ].join('\n')
 
 const FLAGS = new Set(['out', 'tenant', 'month', 'threshold', 'questions-per-request', 'questions', 'ask-review'])
@@ -24,6 +24,7 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--include-all') args.flags.includeAll = true
+    else if (a === '--keep-bots') args.flags.keepBots = true
     else if (a.startsWith('--')) {
       if (!FLAGS.has(a.slice(2))) throw new Error(`unknown option ${a}\n${USAGE}`)
       if (i + 1 >= argv.length) throw new Error(`${a} needs a value\n${USAGE}`)
@@ -105,7 +106,9 @@ async function analyze(args) {
   if (args.files.length === 0) throw new Error(USAGE)
   const qi = require('..')
   const inputs = args.files.map(readMessages)
-  const messages = inputs.flatMap((i) => i.messages)
+  // a bridge (Matrix, IRC, Slack) relays members' messages through a webhook, which Discord
+  // marks as a bot: --keep-bots reads them as members'
+  const messages = inputs.flatMap((i) => i.messages).map((m) => (args.flags.keepBots && m && typeof m === 'object' ? { ...m, authorIsBot: undefined } : m))
   const tenantId = args.flags.tenant || inputs.find((i) => i.tenantId)?.tenantId || path.basename(args.files[0], '.json')
   // each month of an export is analysed on its own, as the monthly job does
   const given = args.flags.month || inputs.find((i) => i.month)?.month

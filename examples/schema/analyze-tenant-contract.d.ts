@@ -231,9 +231,18 @@ export interface TenantCluster {
   askers: number
   /** Messages in the cluster (duplicates count). */
   size: number
+  /**
+   * The member that shows what the cluster asks: of those that name a topic, an ask the
+   * detector is surest of (P(ask) ≥ 0.9) where there is one, nearest the centroid.
+   */
   representative: string
   representativeQuestionId: string
+  /** Members in the same order as `memberQuestionIds`, the representative first. */
   samples: Array<string>
+  /**
+   * The page's order: members that name a topic (the surest asks first), then the others;
+   * each group nearest the centroid first.
+   */
   memberQuestionIds: Array<string>
   messageIds: Array<string>
   cohesion: number
@@ -266,7 +275,8 @@ export interface TenantMessage {
   authorName?: string | null
   /**
    * Said by a bot or a webhook (Discord's `author.bot`): kept and counted
-   * (`stats.botMessages`), never a question, an ask or an answer.
+   * (`stats.botMessages`), never a question, an ask or an answer. Leave it unset for a bridge
+   * that relays members' messages through a webhook (Matrix, IRC, Slack).
    */
   authorIsBot?: boolean | null
   /** Author ids it mentions, beside Discord's `<@id>` in `content`. */

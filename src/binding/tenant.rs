@@ -437,7 +437,8 @@ pub struct TenantMessage {
     #[napi(ts_type = "string | null")]
     pub author_name: Option<String>,
     /// Said by a bot or a webhook (Discord's `author.bot`): kept and counted
-    /// (`stats.botMessages`), never a question, an ask or an answer.
+    /// (`stats.botMessages`), never a question, an ask or an answer. Leave it unset for a bridge
+    /// that relays members' messages through a webhook (Matrix, IRC, Slack).
     #[napi(ts_type = "boolean | null")]
     pub author_is_bot: Option<bool>,
     /// Author ids it mentions, beside Discord's `<@id>` in `content`.
@@ -686,9 +687,14 @@ pub struct TenantCluster {
     pub askers: u32,
     /// Messages in the cluster (duplicates count).
     pub size: u32,
+    /// The member that shows what the cluster asks: of those that name a topic, an ask the
+    /// detector is surest of (P(ask) ≥ 0.9) where there is one, nearest the centroid.
     pub representative: String,
     pub representative_question_id: String,
+    /// Members in the same order as `memberQuestionIds`, the representative first.
     pub samples: Vec<String>,
+    /// The page's order: members that name a topic (the surest asks first), then the others;
+    /// each group nearest the centroid first.
     pub member_question_ids: Vec<String>,
     pub message_ids: Vec<String>,
     pub cohesion: f64,

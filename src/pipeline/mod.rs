@@ -152,6 +152,8 @@ pub struct QuestionOut {
     pub message: usize,
     /// Its role; `None` for a question-like message that is no candidate (questions: 'all').
     pub role: Option<Role>,
+    /// P(ask) of the ask detector; `None` with `role`.
+    pub ask_probability: Option<f32>,
     pub confidence: f32,
     pub extracted: String,
     pub source: Source,
@@ -227,6 +229,28 @@ pub struct Analysis {
     pub llm_requests: u64,
     pub warnings: Vec<String>,
     pub timings: Timings,
+}
+
+/// P(ask) from which the detector is sure of an ask: 96–98 % of the asks it reports from there
+/// are asks on each labelled source (IRC, Gitter rooms, docker), against 59–86 % below it. A
+/// cluster's representative and samples are such asks where it has any.
+pub const SURE_ASK: f32 = 0.9;
+
+/// A cluster's members (nearest the centroid first) in the order the page shows them, and how
+/// many name a topic. The representative and the samples show what the cluster asks: the members
+/// whose own words name no topic ("how do I fix it?") come after the others, and are samples only
+/// where no member names one; of those that name one, the asks the detector is sure of
+/// ([`SURE_ASK`]) come first: a helper's reply that the linker took for an opening ("You mean a
+/// central place? No, but you can use ENV files") is seldom among them. Each group keeps the
+/// centroid's order.
+fn shown_order(members: &[usize], qs: &[QuestionOut]) -> (Vec<usize>, usize) {
+    let (mut shown, contentless): (Vec<usize>, Vec<usize>) = members.iter().partition(|&&ui| {
+        crate::prose::topic_words(&crate::prose::reduce_cow(&qs[ui].extracted)) >= crate::prose::MIN_TOPIC_WORDS
+    });
+    let named = shown.len();
+    shown.sort_by_key(|&ui| !qs[ui].ask_probability.is_some_and(|p| p >= SURE_ASK));
+    shown.extend(contentless);
+    (shown, named)
 }
 
 /// The streaming part: pages in, classified compact records out.
@@ -551,6 +575,7 @@ pub async fn analyze_questions(
         QuestionOut {
             message: q,
             role: roles[q].map(|r| r.role),
+            ask_probability: roles[q].map(|r| r.ask_probability),
             confidence: a.confidences[q],
             extracted: extracted.results[k].extracted.clone(),
             source: extracted.results[k].source,
@@ -623,14 +648,7 @@ pub async fn analyze_questions(
             let asks: usize = c.members.iter().map(|&ui| qs[ui].asks).sum();
             let answered: usize = c.members.iter().map(|&ui| qs[ui].answered_asks).sum();
             let resolved: usize = c.members.iter().map(|&ui| qs[ui].resolved_asks).sum();
-            // the representative and the samples show what the cluster asks: the members whose
-            // own words name no topic ("how do I fix it?") come after the others, and are samples
-            // only where no member names one
-            let (mut members, contentless): (Vec<usize>, Vec<usize>) = c.members.iter().partition(|&&ui| {
-                crate::prose::topic_words(&crate::prose::reduce_cow(&qs[ui].extracted)) >= crate::prose::MIN_TOPIC_WORDS
-            });
-            let named = members.len();
-            members.extend(contentless);
+            let (members, named) = shown_order(&c.members, qs);
             let samples = members[..c.samples.len().min(named.max(1))].to_vec();
             // the acknowledged answer nearest the centroid, else the first answer
             let best_answer = members
@@ -931,6 +949,43 @@ mod tests {
         assert_eq!(month_period("2023-12").map(|p| p.1), Some(1_704_067_200_000));
         assert_eq!(month_period("2023-13"), None);
         assert_eq!(month_period("23-11"), None);
+    }
+
+    #[test]
+    fn a_cluster_shows_the_asks_the_detector_is_sure_of_first() {
+        let q = |text: &str, p: Option<f32>| QuestionOut {
+            message: 0,
+            role: p.map(|_| Role::Ask),
+            ask_probability: p,
+            confidence: 0.9,
+            extracted: text.into(),
+            source: Source::Original,
+            not_request: false,
+            context: vec![],
+            conversation: 0,
+            answered: false,
+            resolved: false,
+            answer: None,
+            askers: 1,
+            asks: 1,
+            answered_asks: 0,
+            resolved_asks: 0,
+            cluster: None,
+            message_ids: vec![],
+        };
+        let qs = vec![
+            q("You mean a central place for the networks? No. But you can use ENV files and include them", Some(0.59)),
+            q("how do I fix it?", Some(0.97)),
+            q("Is there a way to declare ENV vars once in docker-compose.yml?", Some(0.96)),
+            q("can I share env files between compose projects?", Some(0.91)),
+            q("env files in compose, any docs?", None),
+        ];
+        // nearest the centroid first: the helper's reply, the contentless ask, then the others
+        let (shown, named) = shown_order(&[0, 1, 2, 3, 4], &qs);
+        assert_eq!((shown, named), (vec![2, 3, 0, 4, 1], 4));
+        // without a sure ask, the centroid's order
+        let (shown, _) = shown_order(&[0, 4], &qs);
+        assert_eq!(shown, vec![0, 4]);
     }
 
     #[test]
