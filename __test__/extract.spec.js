@@ -141,12 +141,15 @@ describe('extract', () => {
     expect(out2.results[0].error).toMatch(/REDACTED/)
   })
 
-  test('skipSelfContained skips confident questions without context; packing cuts requests', async () => {
-    const mixed = [...items(4, false).map((i) => ({ ...i, confidence: 0.95 })), ...items(6).map((i) => ({ ...i, id: `c${i.id}` }))]
+  test('skipSelfContained skips confident questions without context that name their topic; packing cuts requests', async () => {
+    const standalone = items(4, false).map((i, k) => ({ ...i, question: `how do I mount a volume in docker compose v${k}?`, confidence: 0.95 }))
+    // confident and without context, but "it" is not said: sent
+    const deictic = items(2, false).map((i) => ({ ...i, id: `d${i.id}`, confidence: 0.95 }))
+    const mixed = [...standalone, ...deictic, ...items(6).map((i) => ({ ...i, id: `c${i.id}` }))]
     const out = await qi.extract(mixed, { llm: llm(fake) })
     expect(out.skipped).toBe(4)
-    expect(out.results.filter((r) => r.skipped)).toHaveLength(4)
-    expect(fake.stats.requests).toBe(6)
+    expect(out.results.filter((r) => r.skipped).map((r) => r.id)).toEqual(['q0', 'q1', 'q2', 'q3'])
+    expect(fake.stats.requests).toBe(8)
     const before = fake.stats.requests
     const packed = await qi.extract(items(10), { llm: llm(fake), questionsPerRequest: 5 })
     expect(fake.stats.requests - before).toBe(2)

@@ -33,6 +33,11 @@ fn question(i: usize) -> String {
     format!("does it work on v{i}")
 }
 
+/// A question that names its topic: with no context and a confident detector, not sent.
+fn self_contained(i: usize) -> String {
+    format!("how do I mount a volume in docker compose v{i}?")
+}
+
 fn item(i: usize) -> ExtractItem {
     ExtractItem {
         id: format!("q{i}"),
@@ -706,10 +711,11 @@ async fn without_originals_results_carry_only_their_text() {
     let mut list = items(4);
     list[0].context.clear();
     list[0].confidence = Some(0.95); // skipped: its text is the original
+    list[0].question = self_contained(0);
     let opts = ExtractOptions { keep_originals: false, ..ExtractOptions::default() };
     let report = run(list, &cfg(&server), &opts).await;
     assert!(report.results.iter().all(|r| r.original.is_empty()));
-    assert_eq!(report.results[0].extracted, question(0));
+    assert_eq!(report.results[0].extracted, self_contained(0));
     for (i, r) in report.results.iter().enumerate().skip(1) {
         assert_eq!((r.source, r.extracted.clone()), (Source::Llm, standalone(&question(i))));
     }
@@ -722,13 +728,20 @@ async fn skip_self_contained_items() {
     for i in [1, 3, 5, 7] {
         list[i].context.clear();
         list[i].confidence = Some(0.95);
+        list[i].question = self_contained(i);
     }
+    // no context, confident, but naming no topic of its own ("does it work on v0"): sent
+    list[0].context.clear();
+    list[0].confidence = Some(0.99);
     list[8].context.clear(); // no context but low confidence: sent
     list[8].confidence = Some(0.5);
     list[9].confidence = Some(0.99); // confident but has context: sent
     let hooks = Recorder::default();
     let report = extract(list.clone(), &cfg(&server), &ExtractOptions::default(), &hooks, &Cancel::new()).await;
-    assert_complete(&report, 10);
+    assert_eq!(report.results.len(), 10);
+    for (r, it) in report.results.iter().zip(&list) {
+        assert_eq!((&r.id, &r.original), (&it.id, &it.question), "order");
+    }
     assert_eq!(report.skipped, 4);
     // the skipped items reach the hook first, before any answer
     let order: Vec<usize> = hooks.results.lock().unwrap().iter().map(|r| r.0).collect();
@@ -868,6 +881,7 @@ async fn bench_throughput() {
             if i % 5 < 2 {
                 it.context.clear();
                 it.confidence = Some(0.95);
+                it.question = self_contained(i);
             }
             it
         })

@@ -209,8 +209,9 @@ pub struct ExtractItem {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ExtractOptions {
-    /// Items with no context and `confidence >= self_contained_min_confidence`
-    /// are not sent (default true).
+    /// Items with no context, `confidence >= self_contained_min_confidence` and a topic of
+    /// their own are not sent (default true): a question that names none ("what was that
+    /// for?", "anyone can answer me?") refers to something it does not say, and is sent.
     pub skip_self_contained: bool,
     /// Default 0.9.
     pub self_contained_min_confidence: f32,
@@ -490,8 +491,9 @@ pub async fn extract(
     let mut done = 0usize;
     let mut pending: Vec<usize> = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        let self_contained =
-            item.context.is_empty() && item.confidence.is_some_and(|c| c >= opts.self_contained_min_confidence);
+        let self_contained = item.context.is_empty()
+            && item.confidence.is_some_and(|c| c >= opts.self_contained_min_confidence)
+            && names_topic(&item.question);
         if opts.skip_self_contained && self_contained {
             let r = strip(fallback(&item.id, &item.question, None, true));
             hooks.result(i, &r);
@@ -654,6 +656,12 @@ pub async fn extract(
         hooks.progress(total, total);
     }
     report
+}
+
+/// Whether a question names a topic of its own ([`crate::prose::topic_words`]): "how do I mount
+/// a volume in compose?" does, "what was that for?" does not.
+fn names_topic(question: &str) -> bool {
+    crate::prose::topic_words(&crate::prose::reduce_cow(question)) >= crate::prose::MIN_TOPIC_WORDS
 }
 
 #[cfg(test)]
