@@ -187,6 +187,8 @@ static PLEA: Lazy<Regex> = Lazy::new(|| {
         r"(?:(?:help|assist)(?:\s+me)?(?:\s+out)?(?:\s+please|\s+pls)?(?:\s+(?:with|on))?|knows?(?:\s+(?:if|whether|of|about))?|(?:tell|show)\s+me)\b",
         r"|(?:does|do)\s+(?:any|some)(?:one|body|1)\s+(?:here\s+)?knows?(?:\s+(?:if|whether|of|about))?\b",
         r"|(?:quick|simple|short|basic|noob|newbie|small|a)?\s*question\s*[:!?.,-]",
+        // announcing a question: "I have a quick question about …", "i've got a question regarding …"
+        r"|i\s*(?:have|'ve\s+got|ve\s+got|got)\s+(?:a|one|another|some)\s+(?:quick|simple|short|basic|noob|newbie|small|stupid|dumb|general|little)?\s*questions?(?:\s*[:!?.,-]|\s+(?:about|regarding|on|around|concerning|with|for\s+(?:you|you\s+all|y'?all))\b|\s*$)",
         r"|(?:i\s+)?(?:need|want|would like)\s+(?:some\s+|a little\s+|a bit of\s+)?help(?:\s+(?:with|on|please|pls))*\b",
         r"|help(?:\s+(?:me|please|pls))*\s*[!:,.-]",
         // asking to ask: "could I ask here for support about …", "can I ask a question about …"
@@ -342,6 +344,10 @@ mod tests {
             ("I need some help with volumes", "volumes"),
             ("Hi all, could I ask here for support about Angular 2?", "Angular 2?"),
             ("can I ask a question about compose volumes?", "compose volumes?"),
+            ("Hi there, I have a quick question about Dockerfile's entrypoint. How does it run?", "Dockerfile's entrypoint. How does it run?"),
+            ("I have a question: how do I mount a volume?", "how do I mount a volume?"),
+            ("i've got a question regarding compose volumes", "compose volumes"),
+            ("I have a question and I need help with it", "I have a question and I need help with it"),
             ("can I ask why my volume is read-only?", "can I ask why my volume is read-only?"),
             ("can someone help me? my volume is read-only", "my volume is read-only"),
             ("helpful docs for volumes?", "helpful docs for volumes?"),
