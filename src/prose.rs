@@ -344,7 +344,10 @@ mod tests {
             ("I need some help with volumes", "volumes"),
             ("Hi all, could I ask here for support about Angular 2?", "Angular 2?"),
             ("can I ask a question about compose volumes?", "compose volumes?"),
-            ("Hi there, I have a quick question about Dockerfile's entrypoint. How does it run?", "Dockerfile's entrypoint. How does it run?"),
+            (
+                "Hi there, I have a quick question about Dockerfile's entrypoint. How does it run?",
+                "Dockerfile's entrypoint. How does it run?",
+            ),
             ("I have a question: how do I mount a volume?", "how do I mount a volume?"),
             ("i've got a question regarding compose volumes", "compose volumes"),
             ("I have a question and I need help with it", "I have a question and I need help with it"),
