@@ -241,6 +241,12 @@ static NO_TOPIC: Lazy<std::collections::HashSet<&str>> = Lazy::new(|| {
 /// to be grouped, or shown, as what someone asked.
 pub const MIN_TOPIC_WORDS: usize = 2;
 
+/// Whether a text names a topic of its own ([`topic_words`] of its reduced prose reach
+/// [`MIN_TOPIC_WORDS`]): "how do I mount a volume in compose?" does, "what was that for?" does not.
+pub fn names_topic(text: &str) -> bool {
+    topic_words(&reduce_cow(text)) >= MIN_TOPIC_WORDS
+}
+
 /// How many words of a text (reduced by [`reduce`]) can name its topic, the salutation it opens
 /// with left out: "how do I fix it?" has none, "hi all, how do I mount a volume in compose?"
 /// three.

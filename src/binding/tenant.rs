@@ -1192,7 +1192,7 @@ fn to_js(tenant_id: String, month: String, a: pipeline::Analysis) -> TenantAnaly
             messages: a.received as u32,
             analyzed: m.len() as u32,
             repeated_ids: a.repeated_ids as u32,
-            bot_messages: a.bot_messages as u32,
+            bot_messages: m.iter().filter(|x| x.bot).count() as u32,
             questions: a.classifications.iter().filter(|c| c.2).count() as u32,
             asks: a.questions.iter().filter(|q| !q.not_request).map(|q| q.asks).sum::<usize>() as u32,
             roles: RoleCounts {

@@ -174,12 +174,9 @@ pub fn conversations_with(
         let stream = &streams[keys[i]];
         let thread = thread_of(m);
         let starter = thread.and_then(|t| by_id.get(t).copied()).filter(|&s| rank[s] < rank[i] && !messages[s].bot);
-        let reply = m
-            .reply_to_id
-            .as_deref()
-            .and_then(|r| by_id.get(r).copied())
-            .filter(|&j| !messages[j].bot)
-            .filter(|&j| rank[j] < rank[i] && (thread.is_none() || keys[j] == keys[i] || Some(j) == starter));
+        let reply = m.reply_to_id.as_deref().and_then(|r| by_id.get(r).copied()).filter(|&j| {
+            !messages[j].bot && rank[j] < rank[i] && (thread.is_none() || keys[j] == keys[i] || Some(j) == starter)
+        });
         let within = |j: usize| m.timestamp_ms - messages[j].timestamp_ms <= opts.max_gap_ms;
         let (p, s) = if let Some(j) = reply {
             (Some(j), LinkSource::Reply)

@@ -493,7 +493,7 @@ pub async fn extract(
     for (i, item) in items.iter().enumerate() {
         let self_contained = item.context.is_empty()
             && item.confidence.is_some_and(|c| c >= opts.self_contained_min_confidence)
-            && names_topic(&item.question);
+            && crate::prose::names_topic(&item.question);
         if opts.skip_self_contained && self_contained {
             let r = strip(fallback(&item.id, &item.question, None, true));
             hooks.result(i, &r);
@@ -656,12 +656,6 @@ pub async fn extract(
         hooks.progress(total, total);
     }
     report
-}
-
-/// Whether a question names a topic of its own ([`crate::prose::topic_words`]): "how do I mount
-/// a volume in compose?" does, "what was that for?" does not.
-fn names_topic(question: &str) -> bool {
-    crate::prose::topic_words(&crate::prose::reduce_cow(question)) >= crate::prose::MIN_TOPIC_WORDS
 }
 
 #[cfg(test)]

@@ -206,8 +206,6 @@ pub struct Analysis {
     pub messages: Vec<Message>,
     pub received: usize,
     pub repeated_ids: usize,
-    /// Messages said by a bot (`authorIsBot`): kept, never classified, asked or answering.
-    pub bot_messages: usize,
     pub rejected: Vec<Rejected>,
     /// P(question) of every message.
     pub confidences: Vec<f32>,
@@ -244,9 +242,8 @@ pub const SURE_ASK: f32 = 0.9;
 /// central place? No, but you can use ENV files") is seldom among them. Each group keeps the
 /// centroid's order.
 fn shown_order(members: &[usize], qs: &[QuestionOut]) -> (Vec<usize>, usize) {
-    let (mut shown, contentless): (Vec<usize>, Vec<usize>) = members.iter().partition(|&&ui| {
-        crate::prose::topic_words(&crate::prose::reduce_cow(&qs[ui].extracted)) >= crate::prose::MIN_TOPIC_WORDS
-    });
+    let (mut shown, contentless): (Vec<usize>, Vec<usize>) =
+        members.iter().partition(|&&ui| crate::prose::names_topic(&qs[ui].extracted));
     let named = shown.len();
     shown.sort_by_key(|&ui| !qs[ui].ask_probability.is_some_and(|p| p >= SURE_ASK));
     shown.extend(contentless);
@@ -295,9 +292,7 @@ impl Ingest {
                     }
                     self.seen.insert(m.id.clone(), self.analysis.messages.len());
                     // a bot's message is never a member's question: it is not classified
-                    if m.bot {
-                        self.analysis.bot_messages += 1;
-                    } else {
+                    if !m.bot {
                         self.pending.push(self.analysis.messages.len());
                     }
                     self.analysis.messages.push(m);
